@@ -1,0 +1,19 @@
+package dev.portcullis.gateway.config;
+
+import java.util.List;
+
+/**
+ * The public WebSocket listener.
+ *
+ * @param host address to bind, {@code 0.0.0.0} for all
+ * @param port TCP port, 0 for an ephemeral one (tests)
+ * @param path the only HTTP path that upgrades to WebSocket
+ * @param allowedOrigins exact {@code Origin} values accepted; empty accepts any origin (and then
+ *     cookie authentication is refused at start-up)
+ * @param tls TLS settings; {@link TlsConfig#enabled()} is false for plain {@code ws://}
+ */
+public record ServerConfig(String host, int port, String path, List<String> allowedOrigins, TlsConfig tls) {
+    public ServerConfig {
+        allowedOrigins = List.copyOf(allowedOrigins);
+    }
+}
