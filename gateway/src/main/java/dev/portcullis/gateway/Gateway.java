@@ -1,0 +1,147 @@
+package dev.portcullis.gateway;
+
+import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
+import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.auth.JwtVerifier;
+import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.protocol.MessageCodec;
+import dev.portcullis.gateway.session.Disconnect;
+import dev.portcullis.gateway.session.Session;
+import dev.portcullis.gateway.session.SessionSettings;
+import dev.portcullis.gateway.transport.Connections;
+import dev.portcullis.gateway.transport.EventLoops;
+import dev.portcullis.gateway.transport.Listeners;
+import dev.portcullis.gateway.transport.Services;
+import dev.portcullis.gateway.transport.TlsContexts;
+import io.netty.handler.ssl.SslContext;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running gateway: wires the capabilities together, binds both listeners, and shuts down
+ * gracefully. {@link #start} returns once both ports listen; {@link #close} returns once every
+ * connection is closed (or the drain timeout forced the rest) and every thread has stopped.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final GatewayConfig config;
+    private final EventLoops loops;
+    private final JwtVerifier verifier;
+    private final GatewayMetrics metrics;
+    private final ConnectionSpikeDetector spikes;
+    private final Connections connections;
+    private final ScheduledExecutorService housekeeping;
+    private final Listeners listeners;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean ready;
+
+    private Gateway(GatewayConfig config, Clock clock) {
+        this.config = config;
+        SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
+        this.verifier = JwtVerifier.create(config.auth(), clock);
+        this.metrics = GatewayMetrics.create();
+        this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
+        this.connections = new Connections(config.limits().connectionsPerUser());
+        ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
+        SessionSettings settings = new SessionSettings(
+                config.auth().reauthInterval(), config.auth().reauthGrace(), config.auth().clockSkew(),
+                config.limits().protocolViolations(), config.limits().protocolViolationWindow());
+        Services services = new Services(
+                config, verifier, new ConnectionSlots(config.limits()), attempts, connections, metrics, spikes,
+                new Session.Context(settings, verifier, new MessageCodec(), metrics, clock), clock);
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "portcullis-housekeeping");
+            thread.setDaemon(true);
+            return thread;
+        });
+        housekeeping.scheduleAtFixedRate(spikes::tick, 1, 1, TimeUnit.SECONDS);
+        housekeeping.scheduleAtFixedRate(attempts::sweep, 1, 1, TimeUnit.MINUTES);
+        this.loops = new EventLoops(Runtime.getRuntime().availableProcessors());
+        try {
+            this.listeners = Listeners.bind(loops, services, ssl, () -> ready);
+        } catch (RuntimeException e) {
+            housekeeping.shutdownNow();
+            loops.close();
+            verifier.close();
+            throw e;
+        }
+        this.ready = true;
+        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http://{}:{}",
+                ssl != null ? "s" : "", config.server().host(), port(), config.server().path(), loops.transportName(),
+                ssl != null ? TlsContexts.providerName() : "off", config.admin().host(), adminPort());
+    }
+
+    /** Starts a gateway on the system clock. */
+    public static Gateway start(GatewayConfig config) {
+        return new Gateway(config, Clock.systemUTC());
+    }
+
+    /** Starts a gateway whose token checks and timers read {@code clock} (tests). */
+    public static Gateway start(GatewayConfig config, Clock clock) {
+        return new Gateway(config, clock);
+    }
+
+    public int port() {
+        return listeners.publicPort();
+    }
+
+    public int adminPort() {
+        return listeners.adminPort();
+    }
+
+    public GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    public Connections connections() {
+        return connections;
+    }
+
+    public boolean ready() {
+        return ready;
+    }
+
+    /**
+     * Graceful shutdown: readiness goes false, the listener stops accepting, every connection gets
+     * close 1001, and close handshakes are awaited up to {@code shutdown.drain-timeout}; what is left
+     * then is closed at once. Idempotent; safe from any thread but an event loop.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        ready = false;
+        Duration drain = config.shutdown().drainTimeout();
+        int open = connections.active();
+        log.info("shutting down: closing {} connections, draining for up to {}", open, drain);
+        listeners.stopAccepting();
+        connections.closeAll(Disconnect.SHUTDOWN);
+        boolean drained;
+        try {
+            drained = connections.awaitClosed(drain);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            drained = false;
+        }
+        if (!drained) {
+            log.warn("drain timeout passed with {} sockets open; closing them now", connections.sockets());
+            connections.forceCloseAll();
+        }
+        listeners.close();
+        housekeeping.shutdownNow();
+        spikes.close();
+        verifier.close();
+        loops.shutdown(Duration.ofSeconds(2));
+        log.info("shut down");
+    }
+}

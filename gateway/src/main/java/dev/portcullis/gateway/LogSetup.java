@@ -1,0 +1,54 @@
+package dev.portcullis.gateway;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import dev.portcullis.gateway.config.LogConfig;
+import net.logstash.logback.encoder.LogstashEncoder;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies {@code log.format} and {@code log.level} once the configuration is known: plain text
+ * lines, or one JSON object per line (Logstash layout: timestamp, level, logger, message, and MDC
+ * fields such as {@code conn}). Tokens never reach a log line in the first place; this only shapes
+ * what does.
+ */
+final class LogSetup {
+    private LogSetup() {}
+
+    static void apply(LogConfig config) {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.detachAndStopAllAppenders();
+        Encoder<ILoggingEvent> encoder = config.json() ? jsonEncoder(context) : textEncoder(context);
+        ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+        console.setContext(context);
+        console.setName("console");
+        console.setEncoder(encoder);
+        console.start();
+        root.addAppender(console);
+        root.setLevel(Level.toLevel(config.level(), Level.INFO));
+        context.getLogger("io.netty").setLevel(Level.INFO);
+    }
+
+    private static Encoder<ILoggingEvent> textEncoder(LoggerContext context) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(context);
+        encoder.setPattern("%d{HH:mm:ss.SSS} %-5level [%thread] %logger{20} %replace(conn=%X{conn} ){'^conn= $', ''}- %msg%n");
+        encoder.start();
+        return encoder;
+    }
+
+    private static Encoder<ILoggingEvent> jsonEncoder(LoggerContext context) {
+        LogstashEncoder encoder = new LogstashEncoder();
+        encoder.setContext(context);
+        encoder.start();
+        return encoder;
+    }
+}

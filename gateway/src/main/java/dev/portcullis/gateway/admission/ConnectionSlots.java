@@ -1,0 +1,133 @@
+package dev.portcullis.gateway.admission;
+
+import dev.portcullis.gateway.config.LimitsConfig;
+import java.net.InetAddress;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Concurrent connection caps: {@code maxConnections} for the whole gateway (503), then
+ * {@code connectionsPerIp} per client address (429); 0 means unlimited. Connections are counted
+ * per address even when that cap is unlimited, so {@link #activeFor} always answers.
+ *
+ * <p>Thread-safe and non-blocking. The caps are never exceeded, even by racing acquires; the
+ * per-address map holds only addresses with at least one live slot.
+ */
+public final class ConnectionSlots {
+
+    public static final String MAX_CONNECTIONS = "max_connections";
+    public static final String IP_LIMIT = "ip_limit";
+
+    private static final Rejected GLOBAL_FULL = new Rejected(MAX_CONNECTIONS, 503);
+    private static final Rejected IP_FULL = new Rejected(IP_LIMIT, 429);
+
+    private final int maxConnections;
+    private final int connectionsPerIp;
+    private final AtomicInteger active = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
+
+    public ConnectionSlots(LimitsConfig limits) {
+        this.maxConnections = requireNonNegative(limits.maxConnections(), "max-connections");
+        this.connectionsPerIp = requireNonNegative(limits.connectionsPerIp(), "connections-per-ip");
+    }
+
+    /** Outcome of {@link #tryAcquire}: a slot the caller must release on close, or a rejection. */
+    public sealed interface Result permits Acquired, Rejected {}
+
+    public record Acquired(Slot slot) implements Result {}
+
+    /** @param reason machine-readable code for the response body; {@code httpStatus} to answer with */
+    public record Rejected(String reason, int httpStatus) implements Result {}
+
+    /**
+     * Reserves a slot for a new TCP connection that is about to handshake. On {@link Acquired} the
+     * caller owns the slot and must release it exactly when the connection closes, whatever the
+     * outcome of the later admission steps.
+     */
+    public Result tryAcquire(InetAddress clientAddress) {
+        Objects.requireNonNull(clientAddress, "clientAddress");
+        if (!incrementGlobal()) {
+            return GLOBAL_FULL;
+        }
+        if (!incrementIp(clientAddress)) {
+            active.decrementAndGet();
+            return IP_FULL;
+        }
+        return new Acquired(new IpSlot(clientAddress));
+    }
+
+    /** Slots held now, gateway-wide. */
+    public int active() {
+        return active.get();
+    }
+
+    /** Slots held now by one client address. */
+    public int activeFor(InetAddress clientAddress) {
+        return perIp.getOrDefault(clientAddress, 0);
+    }
+
+    /** Client addresses holding at least one slot. */
+    public int addresses() {
+        return perIp.size();
+    }
+
+    private boolean incrementGlobal() {
+        while (true) {
+            int current = active.get();
+            if (maxConnections > 0 && current >= maxConnections) {
+                return false;
+            }
+            if (active.compareAndSet(current, current + 1)) {
+                return true;
+            }
+        }
+    }
+
+    private boolean incrementIp(InetAddress address) {
+        boolean[] admitted = {false};
+        perIp.compute(address, (key, count) -> {
+            int held = count == null ? 0 : count;
+            if (connectionsPerIp > 0 && held >= connectionsPerIp) {
+                return count;
+            }
+            admitted[0] = true;
+            return held + 1;
+        });
+        return admitted[0];
+    }
+
+    private void release(InetAddress address) {
+        perIp.computeIfPresent(address, (key, count) -> count <= 1 ? null : count - 1);
+        active.decrementAndGet();
+    }
+
+    private static int requireNonNegative(int value, String key) {
+        if (value < 0) {
+            throw new IllegalArgumentException("limits." + key + " must be >= 0, was " + value);
+        }
+        return value;
+    }
+
+    private final class IpSlot implements Slot {
+        private final InetAddress address;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        IpSlot(InetAddress address) {
+            this.address = address;
+        }
+
+        @Override
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                ConnectionSlots.this.release(address);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Slot[" + address.getHostAddress() + (released.get() ? ", released]" : "]");
+        }
+    }
+}

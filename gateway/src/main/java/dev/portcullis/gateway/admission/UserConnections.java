@@ -1,0 +1,98 @@
+package dev.portcullis.gateway.admission;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The live connections of each user, capped at {@code connectionsPerUser} (0 means unlimited)
+ * with the newest winning: admitting one more evicts the user's oldest ones, which the caller
+ * closes with 4500.
+ *
+ * <p>Thread-safe and non-blocking. Every connection leaves the registry exactly once, either
+ * returned by {@link #admit} or removed by a {@link #remove} that returns true; a connection that
+ * was evicted is no longer present, so its later {@code remove} returns false. Users without
+ * connections have no entry. Connections are compared with {@code equals}/{@code hashCode}
+ * (identity for Netty channels).
+ *
+ * @param <C> the connection handle
+ */
+public final class UserConnections<C> {
+
+    private final int connectionsPerUser;
+    private final ConcurrentHashMap<String, LinkedHashSet<C>> byUser = new ConcurrentHashMap<>();
+    private final AtomicInteger size = new AtomicInteger();
+
+    public UserConnections(int connectionsPerUser) {
+        if (connectionsPerUser < 0) {
+            throw new IllegalArgumentException(
+                    "limits.connections-per-user must be >= 0, was " + connectionsPerUser);
+        }
+        this.connectionsPerUser = connectionsPerUser;
+    }
+
+    /**
+     * Registers {@code conn} for {@code user}. Returns the connections, oldest first, that must now
+     * be closed so the user keeps at most the limit; they are already removed from the registry.
+     * Never contains {@code conn} itself. Admitting a connection that is already registered changes
+     * nothing.
+     */
+    public List<C> admit(String user, C conn) {
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(conn, "conn");
+        List<C> evicted = new ArrayList<>(0);
+        byUser.compute(user, (key, conns) -> {
+            LinkedHashSet<C> current = conns != null ? conns : new LinkedHashSet<>();
+            if (current.add(conn)) {
+                size.incrementAndGet();
+            }
+            if (connectionsPerUser > 0) {
+                Iterator<C> oldest = current.iterator();
+                while (current.size() > connectionsPerUser) {
+                    evicted.add(oldest.next());
+                    oldest.remove();
+                    size.decrementAndGet();
+                }
+            }
+            return current;
+        });
+        return evicted;
+    }
+
+    /** Unregisters {@code conn} on close. Returns false if it was not registered (or was evicted). */
+    public boolean remove(String user, C conn) {
+        boolean[] removed = {false};
+        byUser.computeIfPresent(user, (key, conns) -> {
+            removed[0] = conns.remove(conn);
+            return conns.isEmpty() ? null : conns;
+        });
+        if (removed[0]) {
+            size.decrementAndGet();
+        }
+        return removed[0];
+    }
+
+    /** Snapshot of the user's connections, oldest first; empty if none. */
+    public List<C> connections(String user) {
+        List<C> snapshot = new ArrayList<>(0);
+        byUser.computeIfPresent(user, (key, conns) -> {
+            snapshot.addAll(conns);
+            return conns;
+        });
+        return List.copyOf(snapshot);
+    }
+
+    /** Users with at least one connection. */
+    public int users() {
+        return byUser.size();
+    }
+
+    /** Connections of all users. */
+    public int size() {
+        return size.get();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.portcullis.gateway.auth;
+
+import com.nimbusds.jwt.JWTClaimsSet;
+import dev.portcullis.gateway.auth.TokenRejectedException.Reason;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The claim checks a token passes once its signature verifies: {@code sub} and {@code exp} are
+ * required; {@code exp} and {@code nbf} hold within the clock skew; {@code iss} equals the
+ * configured issuer and {@code aud} shares a value with the configured audience, when configured
+ * (a token lacking them then fails with {@code missing_claim}).
+ */
+final class ClaimRules {
+
+    private final String issuer;
+    private final Set<String> audience;
+    private final Duration clockSkew;
+
+    /** Issuer null or blank and audience empty accept any. */
+    ClaimRules(String issuer, List<String> audience, Duration clockSkew) {
+        this.issuer = issuer == null || issuer.isBlank() ? null : issuer;
+        this.audience = Set.copyOf(audience);
+        this.clockSkew = clockSkew;
+    }
+
+    Principal check(JWTClaimsSet claims, Instant now) {
+        String subject = claims.getSubject();
+        if (subject == null || subject.isBlank()) {
+            throw TokenRejectedException.missingClaim("sub");
+        }
+        Date exp = claims.getExpirationTime();
+        if (exp == null) {
+            throw TokenRejectedException.missingClaim("exp");
+        }
+        Instant expiresAt = exp.toInstant();
+        if (!now.isBefore(expiresAt.plus(clockSkew))) {
+            throw new TokenRejectedException(Reason.EXPIRED);
+        }
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && now.plus(clockSkew).isBefore(nbf.toInstant())) {
+            throw new TokenRejectedException(Reason.NOT_YET_VALID);
+        }
+        if (issuer != null) {
+            if (claims.getIssuer() == null) {
+                throw TokenRejectedException.missingClaim("iss");
+            }
+            if (!issuer.equals(claims.getIssuer())) {
+                throw new TokenRejectedException(Reason.WRONG_ISSUER);
+            }
+        }
+        if (!audience.isEmpty()) {
+            List<String> tokenAudience = claims.getAudience();
+            if (tokenAudience.isEmpty()) {
+                throw TokenRejectedException.missingClaim("aud");
+            }
+            if (tokenAudience.stream().filter(Objects::nonNull).noneMatch(audience::contains)) {
+                throw new TokenRejectedException(Reason.WRONG_AUDIENCE);
+            }
+        }
+        Date iat = claims.getIssueTime();
+        return new Principal(subject, iat == null ? null : iat.toInstant(), expiresAt, claims.toJSONObject());
+    }
+}

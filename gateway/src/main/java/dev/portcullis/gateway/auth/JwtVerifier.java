@@ -1,0 +1,164 @@
+package dev.portcullis.gateway.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.JWTParser;
+import com.nimbusds.jwt.SignedJWT;
+import dev.portcullis.gateway.auth.TokenRejectedException.Reason;
+import dev.portcullis.gateway.config.AuthConfig;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Verifies JWS-signed JWTs: length cap, parse, algorithm from the configured allow-list (never
+ * trusting the header), key, signature, then claims ({@link ClaimRules}). Keys named by the token
+ * itself ({@code jku}, {@code jwk}, {@code x5u}, {@code x5c}) are ignored.
+ *
+ * <p>With an HMAC secret or a PEM key the returned future is complete when {@code verify} returns.
+ * With a JWKS URL it is too, unless the token names a key not yet fetched: then it completes on
+ * the {@code portcullis-jwks} thread. Thread-safe.
+ */
+public final class JwtVerifier implements TokenVerifier, AutoCloseable {
+
+    /** Longer tokens are refused before any parsing. */
+    static final int MAX_TOKEN_CHARS = 8 * 1024;
+
+    private static final Logger log = LoggerFactory.getLogger(JwtVerifier.class);
+
+    private final Set<SigningAlgorithm> allowed;
+    private final KeySource keys;
+    private final ClaimRules rules;
+    private final Clock clock;
+
+    private JwtVerifier(Set<SigningAlgorithm> allowed, KeySource keys, ClaimRules rules, Clock clock) {
+        this.allowed = allowed;
+        this.keys = keys;
+        this.rules = rules;
+        this.clock = clock;
+    }
+
+    /**
+     * Validates the config and, with a JWKS URL, starts the first fetch in the background.
+     *
+     * @throws IllegalArgumentException naming the offending config key, e.g.
+     *     {@code auth.algorithms: HS256 needs auth.hmac-secret}
+     */
+    public static JwtVerifier create(AuthConfig config, Clock clock) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(clock, "clock");
+        Duration skew = config.clockSkew();
+        if (skew == null || skew.isNegative()) {
+            throw new IllegalArgumentException("auth.clock-skew: must be zero or a positive duration");
+        }
+        Set<SigningAlgorithm> allowed = SigningAlgorithm.parseAllowed(config.algorithms());
+        ClaimRules rules = new ClaimRules(config.issuer(), config.audience(), skew);
+        return new JwtVerifier(allowed, KeySources.create(config, allowed, clock), rules, clock);
+    }
+
+    @Override
+    public CompletableFuture<Principal> verify(String token) {
+        try {
+            SignedJWT jwt = parse(token);
+            SigningAlgorithm alg = allowedAlgorithm(jwt.getHeader());
+            CompletableFuture<JWSVerifier> key = keys.verifierFor(alg, jwt.getHeader().getKeyID());
+            if (key.isDone() && !key.isCompletedExceptionally()) {
+                return CompletableFuture.completedFuture(check(jwt, key.join()));
+            }
+            CompletableFuture<Principal> result = new CompletableFuture<>();
+            key.whenComplete((verifier, failure) -> {
+                try {
+                    if (failure != null) {
+                        throw failure instanceof TokenRejectedException rejection ? rejection : unexpected(failure);
+                    }
+                    result.complete(check(jwt, verifier));
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(rejected(e));
+                }
+            });
+            return result;
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(rejected(e));
+        }
+    }
+
+    /** A signed JWT; unsecured and encrypted ones are refused here. */
+    private SignedJWT parse(String token) {
+        if (token == null || token.isBlank()) {
+            throw new TokenRejectedException(Reason.MISSING_TOKEN);
+        }
+        if (token.length() > MAX_TOKEN_CHARS) {
+            throw new TokenRejectedException(Reason.MALFORMED,
+                    "the token is longer than " + MAX_TOKEN_CHARS + " characters");
+        }
+        JWT jwt;
+        try {
+            jwt = JWTParser.parse(token);
+        } catch (ParseException e) {
+            throw new TokenRejectedException(Reason.MALFORMED);
+        }
+        // An unsecured (alg "none") or encrypted token is no signed JWT.
+        if (!(jwt instanceof SignedJWT signed)) {
+            throw new TokenRejectedException(Reason.ALGORITHM_NOT_ALLOWED);
+        }
+        return signed;
+    }
+
+    /** The header's algorithm, if configured; the header may name it, never widen the set. */
+    private SigningAlgorithm allowedAlgorithm(JWSHeader header) {
+        SigningAlgorithm alg = SigningAlgorithm.ofHeader(header.getAlgorithm().getName());
+        if (alg == null || !allowed.contains(alg)) {
+            throw new TokenRejectedException(Reason.ALGORITHM_NOT_ALLOWED);
+        }
+        if (header.getCriticalParams() != null && !header.getCriticalParams().isEmpty()) {
+            throw new TokenRejectedException(Reason.MALFORMED,
+                    "the token has critical header parameters this server does not understand");
+        }
+        return alg;
+    }
+
+    private Principal check(SignedJWT jwt, JWSVerifier verifier) {
+        boolean valid;
+        try {
+            valid = jwt.verify(verifier);
+        } catch (JOSEException e) {
+            valid = false;
+        }
+        if (!valid) {
+            throw new TokenRejectedException(Reason.BAD_SIGNATURE);
+        }
+        JWTClaimsSet claims;
+        try {
+            claims = jwt.getJWTClaimsSet();
+        } catch (ParseException e) {
+            throw new TokenRejectedException(Reason.MALFORMED, "the token's claims are not a valid JSON object");
+        }
+        return rules.check(claims, clock.instant());
+    }
+
+    private static TokenRejectedException rejected(RuntimeException e) {
+        TokenRejectedException rejection = e instanceof TokenRejectedException known ? known : unexpected(e);
+        log.debug("token rejected: {}", rejection.reason().code());
+        return rejection;
+    }
+
+    /** A bug or library surprise: refuse the token, log the type only (a message could quote the token). */
+    private static TokenRejectedException unexpected(Throwable e) {
+        log.warn("unexpected {} while verifying a token", e.getClass().getName());
+        return new TokenRejectedException(Reason.MALFORMED);
+    }
+
+    /** Stops the JWKS fetch thread, if any; verifications still waiting fail with {@code keys_unavailable}. */
+    @Override
+    public void close() {
+        keys.close();
+    }
+}

@@ -1,0 +1,94 @@
+package dev.portcullis.gateway.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Every configuration key, its default and its meaning, in one list. The loader accepts only these
+ * keys, the README's configuration table is checked against this list by a test, and
+ * {@code portcullis check-config --keys} prints it.
+ */
+public final class ConfigKeys {
+    public enum Kind {
+        STRING,
+        INT,
+        DOUBLE,
+        DURATION,
+        LIST,
+        URL,
+        PATH
+    }
+
+    /** One key. {@code defaultValue} is written as a user would write it in YAML ("" for unset). */
+    public record Key(String name, Kind kind, String defaultValue, String meaning) {
+        /** {@code server.allowed-origins} becomes {@code PORTCULLIS_SERVER_ALLOWED_ORIGINS}. */
+        public String envName() {
+            return "PORTCULLIS_" + name.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        }
+    }
+
+    public static final List<Key> ALL = List.of(
+            key("server.host", Kind.STRING, "0.0.0.0", "Address the WebSocket listener binds."),
+            key("server.port", Kind.INT, "8080", "WebSocket listener port (0 picks a free port)."),
+            key("server.path", Kind.STRING, "/ws", "The only path that upgrades to WebSocket; other paths get 404."),
+            key("server.allowed-origins", Kind.LIST, "",
+                    "Accepted `Origin` headers (exact, e.g. `https://app.example.com`); empty accepts any. Required with cookie auth."),
+            key("server.tls.cert", Kind.PATH, "", "PEM certificate chain; with `server.tls.key` turns on TLS (wss, TLS 1.2/1.3)."),
+            key("server.tls.key", Kind.PATH, "", "PEM private key (PKCS#8) for `server.tls.cert`."),
+            key("admin.host", Kind.STRING, "127.0.0.1", "Address the admin listener binds (metrics, health, backend API)."),
+            key("admin.port", Kind.INT, "9090", "Admin listener port (0 picks a free port)."),
+            key("admin.api-keys", Kind.LIST, "", "Bearer keys the backend API accepts."),
+            key("auth.hmac-secret", Kind.STRING, "", "Shared secret for HS256 tokens (at least 32 bytes)."),
+            key("auth.public-key", Kind.STRING, "",
+                    "PEM public key (RSA, EC or Ed25519), inline or a file path, for RS256/ES256/EdDSA tokens."),
+            key("auth.jwks-url", Kind.URL, "", "JWKS endpoint; keys are cached and refreshed on an unknown `kid`."),
+            key("auth.algorithms", Kind.LIST, "",
+                    "Accepted JWS algorithms; empty: HS256 with a secret, RS256/ES256/EdDSA with a key or JWKS. `none` is never accepted."),
+            key("auth.issuer", Kind.STRING, "", "Required `iss` claim; empty accepts any."),
+            key("auth.audience", Kind.LIST, "", "Accepted `aud` values (one must match); empty accepts any."),
+            key("auth.clock-skew", Kind.DURATION, "30s", "Tolerance applied to `exp` and `nbf`."),
+            key("auth.reauth-interval", Kind.DURATION, "15m", "How often a connection must present a fresh token; 0 turns re-auth off."),
+            key("auth.reauth-grace", Kind.DURATION, "30s", "Time the client has to answer a `reauth` request before close 4001."),
+            key("auth.cookie-name", Kind.STRING, "", "Cookie that may carry the token; empty turns cookie auth off."),
+            key("auth.jwks-refresh-min-interval", Kind.DURATION, "30s", "Least time between two JWKS fetches."),
+            key("auth.jwks-cache-ttl", Kind.DURATION, "5m", "How long fetched JWKS keys are used before a refetch."),
+            key("limits.connections-per-user", Kind.INT, "1", "Concurrent connections per user; the newest wins, older ones close with 4500."),
+            key("limits.connect-attempts-per-user-per-minute", Kind.INT, "5", "Handshakes per user per minute; more get 429 with Retry-After."),
+            key("limits.connections-per-ip", Kind.INT, "100", "Concurrent connections per client address; more get 429."),
+            key("limits.max-connections", Kind.INT, "100000", "Concurrent connections of this gateway; more get 503."),
+            key("limits.max-message-bytes", Kind.INT, "10240", "Largest inbound message (all fragments); larger closes with 1009."),
+            key("limits.handshake-timeout", Kind.DURATION, "10s", "Time from TCP accept to a completed upgrade; slower sockets are dropped."),
+            key("limits.protocol-violations", Kind.INT, "10", "Bad messages (not JSON, unknown type) tolerated per window; one more closes with 4503."),
+            key("limits.protocol-violation-window", Kind.DURATION, "60s", "The window for `limits.protocol-violations`."),
+            key("heartbeat.interval", Kind.DURATION, "30s", "Server WebSocket ping interval."),
+            key("heartbeat.timeout", Kind.DURATION, "10s", "No pong within this time after a ping closes the connection."),
+            key("shutdown.drain-timeout", Kind.DURATION, "10s", "On shutdown, how long to wait for close handshakes after sending 1001."),
+            key("alerts.spike-factor", Kind.DOUBLE, "5", "Connection-spike alert when attempts/s exceed this multiple of the baseline..."),
+            key("alerts.spike-floor-per-second", Kind.DOUBLE, "50", "...and at least this many attempts per second."),
+            key("alerts.spike-baseline", Kind.DURATION, "5m", "Time constant of the moving baseline of attempts per second."),
+            key("alerts.webhook-url", Kind.URL, "", "Where a connection-spike alert is POSTed as JSON; empty for none."),
+            key("log.format", Kind.STRING, "text", "`text` or `json` (one JSON object per line)."),
+            key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace."));
+
+    private static final Map<String, Key> BY_NAME = index();
+
+    private ConfigKeys() {}
+
+    public static Key byName(String name) {
+        return BY_NAME.get(name);
+    }
+
+    private static Key key(String name, Kind kind, String defaultValue, String meaning) {
+        return new Key(name, kind, defaultValue, meaning);
+    }
+
+    private static Map<String, Key> index() {
+        Map<String, Key> byName = new LinkedHashMap<>();
+        for (Key key : ALL) {
+            byName.put(key.name(), key);
+        }
+        return Map.copyOf(byName);
+    }
+}

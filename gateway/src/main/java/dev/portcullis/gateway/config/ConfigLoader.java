@@ -1,0 +1,199 @@
+package dev.portcullis.gateway.config;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The one way to build a {@link GatewayConfig}: defaults, then an optional YAML file, then
+ * {@code PORTCULLIS_*} environment variables, then code overrides; then every value is parsed and
+ * checked, and all problems are thrown together in one {@link ConfigException}, each naming its key.
+ */
+public final class ConfigLoader {
+    /** JWS algorithms we verify; {@code none} is deliberately absent. */
+    public static final Set<String> KNOWN_ALGORITHMS = Set.of(
+            "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+            "ES256", "ES384", "ES512", "EdDSA", "Ed25519");
+
+    private static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
+
+    private ConfigLoader() {}
+
+    /** Parses a duration as the configuration writes it ({@code 30s}, {@code 15m}); for CLI options. */
+    public static Duration parseDuration(String text) {
+        List<String> problems = new ArrayList<>();
+        Duration d = new ConfigReader(Map.of("value", text.trim()), problems).positiveDuration("value");
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(problems.get(0).replace("value: ", ""));
+        }
+        return d;
+    }
+
+    /** Defaults and overrides only (tests, --dev). */
+    public static GatewayConfig load(Map<String, ?> overrides) {
+        return load(null, Map.of(), overrides);
+    }
+
+    /**
+     * @param file YAML file, or null for none
+     * @param env environment variables (pass {@code System.getenv()})
+     * @param overrides keys set by code, applied last
+     */
+    public static GatewayConfig load(Path file, Map<String, String> env, Map<String, ?> overrides) {
+        List<String> problems = new ArrayList<>();
+        RawConfig raw = new RawConfig(problems);
+        if (file != null) {
+            raw.readYaml(file);
+        }
+        raw.readEnvironment(env);
+        raw.override(overrides);
+        ConfigReader r = new ConfigReader(raw.values(), problems);
+
+        GatewayConfig config = new GatewayConfig(
+                server(r), admin(r), auth(r), limits(r), heartbeat(r),
+                new ShutdownConfig(r.positiveDuration("shutdown.drain-timeout")),
+                alerts(r),
+                new LogConfig(
+                        r.string("log.format", List.of("text", "json")),
+                        r.string("log.level", List.of("error", "warn", "info", "debug", "trace"))));
+        crossCheck(config, r);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
+    private static ServerConfig server(ConfigReader r) {
+        String path = r.string("server.path");
+        if (path == null || !path.startsWith("/") || path.contains("?") || path.contains("#")) {
+            r.problem("server.path", "must start with / and have no query (got '" + path + "')");
+        }
+        for (String origin : r.list("server.allowed-origins")) {
+            URI uri = URI.create(origin.replace(" ", "%20"));
+            if (!origin.equals("null") && (uri.getScheme() == null || uri.getHost() == null || uri.getPath() != null && !uri.getPath().isEmpty())) {
+                r.problem("server.allowed-origins", "'" + origin + "' is not an origin such as https://app.example.com");
+            }
+        }
+        Path cert = r.readableFile("server.tls.cert");
+        Path key = r.readableFile("server.tls.key");
+        if ((cert == null) != (key == null)) {
+            r.problem(cert == null ? "server.tls.cert" : "server.tls.key", "server.tls.cert and server.tls.key go together");
+        }
+        return new ServerConfig(
+                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path,
+                r.list("server.allowed-origins"), new TlsConfig(cert, key));
+    }
+
+    private static AdminConfig admin(ConfigReader r) {
+        for (String apiKey : r.list("admin.api-keys")) {
+            if (apiKey.length() < 16) {
+                r.problem("admin.api-keys", "every key needs at least 16 characters");
+                break;
+            }
+        }
+        return new AdminConfig(nonEmpty(r, "admin.host"), r.integer("admin.port", 0, 65535), r.list("admin.api-keys"));
+    }
+
+    private static AuthConfig auth(ConfigReader r) {
+        String secret = r.string("auth.hmac-secret");
+        String publicKey = publicKeyPem(r);
+        URI jwks = r.url("auth.jwks-url");
+        int sources = (secret == null ? 0 : 1) + (publicKey == null ? 0 : 1) + (jwks == null ? 0 : 1);
+        if (sources == 0) {
+            r.problem("auth", "set one of auth.hmac-secret, auth.public-key or auth.jwks-url (or run `portcullis serve --dev`)");
+        } else if (sources > 1) {
+            r.problem("auth", "set only one of auth.hmac-secret, auth.public-key and auth.jwks-url");
+        }
+        if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < 32) {
+            r.problem("auth.hmac-secret", "must be at least 32 bytes (256 bits) long");
+        }
+        Set<String> algorithms = new LinkedHashSet<>(r.list("auth.algorithms"));
+        for (String alg : algorithms) {
+            if (!KNOWN_ALGORITHMS.contains(alg)) {
+                r.problem("auth.algorithms", "unknown or forbidden algorithm '" + alg + "' (known: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA)");
+            }
+        }
+        if (algorithms.isEmpty()) {
+            algorithms.addAll(secret != null ? List.of("HS256") : List.of("RS256", "ES256", "EdDSA"));
+        }
+        Duration skew = r.duration("auth.clock-skew");
+        if (skew.compareTo(MAX_CLOCK_SKEW) > 0) {
+            r.problem("auth.clock-skew", "must be at most 5m");
+        }
+        Duration reauthInterval = r.duration("auth.reauth-interval");
+        if (!reauthInterval.isZero() && reauthInterval.toMillis() < 1000) {
+            r.problem("auth.reauth-interval", "must be 0 (off) or at least 1s");
+        }
+        return new AuthConfig(
+                secret, publicKey, jwks, algorithms, r.string("auth.issuer"), r.list("auth.audience"), skew,
+                reauthInterval, r.positiveDuration("auth.reauth-grace"), r.string("auth.cookie-name"),
+                r.duration("auth.jwks-refresh-min-interval"), r.positiveDuration("auth.jwks-cache-ttl"));
+    }
+
+    /** Inline PEM, or the contents of the file the value names. */
+    private static String publicKeyPem(ConfigReader r) {
+        String value = r.string("auth.public-key");
+        if (value == null || value.startsWith("-----BEGIN")) {
+            return value;
+        }
+        try {
+            String pem = Files.readString(Path.of(value));
+            if (!pem.contains("-----BEGIN")) {
+                r.problem("auth.public-key", "file " + value + " holds no PEM block");
+            }
+            return pem;
+        } catch (IOException | RuntimeException e) {
+            r.problem("auth.public-key", "neither PEM text nor a readable PEM file: " + value);
+            return null;
+        }
+    }
+
+    private static LimitsConfig limits(ConfigReader r) {
+        return new LimitsConfig(
+                r.limit("limits.connections-per-user"),
+                r.limit("limits.connect-attempts-per-user-per-minute"),
+                r.limit("limits.connections-per-ip"),
+                r.limit("limits.max-connections"),
+                r.integer("limits.max-message-bytes", 128, 16 * 1024 * 1024),
+                r.positiveDuration("limits.handshake-timeout"),
+                r.limit("limits.protocol-violations"),
+                r.positiveDuration("limits.protocol-violation-window"));
+    }
+
+    private static HeartbeatConfig heartbeat(ConfigReader r) {
+        return new HeartbeatConfig(r.positiveDuration("heartbeat.interval"), r.positiveDuration("heartbeat.timeout"));
+    }
+
+    private static AlertsConfig alerts(ConfigReader r) {
+        return new AlertsConfig(
+                r.decimal("alerts.spike-factor", 1.0),
+                r.decimal("alerts.spike-floor-per-second", 0.0),
+                r.positiveDuration("alerts.spike-baseline"),
+                r.url("alerts.webhook-url"));
+    }
+
+    private static void crossCheck(GatewayConfig c, ConfigReader r) {
+        if (c.auth().cookieEnabled() && c.server().allowedOrigins().isEmpty()) {
+            r.problem("server.allowed-origins", "must list the allowed origins when auth.cookie-name is set (cookies ride along on cross-site WebSocket requests)");
+        }
+        if (c.server().port() != 0 && c.server().port() == c.admin().port()) {
+            r.problem("admin.port", "must differ from server.port (" + c.server().port() + ")");
+        }
+    }
+
+    private static String nonEmpty(ConfigReader r, String key) {
+        String value = r.string(key);
+        if (value == null) {
+            r.problem(key, "must not be empty");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,244 @@
+package dev.portcullis.gateway.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The gateway's meters, and the only class that creates them. Names are {@code portcullis.*} in base
+ * units (seconds); tag values come from bounded sets only (close codes, message types, reason codes),
+ * never user ids, IPs or channel names.
+ *
+ * <p>Every method is safe from any thread, event loops included: counters for known tag values are
+ * registered here once and cached, so recording an event is an increment, not a registration.
+ */
+public final class GatewayMetrics {
+    /** Client message types of the wire protocol, plus "invalid" for input that failed validation. */
+    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "auth", "ping", "invalid");
+    /** Server message types of the wire protocol. */
+    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong");
+    /** Close codes registered up front: RFC 6455's common ones and the ones Portcullis sends. */
+    static final int[] KNOWN_CLOSE_CODES = {1000, 1001, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4009, 4500, 4501, 4503};
+    static final int MIN_CLOSE_CODE = 1000;
+    static final int MAX_CLOSE_CODE = 4999;
+    /** Cap on distinct rejection reasons and violation kinds; more than this is a caller bug. */
+    static final int MAX_CODES = 32;
+
+    /** Prometheus text format 0.0.4, the one every Prometheus server accepts. */
+    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final PrometheusMeterRegistry registry;
+
+    private final AtomicLong active = new AtomicLong();
+    private final Counter opened;
+    private final Counter attempts;
+    private final AtomicReferenceArray<Counter> closedByCode =
+            new AtomicReferenceArray<>(MAX_CLOSE_CODE - MIN_CLOSE_CODE + 1);
+    private final Counter closedOther;
+    private final Timer connectionDuration;
+    private final TaggedCounters handshakesRejected;
+    private final Timer handshakeDuration;
+
+    private final TaggedCounters received;
+    private final TaggedCounters sent;
+    private final Counter heartbeatTimeouts;
+    private final TaggedCounters violations;
+
+    private final AtomicInteger spikeAlerting = new AtomicInteger();
+    private final Counter spikeAlerts;
+    private final Counter webhookFailures;
+
+    /** Metrics on a registry of their own, with Micrometer's Prometheus defaults. */
+    public static GatewayMetrics create() {
+        return new GatewayMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    public GatewayMetrics(PrometheusMeterRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+
+        Gauge.builder("portcullis.connections.active", active, AtomicLong::get)
+                .description("Open WebSocket connections")
+                .register(registry);
+        opened = Counter.builder("portcullis.connections.opened")
+                .description("WebSocket connections opened (upgrade completed)")
+                .register(registry);
+        attempts = Counter.builder("portcullis.connection.attempts")
+                .description("Connection attempts reaching the handshake, accepted or not")
+                .register(registry);
+        closedOther = closedCounter(TaggedCounters.OTHER);
+        for (int code : KNOWN_CLOSE_CODES) {
+            closedByCode.set(code - MIN_CLOSE_CODE, closedCounter(Integer.toString(code)));
+        }
+        // Explicit buckets from 1 s to 1 day: a handful of series that read well on a dashboard, instead
+        // of the ~70 a percentile histogram would publish over the same range.
+        connectionDuration = Timer.builder("portcullis.connection.duration")
+                .description("Lifetime of closed WebSocket connections")
+                .serviceLevelObjectives(
+                        Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(30),
+                        Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofMinutes(30),
+                        Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(6), Duration.ofHours(12),
+                        Duration.ofDays(1))
+                .register(registry);
+        handshakesRejected = new TaggedCounters(registry, "portcullis.handshakes.rejected",
+                "Handshakes refused before the upgrade, by reason code", "reason", Set.of(), MAX_CODES);
+        handshakeDuration = Timer.builder("portcullis.handshake.duration")
+                .description("Time from the upgrade request to the completed upgrade")
+                .serviceLevelObjectives(
+                        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+                        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+                        Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10))
+                .register(registry);
+
+        received = new TaggedCounters(registry, "portcullis.messages.received",
+                "Client messages received, by message type", "type", RECEIVED_TYPES, RECEIVED_TYPES.size());
+        sent = new TaggedCounters(registry, "portcullis.messages.sent",
+                "Server messages sent, by message type", "type", SENT_TYPES, SENT_TYPES.size());
+        heartbeatTimeouts = Counter.builder("portcullis.heartbeat.timeouts")
+                .description("Connections closed because the peer stopped answering heartbeats")
+                .register(registry);
+        violations = new TaggedCounters(registry, "portcullis.protocol.violations",
+                "Protocol violations by clients, by kind", "kind", Set.of(), MAX_CODES);
+
+        Gauge.builder("portcullis.alerts.connection.spike", spikeAlerting, AtomicInteger::get)
+                .description("1 while the connection-spike alert is firing, else 0")
+                .register(registry);
+        spikeAlerts = Counter.builder("portcullis.alerts.connection.spikes")
+                .description("Connection-spike alerts started")
+                .register(registry);
+        webhookFailures = Counter.builder("portcullis.alerts.webhook.failures")
+                .description("Alert webhook calls that failed or got a non-2xx answer")
+                .register(registry);
+    }
+
+    /** The Prometheus text exposition (format 0.0.4) of every meter, for {@code GET /metrics}. */
+    public String scrape() {
+        return registry.scrape(contentType());
+    }
+
+    /** The content type of {@link #scrape()}: {@code text/plain; version=0.0.4; charset=utf-8}. */
+    public String contentType() {
+        return CONTENT_TYPE;
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** A WebSocket upgrade completed. Pair every call with exactly one {@link #connectionClosed}. */
+    public void connectionOpened() {
+        active.incrementAndGet();
+        opened.increment();
+    }
+
+    /**
+     * A connection that was {@linkplain #connectionOpened() opened} has closed.
+     *
+     * @param closeCode the WebSocket close code; codes outside 1000-4999 are counted as "other"
+     * @param duration how long the connection was open
+     */
+    public void connectionClosed(int closeCode, Duration duration) {
+        active.decrementAndGet();
+        closedCounter(closeCode).increment();
+        connectionDuration.record(duration);
+    }
+
+    public long activeConnections() {
+        return active.get();
+    }
+
+    /**
+     * A TCP connection asked for an upgrade; counted before any check, so it also counts what admission
+     * refuses. This is the counter the {@link ConnectionSpikeDetector} watches.
+     */
+    public void connectionAttempt() {
+        attempts.increment();
+    }
+
+    /**
+     * A handshake was refused.
+     *
+     * @param reason a short code such as {@code bad_token} or {@code rate_limited} ({@code [a-z0-9_]},
+     *     at most 40 characters, at most {@value #MAX_CODES} distinct values); anything else is counted
+     *     as "other"
+     */
+    public void handshakeRejected(String reason) {
+        handshakesRejected.increment(reason);
+    }
+
+    public void handshakeCompleted(Duration duration) {
+        handshakeDuration.record(duration);
+    }
+
+    /**
+     * @param type the validated client message type ({@code subscribe}, {@code unsubscribe},
+     *     {@code publish}, {@code auth}, {@code ping}) or {@code invalid}; anything else is counted as
+     *     "other"
+     */
+    public void messageReceived(String type) {
+        received.increment(type);
+    }
+
+    /**
+     * @param type the server message type ({@code connected}, {@code message}, {@code ack},
+     *     {@code error}, {@code reauth}, {@code pong}); anything else is counted as "other"
+     */
+    public void messageSent(String type) {
+        sent.increment(type);
+    }
+
+    public void heartbeatTimeout() {
+        heartbeatTimeouts.increment();
+    }
+
+    /** @param kind a short code, with the same rules as a {@linkplain #handshakeRejected reason} */
+    public void protocolViolation(String kind) {
+        violations.increment(kind);
+    }
+
+    long connectionAttempts() {
+        return (long) attempts.count();
+    }
+
+    void spikeAlertStarted() {
+        spikeAlerting.set(1);
+        spikeAlerts.increment();
+    }
+
+    void spikeAlertCleared() {
+        spikeAlerting.set(0);
+    }
+
+    void webhookFailed() {
+        webhookFailures.increment();
+    }
+
+    private Counter closedCounter(int code) {
+        if (code < MIN_CLOSE_CODE || code > MAX_CLOSE_CODE) {
+            return closedOther;
+        }
+        int index = code - MIN_CLOSE_CODE;
+        Counter counter = closedByCode.get(index);
+        if (counter == null) {
+            // Registration is idempotent, so a race registers once and both threads cache the same counter.
+            counter = closedCounter(Integer.toString(code));
+            closedByCode.set(index, counter);
+        }
+        return counter;
+    }
+
+    private Counter closedCounter(String code) {
+        return Counter.builder("portcullis.connections.closed")
+                .description("WebSocket connections closed, by close code")
+                .tag("code", code)
+                .register(registry);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.portcullis.gateway.protocol;
+
+/**
+ * An inbound message the protocol refuses. {@code code} is the stable wire error code; the message
+ * is safe to send back to the client. Cheap to throw (no stack trace): a client controls how often.
+ */
+public final class ProtocolException extends RuntimeException {
+    public static final String BAD_JSON = "bad_json";
+    public static final String UNKNOWN_TYPE = "unknown_type";
+    public static final String INVALID_MESSAGE = "invalid_message";
+
+    private final String code;
+    private final String id;
+
+    public ProtocolException(String code, String id, String message) {
+        super(message, null, false, false);
+        this.code = code;
+        this.id = id;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    /** The message's {@code id} when it could be read, else null. */
+    public String id() {
+        return id;
+    }
+}

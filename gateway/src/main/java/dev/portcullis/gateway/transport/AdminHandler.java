@@ -1,0 +1,63 @@
+package dev.portcullis.gateway.transport;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The admin listener's routes: {@code GET /metrics} (Prometheus text), {@code GET /healthz}
+ * (the process is alive) and {@code GET /readyz} (it accepts connections: false while starting and
+ * once shutdown began). Everything else is 404, or 405 for a known path with another method.
+ */
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final Services services;
+    private final BooleanSupplier ready;
+
+    AdminHandler(Services services, BooleanSupplier ready) {
+        this.services = services;
+        this.ready = ready;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        String path = new QueryStringDecoder(request.uri()).path();
+        FullHttpResponse response = switch (path) {
+            case "/metrics", "/healthz", "/readyz" -> request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD)
+                    ? route(path)
+                    : HttpResponses.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
+            default -> HttpResponses.error(HttpResponseStatus.NOT_FOUND, "not_found", "no such admin route");
+        };
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        if (keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            ctx.writeAndFlush(response);
+        } else {
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private FullHttpResponse route(String path) {
+        return switch (path) {
+            case "/metrics" -> HttpResponses.response(HttpResponseStatus.OK, services.metrics().scrape(), "text/plain; version=0.0.4");
+            case "/healthz" -> HttpResponses.json(HttpResponseStatus.OK, "{\"status\":\"ok\"}");
+            default -> ready.getAsBoolean()
+                    ? HttpResponses.json(HttpResponseStatus.OK,
+                            "{\"status\":\"ready\",\"connections\":" + services.connections().active() + "}")
+                    : HttpResponses.json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not_ready\"}");
+        };
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

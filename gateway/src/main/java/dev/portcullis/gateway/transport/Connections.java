@@ -1,0 +1,95 @@
+package dev.portcullis.gateway.transport;
+
+import dev.portcullis.gateway.admission.UserConnections;
+import dev.portcullis.gateway.session.Disconnect;
+import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Every socket of the public listener: all accepted ones (for shutdown, including those still
+ * handshaking) and the upgraded ones by user (for "newest connection wins" and the backend API).
+ * Thread-safe; sockets leave on their own when they close.
+ */
+public final class Connections {
+    private final ChannelGroup accepted = new DefaultChannelGroup("portcullis-public", GlobalEventExecutor.INSTANCE);
+    private final Set<WebSocketHandler> live = ConcurrentHashMap.newKeySet();
+    private final UserConnections<WebSocketHandler> byUser;
+    private volatile boolean draining;
+
+    public Connections(int connectionsPerUser) {
+        this.byUser = new UserConnections<>(connectionsPerUser);
+    }
+
+    void accepted(Channel channel) {
+        accepted.add(channel);
+    }
+
+    /** Registers an upgraded connection; returns the older ones of its user that must now close (4500). */
+    List<WebSocketHandler> admit(String user, WebSocketHandler connection) {
+        live.add(connection);
+        return byUser.admit(user, connection);
+    }
+
+    void remove(String user, WebSocketHandler connection) {
+        live.remove(connection);
+        byUser.remove(user, connection);
+    }
+
+    /** True once {@link #closeAll} began: handshakes in flight are refused from then on. */
+    boolean draining() {
+        return draining;
+    }
+
+    /** Upgraded connections. */
+    public int active() {
+        return live.size();
+    }
+
+    /** Accepted sockets, upgraded or not. */
+    public int sockets() {
+        return accepted.size();
+    }
+
+    public List<WebSocketHandler> ofUser(String user) {
+        return byUser.connections(user);
+    }
+
+    /**
+     * Starts closing everything: upgraded connections get {@code disconnect} as a close frame,
+     * sockets still handshaking are dropped.
+     */
+    public void closeAll(Disconnect disconnect) {
+        draining = true;
+        for (Channel channel : accepted) {
+            WebSocketHandler handler = channel.pipeline().get(WebSocketHandler.class);
+            if (handler != null) {
+                handler.disconnectLater(disconnect);
+            } else {
+                channel.close();
+            }
+        }
+    }
+
+    /** Waits until every socket has closed; false when {@code timeout} passed first. */
+    public boolean awaitClosed(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!accepted.isEmpty()) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    /** Closes what is left at once, without a close handshake. */
+    public void forceCloseAll() {
+        accepted.close().awaitUninterruptibly(Duration.ofSeconds(5).toMillis());
+    }
+}

@@ -1,0 +1,62 @@
+package dev.portcullis.gateway.transport;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+
+/** Plain HTTP answers: JSON {@code {error, message}} bodies for refusals, text for the rest. */
+final class HttpResponses {
+    private HttpResponses() {}
+
+    static FullHttpResponse json(HttpResponseStatus status, String json) {
+        return response(status, json, "application/json");
+    }
+
+    /** {@code {"error": code, "message": message}}; both come from our own fixed texts. */
+    static FullHttpResponse error(HttpResponseStatus status, String code, String message) {
+        return json(status, "{\"error\":\"" + escape(code) + "\",\"message\":\"" + escape(message) + "\"}");
+    }
+
+    static FullHttpResponse response(HttpResponseStatus status, String body, String contentType) {
+        ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, contentType + "; charset=utf-8")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes())
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        return response;
+    }
+
+    /** Writes the response and closes the connection: a refused handshake gets no second chance. */
+    static void sendAndClose(ChannelHandlerContext ctx, FullHttpResponse response) {
+        response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    static String escape(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 8);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.toString();
+    }
+}

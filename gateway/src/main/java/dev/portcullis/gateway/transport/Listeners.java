@@ -1,0 +1,88 @@
+package dev.portcullis.gateway.transport;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.util.function.BooleanSupplier;
+
+/** Binds the public WebSocket listener and the admin HTTP listener; unbinds them on shutdown. */
+public final class Listeners {
+    private static final int ADMIN_MAX_BODY = 64 * 1024;
+
+    private final Channel publicChannel;
+    private final Channel adminChannel;
+
+    private Listeners(Channel publicChannel, Channel adminChannel) {
+        this.publicChannel = publicChannel;
+        this.adminChannel = adminChannel;
+    }
+
+    /**
+     * @param ssl TLS for the public listener, or null for plain ws://
+     * @param ready what {@code /readyz} reports
+     * @throws IllegalStateException when a port cannot be bound, naming the config key
+     */
+    public static Listeners bind(EventLoops loops, Services services, SslContext ssl, BooleanSupplier ready) {
+        var config = services.config();
+        Channel publicChannel = bind(loops, new PublicChannelInitializer(services, ssl),
+                config.server().host(), config.server().port(), "server.port");
+        Channel adminChannel;
+        try {
+            adminChannel = bind(loops, new ChannelInitializer<SocketChannel>() {
+                @Override
+                protected void initChannel(SocketChannel channel) {
+                    channel.pipeline()
+                            .addLast(new HttpServerCodec())
+                            .addLast(new HttpObjectAggregator(ADMIN_MAX_BODY))
+                            .addLast(new AdminHandler(services, ready));
+                }
+            }, config.admin().host(), config.admin().port(), "admin.port");
+        } catch (RuntimeException e) {
+            publicChannel.close().awaitUninterruptibly();
+            throw e;
+        }
+        return new Listeners(publicChannel, adminChannel);
+    }
+
+    private static Channel bind(EventLoops loops, ChannelInitializer<SocketChannel> initializer, String host, int port, String key) {
+        var future = new ServerBootstrap()
+                .group(loops.acceptors(), loops.workers())
+                .channel(loops.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(initializer)
+                .bind(host, port)
+                .awaitUninterruptibly();
+        if (!future.isSuccess()) {
+            throw new IllegalStateException(key + ": cannot listen on " + host + ":" + port + ": " + future.cause().getMessage(), future.cause());
+        }
+        return future.channel();
+    }
+
+    public int publicPort() {
+        return ((InetSocketAddress) publicChannel.localAddress()).getPort();
+    }
+
+    public int adminPort() {
+        return ((InetSocketAddress) adminChannel.localAddress()).getPort();
+    }
+
+    /** Stops accepting new public connections; connected ones are unaffected. */
+    public void stopAccepting() {
+        publicChannel.close().awaitUninterruptibly();
+    }
+
+    /** Closes the admin listener too (last, so metrics and health answer while draining). */
+    public void close() {
+        publicChannel.close().awaitUninterruptibly();
+        adminChannel.close().awaitUninterruptibly();
+    }
+}

@@ -1,0 +1,25 @@
+package dev.portcullis.gateway.transport;
+
+import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
+import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.auth.TokenVerifier;
+import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.session.Session;
+import java.time.Clock;
+
+/**
+ * What the handlers of one gateway share, built once by the gateway's wiring. Every member is
+ * thread-safe.
+ */
+public record Services(
+        GatewayConfig config,
+        TokenVerifier verifier,
+        ConnectionSlots slots,
+        ConnectAttemptLimiter attempts,
+        Connections connections,
+        GatewayMetrics metrics,
+        ConnectionSpikeDetector spikes,
+        Session.Context sessions,
+        Clock clock) {}

@@ -1,0 +1,222 @@
+package dev.portcullis.gateway.transport;
+
+import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
+import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.auth.Principal;
+import dev.portcullis.gateway.auth.TokenRejectedException;
+import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.session.Disconnect;
+import dev.portcullis.gateway.session.Session;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.ssl.SslHandler;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Admits or refuses one upgrade request, before any WebSocket byte is exchanged. In order:
+ * path (404) and method/upgrade (426), origin (403), the global cap (503), the per-address cap
+ * (429), the token (401), the user's attempt rate (429 + Retry-After); then the upgrade, after
+ * which the user's oldest connections over the per-user limit are closed with 4500.
+ *
+ * <p>A refusal is a plain HTTP response with a JSON body and {@code Connection: close}, and is
+ * counted by reason. The request URI is never logged with its query string (it may hold a token).
+ * This handler serves one request: it removes itself on upgrade and the socket closes on refusal.
+ */
+final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final Logger log = LoggerFactory.getLogger(UpgradeHandler.class);
+
+    private final Services services;
+    private final TokenExtractor tokens;
+    private long startNanos;
+    private boolean handled;
+
+    UpgradeHandler(Services services) {
+        this.services = services;
+        this.tokens = new TokenExtractor(services.config().auth().cookieEnabled() ? services.config().auth().cookieName() : null);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (handled) {
+            return; // pipelined requests after the first are ignored; the socket is closing or upgrading
+        }
+        handled = true;
+        startNanos = System.nanoTime();
+        services.spikes().attempt(); // counts portcullis.connection.attempts too
+        GatewayConfig config = services.config();
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        if (!request.decoderResult().isSuccess()) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
+        } else if (!uri.path().equals(config.server().path())) {
+            refuse(ctx, HttpResponseStatus.NOT_FOUND, "not_found", "no WebSocket endpoint here");
+        } else if (!isUpgrade(request)) {
+            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "upgrade_required",
+                    "this endpoint speaks WebSocket only");
+            response.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+            count(ctx, "upgrade_required", response);
+        } else if (!originAllowed(request)) {
+            refuse(ctx, HttpResponseStatus.FORBIDDEN, "origin", "origin not allowed");
+        } else if (services.connections().draining()) {
+            refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
+        } else {
+            admit(ctx, request, uri);
+        }
+    }
+
+    private void admit(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
+        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        switch (services.slots().tryAcquire(remote.getAddress())) {
+            case ConnectionSlots.Rejected rejected -> {
+                refuse(ctx, HttpResponseStatus.valueOf(rejected.httpStatus()), rejected.reason(),
+                        rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
+                return;
+            }
+            case ConnectionSlots.Acquired acquired -> ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
+        }
+        String token = tokens.extract(request, uri);
+        if (token == null) {
+            refuse(ctx, HttpResponseStatus.UNAUTHORIZED, "missing_token",
+                    "a token is required (query parameter, Authorization: Bearer, cookie or subprotocol)");
+            return;
+        }
+        request.retain();
+        services.verifier().verify(token).whenComplete((principal, failure) -> ctx.executor().execute(() -> {
+            try {
+                if (!ctx.channel().isActive()) {
+                    return;
+                }
+                if (failure != null) {
+                    refuseToken(ctx, failure);
+                } else {
+                    afterToken(ctx, request, principal, remote);
+                }
+            } finally {
+                request.release();
+            }
+        }));
+    }
+
+    private void refuseToken(ChannelHandlerContext ctx, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+        if (cause instanceof TokenRejectedException rejected) {
+            HttpResponseStatus status = rejected.reason() == TokenRejectedException.Reason.KEYS_UNAVAILABLE
+                    ? HttpResponseStatus.SERVICE_UNAVAILABLE
+                    : HttpResponseStatus.UNAUTHORIZED;
+            refuse(ctx, status, rejected.reason().code(), rejected.getMessage());
+        } else {
+            log.warn("token verification failed unexpectedly", cause);
+            refuse(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", "token verification failed");
+        }
+    }
+
+    private void afterToken(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
+        if (services.attempts().tryAttempt(principal.subject()) instanceof ConnectAttemptLimiter.Rejected rejected) {
+            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.TOO_MANY_REQUESTS, rejected.reason(),
+                    "too many connection attempts; retry after " + rejected.retryAfterSeconds() + "s");
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, rejected.retryAfterSeconds());
+            count(ctx, rejected.reason(), response);
+            return;
+        }
+        if (services.connections().draining()) {
+            refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
+            return;
+        }
+        upgrade(ctx, request, principal, remote);
+    }
+
+    private void upgrade(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
+        Channel channel = ctx.channel();
+        int maxBytes = services.config().limits().maxMessageBytes();
+        WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(maxBytes)
+                .allowExtensions(false)
+                .allowMaskMismatch(false)
+                .closeOnProtocolViolation(false)
+                .withUTF8Validator(true)
+                .build();
+        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
+                        webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder)
+                .newHandshaker(request);
+        if (handshaker == null) {
+            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_version",
+                    "WebSocket version 13 required");
+            response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+            count(ctx, "unsupported_version", response);
+            return;
+        }
+        WebSocketHandler handler = new WebSocketHandler(services, channel);
+        Session session = new Session(connectionId(), principal, remote, handler, channel.eventLoop(), services.sessions());
+        handler.attach(session);
+        handshaker.handshake(channel, request).addListener(done -> {
+            if (!done.isSuccess()) {
+                log.debug("handshake write failed: {}", done.cause().toString());
+                channel.close();
+                return;
+            }
+            services.metrics().handshakeCompleted(Duration.ofNanos(System.nanoTime() - startNanos));
+            List<WebSocketHandler> replaced = services.connections().admit(principal.subject(), handler);
+            channel.closeFuture().addListener(f -> services.connections().remove(principal.subject(), handler));
+            replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
+            session.start();
+        });
+        ctx.pipeline().remove(HandshakeTimeoutHandler.NAME);
+        ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
+        ctx.pipeline().addLast("ws", handler);
+        ctx.pipeline().remove(this);
+    }
+
+    /**
+     * Browsers always send {@code Origin}; a request without one comes from a non-browser client,
+     * which could forge any origin anyway, so only a present origin is checked (as Centrifugo does).
+     */
+    private boolean originAllowed(FullHttpRequest request) {
+        List<String> allowed = services.config().server().allowedOrigins();
+        String origin = request.headers().get(HttpHeaderNames.ORIGIN);
+        return allowed.isEmpty() || origin == null || allowed.contains(origin);
+    }
+
+    private static boolean isUpgrade(FullHttpRequest request) {
+        return request.method().equals(HttpMethod.GET)
+                && request.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                && request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    }
+
+    private static String webSocketUrl(ChannelHandlerContext ctx, FullHttpRequest request) {
+        String scheme = ctx.pipeline().get(SslHandler.class) != null ? "wss" : "ws";
+        String host = request.headers().get(HttpHeaderNames.HOST, "localhost");
+        return scheme + "://" + host + new QueryStringDecoder(request.uri()).path();
+    }
+
+    private static String connectionId() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        return Long.toHexString(random.nextLong() | Long.MIN_VALUE) + Integer.toHexString(random.nextInt() | Integer.MIN_VALUE);
+    }
+
+    private void refuse(ChannelHandlerContext ctx, HttpResponseStatus status, String reason, String message) {
+        count(ctx, reason, HttpResponses.error(status, reason, message));
+    }
+
+    private void count(ChannelHandlerContext ctx, String reason, FullHttpResponse response) {
+        services.metrics().handshakeRejected(reason);
+        log.debug("refused {} {}: {}", response.status().code(), reason, ctx.channel().remoteAddress());
+        HttpResponses.sendAndClose(ctx, response);
+    }
+}

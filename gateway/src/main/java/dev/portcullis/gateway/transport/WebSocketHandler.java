@@ -1,0 +1,224 @@
+package dev.portcullis.gateway.transport;
+
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.session.Disconnect;
+import dev.portcullis.gateway.session.Outbound;
+import dev.portcullis.gateway.session.Session;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * One upgraded connection on the wire: frames in and out, heartbeat, and the close handshake. The
+ * protocol itself lives in {@link Session}; this class only speaks WebSocket.
+ *
+ * <p>Close handshake: whoever closes first sends a close frame; the server then half-closes its
+ * side and keeps reading (and discarding) until the peer closes, at most {@link #CLOSE_TIMEOUT}.
+ * Closing the socket outright while the peer's data is unread would make the kernel answer with a
+ * reset, and the peer could lose our close frame (and with it the code that says why).
+ *
+ * <p>Heartbeat: a ping every interval; if nothing at all arrives within the timeout after it, the
+ * peer is presumed dead. Any frame counts as a sign of life, not only a pong, so a busy client whose
+ * pong queues behind its own data is not dropped.
+ */
+public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements Outbound {
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Logger log = LoggerFactory.getLogger(WebSocketHandler.class);
+
+    private final Services services;
+    private final Channel channel;
+    private final long openedNanos = System.nanoTime();
+    private Session session;
+    private int closeCode = 1006;
+    private boolean closeSent;
+    private long lastReadNanos = System.nanoTime();
+    private ScheduledFuture<?> heartbeat;
+    private boolean opened;
+
+    WebSocketHandler(Services services, Channel channel) {
+        this.services = services;
+        this.channel = channel;
+    }
+
+    void attach(Session session) {
+        this.session = session;
+    }
+
+    public Session session() {
+        return session;
+    }
+
+    /** Closes from any thread. */
+    public void disconnectLater(Disconnect disconnect) {
+        channel.eventLoop().execute(() -> {
+            if (session != null) {
+                session.disconnect(disconnect);
+            } else {
+                close(disconnect);
+            }
+        });
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (!channel.isActive()) {
+            return;
+        }
+        opened = true;
+        services.metrics().connectionOpened();
+        scheduleHeartbeat(services.config().heartbeat().interval().toNanos());
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+        lastReadNanos = System.nanoTime();
+        switch (frame) {
+            case TextWebSocketFrame text -> {
+                if (!closeSent) {
+                    session.onText(text.text());
+                }
+            }
+            case CloseWebSocketFrame close -> onPeerClose(close);
+            case PingWebSocketFrame ping -> ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+            case PongWebSocketFrame ignored -> {}
+            case BinaryWebSocketFrame ignored -> session.disconnect(Disconnect.UNSUPPORTED_DATA);
+            default -> session.disconnect(Disconnect.PROTOCOL_ERROR);
+        }
+    }
+
+    @Override
+    public void send(String text) {
+        if (!closeSent && channel.isActive()) {
+            channel.writeAndFlush(new TextWebSocketFrame(text), channel.voidPromise());
+        }
+    }
+
+    @Override
+    public void close(Disconnect disconnect) {
+        if (closeSent) {
+            return;
+        }
+        closeSent = true;
+        closeCode = disconnect.code();
+        if (!channel.isActive()) {
+            return;
+        }
+        channel.writeAndFlush(new CloseWebSocketFrame(disconnect.code(), disconnect.reason()))
+                .addListener((ChannelFutureListener) f -> {
+                    if (f.isSuccess() && channel instanceof DuplexChannel duplex) {
+                        duplex.shutdownOutput();
+                    }
+                });
+        channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void onPeerClose(CloseWebSocketFrame frame) {
+        if (closeSent) {
+            channel.close();
+            return;
+        }
+        closeSent = true;
+        int code = frame.statusCode();
+        // A peer chooses its code freely; only standard ones become metric tags, the rest "other" (0).
+        closeCode = code == -1 ? 1005 : code >= 1000 && code <= 1015 ? code : 0;
+        CloseWebSocketFrame echo = code == -1 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, "");
+        channel.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Disconnect disconnect;
+        if (cause instanceof CorruptedWebSocketFrameException corrupted) {
+            int status = corrupted.closeStatus().code();
+            disconnect = status == 1009 ? Disconnect.TOO_BIG : status == 1007 ? Disconnect.INVALID_UTF8 : Disconnect.PROTOCOL_ERROR;
+        } else if (cause instanceof TooLongFrameException) {
+            disconnect = Disconnect.TOO_BIG;
+        } else if (cause instanceof IOException) {
+            log.debug("conn={} I/O error: {}", id(), cause.toString());
+            ctx.close();
+            return;
+        } else {
+            log.warn("conn={} unexpected error, closing", id(), cause);
+            disconnect = new Disconnect(1011, "internal error");
+        }
+        services.metrics().protocolViolation("frame_" + disconnect.code());
+        if (session != null) {
+            session.disconnect(disconnect);
+        } else {
+            close(disconnect);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (heartbeat != null) {
+            heartbeat.cancel(false);
+        }
+        if (!opened) {
+            ctx.fireChannelInactive();
+            return;
+        }
+        Duration lived = Duration.ofNanos(System.nanoTime() - openedNanos);
+        services.metrics().connectionClosed(closeCode, lived);
+        if (session != null) {
+            session.closed();
+            try (var ignored = MDC.putCloseable("conn", session.id())) {
+                log.debug("closed code={} after {}", closeCode, lived);
+            }
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private void scheduleHeartbeat(long delayNanos) {
+        heartbeat = channel.eventLoop().schedule(this::ping, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void ping() {
+        if (closeSent || !channel.isActive()) {
+            return;
+        }
+        long pingNanos = System.nanoTime();
+        channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
+        long timeout = services.config().heartbeat().timeout().toNanos();
+        heartbeat = channel.eventLoop().schedule(() -> checkAlive(pingNanos), timeout, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkAlive(long pingNanos) {
+        if (lastReadNanos - pingNanos >= 0) {
+            long interval = services.config().heartbeat().interval().toNanos();
+            long timeout = services.config().heartbeat().timeout().toNanos();
+            scheduleHeartbeat(Math.max(0, interval - timeout));
+            return;
+        }
+        services.metrics().heartbeatTimeout();
+        closeCode = Disconnect.HEARTBEAT_TIMEOUT.code();
+        closeSent = true;
+        if (session != null) {
+            session.closed();
+        }
+        // The peer is presumed dead: say why in case it is only slow, but do not wait for it.
+        channel.writeAndFlush(new CloseWebSocketFrame(Disconnect.HEARTBEAT_TIMEOUT.code(), Disconnect.HEARTBEAT_TIMEOUT.reason()));
+        channel.close();
+    }
+
+    private String id() {
+        return session == null ? "-" : session.id();
+    }
+}

@@ -1,0 +1,146 @@
+package dev.portcullis.gateway.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    private static final String SECRET = "0123456789abcdef0123456789abcdef";
+
+    @Test
+    void defaultsMatchTheSpecification() {
+        GatewayConfig c = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET));
+        assertThat(c.server().port()).isEqualTo(8080);
+        assertThat(c.server().path()).isEqualTo("/ws");
+        assertThat(c.admin().port()).isEqualTo(9090);
+        assertThat(c.auth().reauthInterval()).isEqualTo(Duration.ofMinutes(15));
+        assertThat(c.auth().algorithms()).containsExactly("HS256");
+        assertThat(c.limits().connectionsPerUser()).isEqualTo(1);
+        assertThat(c.limits().connectAttemptsPerUserPerMinute()).isEqualTo(5);
+        assertThat(c.limits().connectionsPerIp()).isEqualTo(100);
+        assertThat(c.limits().maxMessageBytes()).isEqualTo(10240);
+        assertThat(c.heartbeat().interval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.heartbeat().timeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.server().tls().enabled()).isFalse();
+        assertThat(c.auth().cookieEnabled()).isFalse();
+    }
+
+    @Test
+    void yamlFileThenEnvironmentThenOverrides(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, """
+                server:
+                  port: 7000
+                  allowed-origins: [https://a.example.com, https://b.example.com]
+                auth:
+                  hmac-secret: %s
+                  reauth-interval: 1h
+                limits:
+                  connections-per-user: 3
+                heartbeat:
+                  interval: 500ms
+                """.formatted(SECRET));
+        GatewayConfig c = ConfigLoader.load(file, Map.of(
+                "PORTCULLIS_SERVER_PORT", "7001",
+                "PORTCULLIS_ADMIN_API_KEYS", "key-one-0123456789, key-two-0123456789",
+                "HOME", "/root"), Map.of("limits.connections-per-user", "4"));
+        assertThat(c.server().port()).isEqualTo(7001);
+        assertThat(c.server().allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com");
+        assertThat(c.admin().apiKeys()).containsExactly("key-one-0123456789", "key-two-0123456789");
+        assertThat(c.auth().reauthInterval()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.limits().connectionsPerUser()).isEqualTo(4);
+        assertThat(c.heartbeat().interval()).isEqualTo(Duration.ofMillis(500));
+    }
+
+    @Test
+    void everyProblemIsReportedWithItsKey() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(
+                "PORTCULLIS_SERVER_PORT", "80000",
+                "PORTCULLIS_HEARTBEAT_INTERVAL", "30",
+                "PORTCULLIS_LIMITS_CONNECTIONS_PER_IP", "-1",
+                "PORTCULLIS_LIMITS_MAX_MESSAGE_BYTES", "lots",
+                "PORTCULLIS_AUTH_HMAC_SECRET", "short",
+                "PORTCULLIS_AUTH_ALGORITHMS", "HS256,none",
+                "PORTCULLIS_LOG_FORMAT", "xml",
+                "PORTCULLIS_SERVER_PATHH", "/x"), Map.of()))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems())
+                        .anyMatch(p -> p.startsWith("server.port: must be between 0 and 65535"))
+                        .anyMatch(p -> p.startsWith("heartbeat.interval: must be a duration"))
+                        .anyMatch(p -> p.startsWith("limits.connections-per-ip:"))
+                        .anyMatch(p -> p.startsWith("limits.max-message-bytes: must be a whole number"))
+                        .anyMatch(p -> p.startsWith("auth.hmac-secret: must be at least 32 bytes"))
+                        .anyMatch(p -> p.startsWith("auth.algorithms: unknown or forbidden algorithm 'none'"))
+                        .anyMatch(p -> p.startsWith("log.format: must be one of text, json"))
+                        .anyMatch(p -> p.startsWith("PORTCULLIS_SERVER_PATHH: no such configuration key")));
+    }
+
+    @Test
+    void unknownKeysInTheFileAreRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, "auth:\n  hmac-secret: " + SECRET + "\nlimits:\n  max-conections: 5\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, Map.of(), Map.of()))
+                .hasMessageContaining("limits.max-conections: no such configuration key");
+    }
+
+    @Test
+    void aKeySourceIsRequiredAndOnlyOne() {
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of())).hasMessageContaining("set one of auth.hmac-secret");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.jwks-url", "https://x.example.com/jwks")))
+                .hasMessageContaining("set only one of");
+    }
+
+    @Test
+    void cookieAuthNeedsAnOriginAllowList() {
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.cookie-name", "t")))
+                .hasMessageContaining("server.allowed-origins: must list the allowed origins when auth.cookie-name is set");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.cookie-name", "t",
+                "server.allowed-origins", List.of("https://app.example.com"))).auth().cookieEnabled()).isTrue();
+    }
+
+    @Test
+    void tlsNeedsBothFilesAndTheyMustExist() {
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.tls.cert", "/nonexistent/cert.pem")))
+                .hasMessageContaining("server.tls.cert: file not found")
+                .hasMessageContaining("server.tls.cert and server.tls.key go together");
+    }
+
+    @Test
+    void zeroMeansUnlimitedAndDurationsTakeUnits() {
+        GatewayConfig c = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "limits.max-connections", "0",
+                "auth.reauth-interval", "0", "shutdown.drain-timeout", "2d"));
+        assertThat(c.limits().maxConnections()).isZero();
+        assertThat(c.auth().reauthInterval()).isZero();
+        assertThat(c.shutdown().drainTimeout()).isEqualTo(Duration.ofDays(2));
+        assertThat(ConfigLoader.parseDuration("15m")).isEqualTo(Duration.ofMinutes(15));
+        assertThatThrownBy(() -> ConfigLoader.parseDuration("15 minutes")).hasMessageContaining("must be a duration");
+    }
+
+    @Test
+    void publicKeyMayBeAFilePath(@TempDir Path dir) throws Exception {
+        Path pem = dir.resolve("key.pem");
+        Files.writeString(pem, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+        assertThat(ConfigLoader.load(Map.of("auth.public-key", pem.toString())).auth().publicKeyPem()).startsWith("-----BEGIN");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.public-key", dir.resolve("missing.pem").toString())))
+                .hasMessageContaining("auth.public-key: neither PEM text nor a readable PEM file");
+    }
+
+    @Test
+    void secretsAreRedactedInToString() {
+        GatewayConfig c = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.api-keys", List.of("api-key-0123456789abc")));
+        assertThat(c.toString()).doesNotContain(SECRET).doesNotContain("api-key-0123456789abc");
+    }
+
+    @Test
+    void everyKeyHasAnEnvironmentName() {
+        assertThat(ConfigKeys.byName("limits.connect-attempts-per-user-per-minute").envName())
+                .isEqualTo("PORTCULLIS_LIMITS_CONNECT_ATTEMPTS_PER_USER_PER_MINUTE");
+        assertThat(ConfigKeys.ALL).extracting(ConfigKeys.Key::name).doesNotHaveDuplicates();
+    }
+}
