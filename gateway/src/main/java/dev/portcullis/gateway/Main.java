@@ -183,6 +183,9 @@ public final class Main {
             if (probe == null) {
                 overrides.put("auth.hmac-secret", randomKey());
             }
+            if (!System.getenv().containsKey("PORTCULLIS_SERVER_HOST") && (probe == null || probe.server().host().equals("0.0.0.0"))) {
+                overrides.put("server.host", "127.0.0.1"); // a dev gateway with a printed secret stays on this machine
+            }
             if (probe == null || probe.admin().apiKeys().isEmpty()) {
                 overrides.put("admin.api-keys", List.of(randomKey()));
             }

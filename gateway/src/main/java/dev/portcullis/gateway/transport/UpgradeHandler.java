@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
@@ -47,10 +48,27 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final TokenExtractor tokens;
     private long startNanos;
     private boolean handled;
+    private ConnectionSlots.Result slot;
 
     UpgradeHandler(Services services) {
         this.services = services;
         this.tokens = new TokenExtractor(services.config().auth().cookieEnabled() ? services.config().auth().cookieName() : null);
+    }
+
+    /**
+     * The global and per-address slots are taken when the TCP connection opens, not when its request
+     * arrives: sockets that never send a request (slowloris) count against the caps until the
+     * handshake timeout drops them. A refusal is still answered in the documented order once the
+     * request arrives.
+     */
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        slot = services.slots().tryAcquire(remote.getAddress());
+        if (slot instanceof ConnectionSlots.Acquired acquired) {
+            ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
+        }
+        ctx.fireChannelActive();
     }
 
     @Override
@@ -83,13 +101,10 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private void admit(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
         InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
-        switch (services.slots().tryAcquire(remote.getAddress())) {
-            case ConnectionSlots.Rejected rejected -> {
-                refuse(ctx, HttpResponseStatus.valueOf(rejected.httpStatus()), rejected.reason(),
-                        rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
-                return;
-            }
-            case ConnectionSlots.Acquired acquired -> ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
+        if (slot instanceof ConnectionSlots.Rejected rejected) {
+            refuse(ctx, HttpResponseStatus.valueOf(rejected.httpStatus()), rejected.reason(),
+                    rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
+            return;
         }
         String token = tokens.extract(request, uri);
         if (token == null) {
@@ -150,7 +165,6 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 .allowExtensions(false)
                 .allowMaskMismatch(false)
                 .closeOnProtocolViolation(false)
-                .withUTF8Validator(true)
                 .build();
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
                         webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder)
@@ -178,6 +192,8 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             session.start();
         });
         ctx.pipeline().remove(HandshakeTimeoutHandler.NAME);
+        // The handshaker does not validate UTF-8 by itself (only WebSocketServerProtocolHandler adds this).
+        ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
         ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
         ctx.pipeline().addLast("ws", handler);
         ctx.pipeline().remove(this);

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,6 +90,26 @@ class AdmissionIT {
             assertThat(ok.upgraded()).isTrue();
             ok.client().close();
             assertThat(gateway.metric("portcullis_handshakes_rejected_total{reason=\"origin\"}")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aSocketThatNeverCompletesItsHandshakeIsDroppedAndHeldItsSlotUntilThen() throws Exception {
+        try (TestGateway gateway = TestGateway.start(Map.of("limits.handshake-timeout", "1s", "limits.connections-per-ip", "2"))) {
+            try (Socket first = new Socket("127.0.0.1", gateway.gateway().port());
+                    Socket second = new Socket("127.0.0.1", gateway.gateway().port())) {
+                second.getOutputStream().write("GET /ws HTTP/1.1\r\nHost: x\r\n".getBytes()); // trickles, never ends
+                await().atMost(Duration.ofSeconds(5)).until(() -> gateway.gateway().connections().sockets() == 2);
+                assertThat(WsClient.attempt(gateway.uri(Tokens.hs256("slow-1"))).status())
+                        .as("two silent sockets fill the per-address cap").isEqualTo(429);
+                first.setSoTimeout(10_000);
+                second.setSoTimeout(10_000);
+                assertThat(first.getInputStream().read()).as("dropped: EOF").isEqualTo(-1);
+                assertThat(second.getInputStream().read()).as("dropped: EOF").isEqualTo(-1);
+            }
+            assertThat(gateway.metric("portcullis_handshakes_rejected_total{reason=\"handshake_timeout\"}")).isGreaterThanOrEqualTo(2);
+            await().atMost(Duration.ofSeconds(5)).until(() -> gateway.gateway().connections().sockets() == 0);
+            WsClient.connect(gateway.uri(Tokens.hs256("slow-2"))).close();
         }
     }
 }

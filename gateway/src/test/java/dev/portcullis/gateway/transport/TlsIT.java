@@ -60,6 +60,7 @@ class TlsIT {
         X509Bundle cert = new CertificateBuilder().subject("CN=localhost").setIsCertificateAuthority(true).buildSelfSigned();
         TlsConfig tls = new TlsConfig(cert.toTempCertChainPem().toPath(), cert.toTempPrivateKeyPem().toPath());
         SSLEngine engine = TlsContexts.server(tls).newEngine(ByteBufAllocator.DEFAULT);
-        assertThat(engine.getEnabledProtocols()).containsOnly("TLSv1.2", "TLSv1.3");
+        // OpenSSL engines also list "SSLv2Hello": a ClientHello format, not a protocol version.
+        assertThat(engine.getEnabledProtocols()).filteredOn(p -> !p.equals("SSLv2Hello")).containsOnly("TLSv1.2", "TLSv1.3");
     }
 }
