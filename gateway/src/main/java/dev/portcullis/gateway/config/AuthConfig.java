@@ -21,6 +21,8 @@ import java.util.Set;
  * @param cookieName cookie carrying the token, or null when cookie authentication is off
  * @param jwksRefreshMinInterval the least time between two JWKS fetches (rate limit)
  * @param jwksCacheTtl how long a fetched JWKS is used before it is fetched again
+ * @param maxTokenLifetime the longest lifetime of a token the issuer hands out; a revocation is
+ *     kept this long, after which every token it covers has expired
  */
 public record AuthConfig(
         String hmacSecret,
@@ -34,7 +36,8 @@ public record AuthConfig(
         Duration reauthGrace,
         String cookieName,
         Duration jwksRefreshMinInterval,
-        Duration jwksCacheTtl) {
+        Duration jwksCacheTtl,
+        Duration maxTokenLifetime) {
 
     public AuthConfig {
         algorithms = Set.copyOf(algorithms);

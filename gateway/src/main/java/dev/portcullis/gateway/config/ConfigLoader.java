@@ -58,7 +58,7 @@ public final class ConfigLoader {
         ConfigReader r = new ConfigReader(raw.values(), problems);
 
         GatewayConfig config = new GatewayConfig(
-                server(r), admin(r), auth(r), limits(r), heartbeat(r),
+                server(r), admin(r), auth(r), channels(r), limits(r), heartbeat(r),
                 new ShutdownConfig(r.positiveDuration("shutdown.drain-timeout")),
                 alerts(r),
                 new LogConfig(
@@ -99,7 +99,8 @@ public final class ConfigLoader {
                 break;
             }
         }
-        return new AdminConfig(nonEmpty(r, "admin.host"), r.integer("admin.port", 0, 65535), r.list("admin.api-keys"));
+        return new AdminConfig(nonEmpty(r, "admin.host"), r.integer("admin.port", 0, 65535), r.list("admin.api-keys"),
+                r.integer("admin.max-body-bytes", 1024, 64 * 1024 * 1024));
     }
 
     private static AuthConfig auth(ConfigReader r) {
@@ -135,7 +136,8 @@ public final class ConfigLoader {
         return new AuthConfig(
                 secret, publicKey, jwks, algorithms, r.string("auth.issuer"), r.list("auth.audience"), skew,
                 reauthInterval, r.positiveDuration("auth.reauth-grace"), r.string("auth.cookie-name"),
-                r.duration("auth.jwks-refresh-min-interval"), r.positiveDuration("auth.jwks-cache-ttl"));
+                r.duration("auth.jwks-refresh-min-interval"), r.positiveDuration("auth.jwks-cache-ttl"),
+                r.positiveDuration("auth.max-token-lifetime"));
     }
 
     /** Inline PEM, or the contents of the file the value names. */
@@ -156,6 +158,58 @@ public final class ConfigLoader {
         }
     }
 
+    private static final java.util.regex.Pattern CHANNEL = java.util.regex.Pattern.compile("[A-Za-z0-9_.:-]{1,128}");
+    private static final java.util.regex.Pattern CHANNEL_PATTERN = java.util.regex.Pattern.compile("[A-Za-z0-9_.:-]{0,127}\\*?");
+    private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]{0,127}");
+
+    private static ChannelsConfig channels(ConfigReader r) {
+        for (String pattern : r.list("channels.public")) {
+            if (!CHANNEL_PATTERN.matcher(pattern).matches() || pattern.isEmpty()) {
+                r.problem("channels.public", "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
+            }
+        }
+        for (String channel : r.list("channels.auto-subscribe")) {
+            if (!CHANNEL.matcher(channel).matches()) {
+                r.problem("channels.auto-subscribe", "'" + channel + "' is not a channel name ([A-Za-z0-9_.:-]{1,128})");
+            }
+        }
+        Map<String, Path> schemas = new java.util.LinkedHashMap<>();
+        namespaceMap(r, "channels.schemas").forEach((namespace, file) -> {
+            Path path = Path.of(file);
+            if (!Files.isReadable(path) || Files.isDirectory(path)) {
+                r.problem("channels.schemas", "schema file for namespace '" + namespace + "' not found or not readable: " + file);
+            }
+            schemas.put(namespace, path);
+        });
+        Map<String, String> sanitize = namespaceMap(r, "channels.sanitize");
+        sanitize.forEach((namespace, mode) -> {
+            if (!mode.equals(ChannelsConfig.SANITIZE_TEXT) && !mode.equals(ChannelsConfig.SANITIZE_NONE)) {
+                r.problem("channels.sanitize", "mode for namespace '" + namespace + "' must be text or none (got '" + mode + "')");
+            }
+        });
+        String personal = r.string("channels.auto-subscribe-personal", List.of("true", "false"));
+        return new ChannelsConfig(
+                nonEmpty(r, "channels.permissions-claim"), r.list("channels.public"), r.list("channels.auto-subscribe"),
+                "true".equals(personal), schemas, sanitize,
+                r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)));
+    }
+
+    /** {@code namespace=value} list entries as a map; problems name the key. */
+    private static Map<String, String> namespaceMap(ConfigReader r, String key) {
+        Map<String, String> map = new java.util.LinkedHashMap<>();
+        for (String entry : r.list(key)) {
+            int eq = entry.indexOf('=');
+            String namespace = eq < 0 ? "" : entry.substring(0, eq).trim();
+            String value = eq < 0 ? "" : entry.substring(eq + 1).trim();
+            if (eq < 0 || value.isEmpty() || !NAMESPACE.matcher(namespace).matches()) {
+                r.problem(key, "entries are namespace=value (got '" + entry + "')");
+            } else if (map.put(namespace, value) != null) {
+                r.problem(key, "namespace '" + namespace + "' is listed twice");
+            }
+        }
+        return map;
+    }
+
     private static LimitsConfig limits(ConfigReader r) {
         return new LimitsConfig(
                 r.limit("limits.connections-per-user"),
@@ -165,7 +219,13 @@ public final class ConfigLoader {
                 r.integer("limits.max-message-bytes", 128, 16 * 1024 * 1024),
                 r.positiveDuration("limits.handshake-timeout"),
                 r.limit("limits.protocol-violations"),
-                r.positiveDuration("limits.protocol-violation-window"));
+                r.positiveDuration("limits.protocol-violation-window"),
+                r.limit("limits.subscriptions-per-connection"),
+                r.limit("limits.messages-per-minute"),
+                r.integer("limits.message-burst", 1, 1_000_000),
+                r.positiveDuration("limits.rate-limit-grace"),
+                r.integer("limits.max-outbound-bytes", 16 * 1024, Integer.MAX_VALUE / 4),
+                r.positiveDuration("limits.slow-consumer-grace"));
     }
 
     private static HeartbeatConfig heartbeat(ConfigReader r) {

@@ -9,6 +9,7 @@ public record GatewayConfig(
         ServerConfig server,
         AdminConfig admin,
         AuthConfig auth,
+        ChannelsConfig channels,
         LimitsConfig limits,
         HeartbeatConfig heartbeat,
         ShutdownConfig shutdown,

@@ -13,6 +13,12 @@ import java.time.Duration;
  * @param handshakeTimeout time from TCP accept to a completed upgrade before the socket is dropped
  * @param protocolViolations violations (bad JSON, unknown type) tolerated within the window
  * @param protocolViolationWindow the window; one more violation inside it closes with 4503
+ * @param subscriptionsPerConnection channels one connection may subscribe to
+ * @param messagesPerMinute inbound messages per connection per minute (token bucket refill)
+ * @param messageBurst token bucket capacity
+ * @param rateLimitGrace still over the rate this long after the first rejection closes with 4008
+ * @param maxOutboundBytes unsent bytes a connection may hold (write-buffer high water mark)
+ * @param slowConsumerGrace how long a connection may stay over {@code maxOutboundBytes} (4009 after)
  */
 public record LimitsConfig(
         int connectionsPerUser,
@@ -22,4 +28,10 @@ public record LimitsConfig(
         int maxMessageBytes,
         Duration handshakeTimeout,
         int protocolViolations,
-        Duration protocolViolationWindow) {}
+        Duration protocolViolationWindow,
+        int subscriptionsPerConnection,
+        int messagesPerMinute,
+        int messageBurst,
+        Duration rateLimitGrace,
+        int maxOutboundBytes,
+        Duration slowConsumerGrace) {}

@@ -63,6 +63,6 @@ final class AuthConfigs {
 
     AuthConfig build() {
         return new AuthConfig(hmacSecret, publicKeyPem, jwksUrl, algorithms, issuer, audience, clockSkew,
-                Duration.ZERO, Duration.ofSeconds(10), null, jwksRefreshMinInterval, jwksCacheTtl);
+                Duration.ZERO, Duration.ofSeconds(10), null, jwksRefreshMinInterval, jwksCacheTtl, Duration.ofHours(24));
     }
 }

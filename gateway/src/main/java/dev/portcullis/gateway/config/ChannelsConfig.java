@@ -1,0 +1,42 @@
+package dev.portcullis.gateway.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Channels: where permissions come from, what everyone may read, what every connection gets, and
+ * per-namespace validation and sanitising of publication data.
+ *
+ * @param permissionsClaim the token claim with the permission map
+ * @param publicChannels channels (or {@code prefix*} patterns) every authenticated user may read
+ * @param autoSubscribe channels every connection is subscribed to at connect time
+ * @param autoSubscribePersonal subscribe every connection to {@code user:<sub>} at connect time
+ * @param schemas JSON Schema file for publication {@code data}, by namespace
+ * @param sanitize {@code text} or {@code none}, by namespace
+ * @param sanitizeDefault the mode for namespaces not in {@code sanitize}
+ */
+public record ChannelsConfig(
+        String permissionsClaim,
+        List<String> publicChannels,
+        List<String> autoSubscribe,
+        boolean autoSubscribePersonal,
+        Map<String, Path> schemas,
+        Map<String, String> sanitize,
+        String sanitizeDefault) {
+
+    public static final String SANITIZE_TEXT = "text";
+    public static final String SANITIZE_NONE = "none";
+
+    public ChannelsConfig {
+        publicChannels = List.copyOf(publicChannels);
+        autoSubscribe = List.copyOf(autoSubscribe);
+        schemas = Map.copyOf(schemas);
+        sanitize = Map.copyOf(sanitize);
+    }
+
+    /** The sanitising mode of {@code namespace} ({@code ""} for channels without a namespace). */
+    public String sanitizeMode(String namespace) {
+        return sanitize.getOrDefault(namespace, sanitizeDefault);
+    }
+}
