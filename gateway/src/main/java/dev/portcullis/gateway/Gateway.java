@@ -2,7 +2,20 @@ package dev.portcullis.gateway;
 
 import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.api.BackendApi;
+import dev.portcullis.gateway.api.MessageRates;
 import dev.portcullis.gateway.auth.JwtVerifier;
+import dev.portcullis.gateway.auth.RevocationCheckingVerifier;
+import dev.portcullis.gateway.auth.Revocations;
+import dev.portcullis.gateway.auth.TokenVerifier;
+import dev.portcullis.gateway.broker.LocalBroker;
+import dev.portcullis.gateway.channel.Permissions;
+import dev.portcullis.gateway.channel.SubscriptionIndex;
+import dev.portcullis.gateway.config.LimitsConfig;
+import dev.portcullis.gateway.protocol.NamespacePolicies;
+import dev.portcullis.gateway.protocol.PublicationData;
+import dev.portcullis.gateway.session.MessageRate;
+import io.netty.buffer.PooledByteBufAllocator;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
@@ -32,10 +45,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class Gateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+    /** How long an unused channel keeps its offset counter in the local broker. */
+    private static final Duration BROKER_IDLE = Duration.ofMinutes(10);
 
     private final GatewayConfig config;
     private final EventLoops loops;
     private final JwtVerifier verifier;
+    private final LocalBroker broker;
     private final GatewayMetrics metrics;
     private final ConnectionSpikeDetector spikes;
     private final Connections connections;
@@ -47,24 +63,40 @@ public final class Gateway implements AutoCloseable {
     private Gateway(GatewayConfig config, Clock clock) {
         this.config = config;
         SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
+        PublicationData publicationData = NamespacePolicies.create(config.channels());
         this.verifier = JwtVerifier.create(config.auth(), clock);
+        Revocations revocations = new Revocations(clock, config.auth().maxTokenLifetime());
+        TokenVerifier tokens = new RevocationCheckingVerifier(verifier, revocations);
         this.metrics = GatewayMetrics.create();
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
+        SubscriptionIndex index = new SubscriptionIndex();
+        this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, BROKER_IDLE.toMillis(), System::nanoTime);
         ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
+        LimitsConfig limits = config.limits();
         SessionSettings settings = new SessionSettings(
                 config.auth().reauthInterval(), config.auth().reauthGrace(), config.auth().clockSkew(),
-                config.limits().protocolViolations(), config.limits().protocolViolationWindow());
+                limits.protocolViolations(), limits.protocolViolationWindow(),
+                MessageRate.of(limits.messagesPerMinute(), limits.messageBurst()), limits.rateLimitGrace(),
+                limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal());
+        Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
+                Permissions.Shared.of(config.channels()), index, broker, metrics, clock);
+        MessageRates rates = new MessageRates(metrics);
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, connections, revocations, index, rates, metrics);
         Services services = new Services(
-                config, verifier, new ConnectionSlots(config.limits()), attempts, connections, metrics, spikes,
-                new Session.Context(settings, verifier, new MessageCodec(), metrics, clock), clock);
+                config, tokens, new ConnectionSlots(limits), attempts, connections, metrics, spikes, sessions, api, clock);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "portcullis-housekeeping");
             thread.setDaemon(true);
             return thread;
         });
         housekeeping.scheduleAtFixedRate(spikes::tick, 1, 1, TimeUnit.SECONDS);
-        housekeeping.scheduleAtFixedRate(attempts::sweep, 1, 1, TimeUnit.MINUTES);
+        housekeeping.scheduleAtFixedRate(rates::sample, 1, 1, TimeUnit.SECONDS);
+        housekeeping.scheduleAtFixedRate(() -> {
+            attempts.sweep();
+            revocations.sweep();
+            broker.sweep();
+        }, 1, 1, TimeUnit.MINUTES);
         this.loops = new EventLoops(Runtime.getRuntime().availableProcessors());
         try {
             this.listeners = Listeners.bind(loops, services, ssl, () -> ready);
@@ -138,6 +170,7 @@ public final class Gateway implements AutoCloseable {
             connections.forceCloseAll();
         }
         listeners.close();
+        broker.close();
         housekeeping.shutdownNow();
         spikes.close();
         verifier.close();

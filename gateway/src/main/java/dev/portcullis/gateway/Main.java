@@ -69,6 +69,7 @@ public final class Main {
                 return CONFIG_ERROR;
             }
             LogSetup.apply(loaded.log());
+            CountDownLatch stopRequested = Signals.install(); // before start: a signal during start-up still drains
             Gateway gateway;
             try {
                 gateway = Gateway.start(loaded);
@@ -79,12 +80,8 @@ public final class Main {
             if (dev) {
                 DevMode.printBanner(loaded, gateway, devUser);
             }
-            CountDownLatch stopped = new CountDownLatch(1);
-            Signals.onTermination(() -> {
-                gateway.close();
-                stopped.countDown();
-            });
-            stopped.await();
+            stopRequested.await();
+            gateway.close();
             return 0;
         }
     }

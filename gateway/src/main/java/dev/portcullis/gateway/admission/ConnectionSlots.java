@@ -10,7 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Concurrent connection caps: {@code maxConnections} for the whole gateway (503), then
  * {@code connectionsPerIp} per client address (429); 0 means unlimited. Connections are counted
- * per address even when that cap is unlimited, so {@link #activeFor} always answers.
+ * per address even when that cap is unlimited, so {@link #activeFor} always answers. IPv6 clients
+ * are counted per /64 network: one subscriber line usually holds a whole /64, so a per-/128 count
+ * would be no limit at all.
  *
  * <p>Thread-safe and non-blocking. The caps are never exceeded, even by racing acquires; the
  * per-address map holds only addresses with at least one live slot.
@@ -48,6 +50,7 @@ public final class ConnectionSlots {
      */
     public Result tryAcquire(InetAddress clientAddress) {
         Objects.requireNonNull(clientAddress, "clientAddress");
+        clientAddress = group(clientAddress);
         if (!incrementGlobal()) {
             return GLOBAL_FULL;
         }
@@ -65,7 +68,7 @@ public final class ConnectionSlots {
 
     /** Slots held now by one client address. */
     public int activeFor(InetAddress clientAddress) {
-        return perIp.getOrDefault(clientAddress, 0);
+        return perIp.getOrDefault(group(clientAddress), 0);
     }
 
     /** Client addresses holding at least one slot. */
@@ -82,6 +85,20 @@ public final class ConnectionSlots {
             if (active.compareAndSet(current, current + 1)) {
                 return true;
             }
+        }
+    }
+
+    /** The key an address is counted under: itself for IPv4, its /64 network for IPv6. */
+    static InetAddress group(InetAddress address) {
+        if (!(address instanceof java.net.Inet6Address)) {
+            return address;
+        }
+        byte[] network = java.util.Arrays.copyOf(address.getAddress(), 16);
+        java.util.Arrays.fill(network, 8, 16, (byte) 0);
+        try {
+            return InetAddress.getByAddress(network);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("16 bytes are always a valid IPv6 address", e);
         }
     }
 

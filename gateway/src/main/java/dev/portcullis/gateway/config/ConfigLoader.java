@@ -2,6 +2,7 @@ package dev.portcullis.gateway.config;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,10 +77,13 @@ public final class ConfigLoader {
         if (path == null || !path.startsWith("/") || path.contains("?") || path.contains("#")) {
             r.problem("server.path", "must start with / and have no query (got '" + path + "')");
         }
+        List<String> origins = new ArrayList<>();
         for (String origin : r.list("server.allowed-origins")) {
-            URI uri = URI.create(origin.replace(" ", "%20"));
-            if (!origin.equals("null") && (uri.getScheme() == null || uri.getHost() == null || uri.getPath() != null && !uri.getPath().isEmpty())) {
+            String normalized = normalizeOrigin(origin);
+            if (normalized == null) {
                 r.problem("server.allowed-origins", "'" + origin + "' is not an origin such as https://app.example.com");
+            } else {
+                origins.add(normalized);
             }
         }
         Path cert = r.readableFile("server.tls.cert");
@@ -88,8 +92,30 @@ public final class ConfigLoader {
             r.problem(cert == null ? "server.tls.cert" : "server.tls.key", "server.tls.cert and server.tls.key go together");
         }
         return new ServerConfig(
-                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path,
-                r.list("server.allowed-origins"), new TlsConfig(cert, key));
+                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, new TlsConfig(cert, key));
+    }
+
+    /**
+     * The form browsers send in {@code Origin}: lower-case scheme and host, no default port, no path;
+     * null when {@code origin} is not one. {@code null} (the literal origin of sandboxed pages) stays.
+     */
+    public static String normalizeOrigin(String origin) {
+        if (origin.equals("null")) {
+            return origin;
+        }
+        try {
+            URI uri = new URI(origin);
+            String scheme = uri.getScheme() == null ? null : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (scheme == null || uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawQuery() != null
+                    || uri.getRawFragment() != null || uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")) {
+                return null;
+            }
+            int port = uri.getPort();
+            boolean defaultPort = port == -1 || scheme.equals("https") && port == 443 || scheme.equals("http") && port == 80;
+            return scheme + "://" + uri.getHost().toLowerCase(java.util.Locale.ROOT) + (defaultPort ? "" : ":" + port);
+        } catch (URISyntaxException e) {
+            return null;
+        }
     }
 
     private static AdminConfig admin(ConfigReader r) {
@@ -229,7 +255,15 @@ public final class ConfigLoader {
     }
 
     private static HeartbeatConfig heartbeat(ConfigReader r) {
-        return new HeartbeatConfig(r.positiveDuration("heartbeat.interval"), r.positiveDuration("heartbeat.timeout"));
+        Duration interval = r.positiveDuration("heartbeat.interval");
+        Duration timeout = r.positiveDuration("heartbeat.timeout");
+        if (interval.compareTo(Duration.ofHours(1)) > 0) {
+            r.problem("heartbeat.interval", "must be at most 1h (idle proxies drop silent connections long before that)");
+        }
+        if (timeout.compareTo(Duration.ofHours(1)) > 0) {
+            r.problem("heartbeat.timeout", "must be at most 1h");
+        }
+        return new HeartbeatConfig(interval, timeout);
     }
 
     private static AlertsConfig alerts(ConfigReader r) {

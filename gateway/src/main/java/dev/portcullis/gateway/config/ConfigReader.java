@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
  * returns a harmless placeholder, so that every problem is found in one pass.
  */
 final class ConfigReader {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)");
+    /** No setting needs more; it also keeps every duration far from {@code long} nanosecond overflow. */
+    static final Duration MAX_DURATION = Duration.ofDays(366);
 
     private final Map<String, Object> values;
     private final List<String> problems;
@@ -92,13 +94,18 @@ final class ConfigReader {
             return Duration.ofSeconds(1);
         }
         long amount = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(amount);
             case "s" -> Duration.ofSeconds(amount);
             case "m" -> Duration.ofMinutes(amount);
             case "h" -> Duration.ofHours(amount);
             default -> Duration.ofDays(amount);
         };
+        if (d.compareTo(MAX_DURATION) > 0) {
+            problem(key, "must be at most 366d (got '" + text + "')");
+            return Duration.ofSeconds(1);
+        }
+        return d;
     }
 
     Duration positiveDuration(String key) {

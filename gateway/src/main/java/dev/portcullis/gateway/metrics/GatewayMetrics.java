@@ -53,6 +53,13 @@ public final class GatewayMetrics {
     private final Counter heartbeatTimeouts;
     private final TaggedCounters violations;
 
+    private final TaggedCounters publications;
+    private final Counter deliveries;
+    private final Counter slowConsumers;
+    private final Counter rateLimited;
+    private final TaggedCounters validationFailures;
+    private final TaggedCounters apiRequests;
+
     private final AtomicInteger spikeAlerting = new AtomicInteger();
     private final Counter spikeAlerts;
     private final Counter webhookFailures;
@@ -107,6 +114,23 @@ public final class GatewayMetrics {
                 .register(registry);
         violations = new TaggedCounters(registry, "portcullis.protocol.violations",
                 "Protocol violations by clients, by kind", "kind", Set.of(), MAX_CODES);
+
+        publications = new TaggedCounters(registry, "portcullis.publications",
+                "Publications accepted, by source", "source", Set.of("api", "client"), 2);
+        deliveries = Counter.builder("portcullis.deliveries")
+                .description("Publications handed to subscribers (one per subscriber per publication)")
+                .register(registry);
+        slowConsumers = Counter.builder("portcullis.slow.consumers")
+                .description("Connections closed (4009) because they did not read fast enough")
+                .register(registry);
+        rateLimited = Counter.builder("portcullis.messages.rate.limited")
+                .description("Client messages refused by the per-connection rate limit")
+                .register(registry);
+        validationFailures = new TaggedCounters(registry, "portcullis.validation.failures",
+                "Publications refused by their namespace's data schema, by namespace (configured namespaces only)",
+                "namespace", Set.of(), MAX_CODES);
+        apiRequests = new TaggedCounters(registry, "portcullis.api.requests",
+                "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable"), MAX_CODES);
 
         Gauge.builder("portcullis.alerts.connection.spike", spikeAlerting, AtomicInteger::get)
                 .description("1 while the connection-spike alert is firing, else 0")
@@ -202,6 +226,47 @@ public final class GatewayMetrics {
     /** @param kind a short code, with the same rules as a {@linkplain #handshakeRejected reason} */
     public void protocolViolation(String kind) {
         violations.increment(kind);
+    }
+
+    /** @param source {@code api} or {@code client} */
+    public void publication(String source) {
+        publications.increment(source);
+    }
+
+    /** A publication was handed to {@code subscribers} connections; also counts them as sent {@code message}s. */
+    public void delivered(int subscribers) {
+        if (subscribers > 0) {
+            deliveries.increment(subscribers);
+            sent.counter("message").increment(subscribers);
+        }
+    }
+
+    public void slowConsumer() {
+        slowConsumers.increment();
+    }
+
+    public void messageRateLimited() {
+        rateLimited.increment();
+    }
+
+    /** @param namespace a configured namespace ({@code [a-z0-9_]}); others count as "other" */
+    public void validationFailure(String namespace) {
+        validationFailures.increment(namespace.isEmpty() ? "default" : namespace);
+    }
+
+    /** @param outcome {@code ok}, {@code unauthorized}, {@code bad_request}, {@code not_found}, {@code unavailable} or another short code */
+    public void apiRequest(String outcome) {
+        apiRequests.increment(outcome);
+    }
+
+    /** Client messages received so far, all types. */
+    public double messagesReceivedTotal() {
+        return received.total();
+    }
+
+    /** Server messages sent so far, all types (a {@code message} per subscriber). */
+    public double messagesSentTotal() {
+        return sent.total();
     }
 
     long connectionAttempts() {

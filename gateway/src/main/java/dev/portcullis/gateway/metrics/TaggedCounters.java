@@ -81,6 +81,15 @@ final class TaggedCounters {
         }
     }
 
+    /** The sum over every tag value, "other" included. */
+    double total() {
+        double sum = other.count();
+        for (Counter counter : counters.values()) {
+            sum += counter.count();
+        }
+        return sum;
+    }
+
     private Counter register(String value) {
         return Counter.builder(name).description(description).tag(tagKey, value).register(registry);
     }

@@ -1,69 +1,98 @@
 package dev.portcullis.gateway.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * JSON text frames to {@link ClientMessage} and {@link ServerMessage} to JSON. Thread-safe and
  * stateless; one instance serves the whole gateway.
+ *
+ * <p>Decoding parses once (Jackson 3, the tree the schema validator reads), checks the message
+ * against the JSON Schema of its {@code type} (resources {@code schemas/client/<type>.json}) and
+ * builds the record; only a publication's {@code data} is copied into a Jackson 2 tree. Duplicate
+ * keys are refused as {@code bad_json}: parsers disagree on which one wins.
  */
 public final class MessageCodec {
-    private static final int MAX_ID_LENGTH = 64;
+    private static final int MAX_ID_CHARS = 64;
 
-    private final ObjectMapper json = new ObjectMapper();
+    private final JsonMapper reader = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private final ObjectMapper writer = new ObjectMapper();
+    private final EnvelopeSchemas schemas = EnvelopeSchemas.instance();
 
-    /** @throws ProtocolException with {@code bad_json}, {@code unknown_type} or {@code invalid_message} */
+    /**
+     * @throws ProtocolException {@code bad_json} (not a JSON object), {@code unknown_type},
+     *     {@code invalid_message} (the message names the JSON path, e.g. {@code $.token: is required})
+     *     or {@code bad_channel}; its {@code id} is the message's id when that could be read
+     */
     public ClientMessage decode(String text) {
         JsonNode root;
         try {
-            root = json.readTree(text);
-        } catch (JsonProcessingException e) {
+            root = reader.readTree(text);
+        } catch (JacksonException e) {
             throw new ProtocolException(ProtocolException.BAD_JSON, null, "message is not valid JSON");
         }
-        if (!(root instanceof ObjectNode object)) {
+        if (!(root instanceof ObjectNode message)) {
             throw new ProtocolException(ProtocolException.BAD_JSON, null, "message must be a JSON object");
         }
-        String id = id(object);
-        JsonNode type = object.get("type");
-        if (type == null || !type.isTextual()) {
-            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$.type: a string is required");
+        String id = id(message.get("id"));
+        JsonNode type = message.get("type");
+        if (type == null) {
+            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$.type: is required");
         }
-        return switch (type.textValue()) {
+        if (!type.isString()) {
+            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$.type: must be of type string");
+        }
+        if (!schemas.knows(type.stringValue())) {
+            throw new ProtocolException(ProtocolException.UNKNOWN_TYPE, id, "unknown message type");
+        }
+        schemas.validate(type.stringValue(), message, id);
+        return switch (type.stringValue()) {
             case "ping" -> new ClientMessage.Ping(id);
-            case "auth" -> new ClientMessage.Auth(id, requiredString(object, "token", id));
-            default -> throw new ProtocolException(ProtocolException.UNKNOWN_TYPE, id, "unknown message type");
+            case "auth" -> new ClientMessage.Auth(id, message.get("token").stringValue());
+            case "subscribe" -> new ClientMessage.Subscribe(id, message.get("channel").stringValue());
+            case "unsubscribe" -> new ClientMessage.Unsubscribe(id, message.get("channel").stringValue());
+            case "publish" -> new ClientMessage.Publish(id, message.get("channel").stringValue(), data(message.get("data"), id));
+            default -> throw new IllegalStateException("no record for schema type " + type.stringValue());
         };
     }
 
+    /** The JSON text of {@code message}, {@code type} first, null fields left out. */
     public String encode(ServerMessage message) {
         try {
-            ObjectNode node = json.valueToTree(message);
-            ObjectNode ordered = json.createObjectNode().put("type", message.type());
-            ordered.setAll(node);
-            return json.writeValueAsString(ordered);
-        } catch (JsonProcessingException | IllegalArgumentException e) {
+            return writer.writeValueAsString(message);
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode " + message.type(), e);
         }
     }
 
-    private static String id(ObjectNode object) {
-        JsonNode id = object.get("id");
-        if (id == null || id.isNull()) {
+    /**
+     * The id to echo, or null when there is none or it is not one the schema accepts (the schema
+     * then reports it, without an id).
+     */
+    private static String id(JsonNode id) {
+        String text = null;
+        if (id == null) {
             return null;
+        } else if (id.isString()) {
+            text = id.stringValue();
+        } else if (id.isIntegralNumber()) {
+            text = id.asString();
+        } else if (id.isNumber() && id.canConvertToExactIntegral()) {
+            text = id.bigIntegerValue().toString();
         }
-        if (!id.isTextual() && !id.isIntegralNumber() || id.asText().length() > MAX_ID_LENGTH) {
-            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, null, "$.id: a string or integer of at most 64 characters");
-        }
-        return id.asText();
+        return text != null && text.length() <= MAX_ID_CHARS ? text : null;
     }
 
-    private static String requiredString(ObjectNode object, String field, String id) {
-        JsonNode value = object.get(field);
-        if (value == null || !value.isTextual() || value.textValue().isEmpty()) {
-            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$." + field + ": a non-empty string is required");
+    private static com.fasterxml.jackson.databind.JsonNode data(JsonNode data, String id) {
+        try {
+            return TreeBridge.toV2(data);
+        } catch (TreeBridge.NonFiniteNumber e) {
+            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$.data: holds a number too large for a double");
         }
-        return value.textValue();
     }
 }

@@ -1,11 +1,16 @@
 package dev.portcullis.gateway.protocol;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
-/** A message the server sends. Encoded by {@link MessageCodec#encode(ServerMessage)}; null fields are omitted. */
+/**
+ * A message the server sends. Encoded by {@link MessageCodec#encode(ServerMessage)}; null fields are
+ * omitted. Each record lists {@code type} first in its {@code @JsonPropertyOrder}.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface ServerMessage {
+    @JsonProperty("type")
     String type();
 
     /** First message after the upgrade. {@code expiresAt} is the token's {@code exp} in epoch milliseconds. */
@@ -34,9 +39,16 @@ public sealed interface ServerMessage {
         }
     }
 
-    /** Success of a request that carried an {@code id}; {@code expiresAt} is set when it answers {@code auth}. */
-    @JsonPropertyOrder({"type", "id", "expiresAt"})
-    record Ack(String id, Long expiresAt) implements ServerMessage {
+    /**
+     * Success of a request. {@code expiresAt} is set when it answers {@code auth}, {@code offset} when
+     * it answers {@code publish} (the publication's offset in its channel).
+     */
+    @JsonPropertyOrder({"type", "id", "expiresAt", "offset"})
+    record Ack(String id, Long expiresAt, Long offset) implements ServerMessage {
+        public Ack(String id, Long expiresAt) {
+            this(id, expiresAt, null);
+        }
+
         @Override
         public String type() {
             return "ack";

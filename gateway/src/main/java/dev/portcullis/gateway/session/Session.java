@@ -3,14 +3,22 @@ package dev.portcullis.gateway.session;
 import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenRejectedException;
 import dev.portcullis.gateway.auth.TokenVerifier;
+import dev.portcullis.gateway.broker.Broker;
+import dev.portcullis.gateway.broker.BrokerUnavailableException;
+import dev.portcullis.gateway.channel.ChannelNames;
+import dev.portcullis.gateway.channel.Permissions;
+import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.protocol.ProtocolException;
+import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.protocol.ServerMessage;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -19,20 +27,34 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One authenticated connection's life after the upgrade: the {@code connected} greeting, inbound
- * messages, periodic re-auth, closing when the token expires, and closing a client that keeps
- * sending garbage.
+ * One authenticated connection's life after the upgrade: the {@code connected} greeting and
+ * auto-subscriptions, inbound messages (rate limit, then subscribe / unsubscribe / publish with
+ * permission checks), periodic re-auth, closing when the token expires, and closing a client that
+ * keeps sending garbage or keeps exceeding its rate.
+ *
+ * <p>Inbound path: decode and envelope schema ({@link MessageCodec}) -> rate limit -> permission ->
+ * data schema and sanitising ({@link PublicationData}, publish only) -> broker. The costly steps run
+ * only for messages that passed the cheap ones. {@code auth} is exempt from the rate limit so that a
+ * busy client can always answer a re-auth request.
  *
  * <p>Threading: every method runs on {@code executor}, the connection's event loop, so the state
- * here needs no locks. Token verification may complete elsewhere (a JWKS fetch); its result is
- * handed back to the executor before it touches the session.
+ * here needs no locks. Token verification and broker publishes may complete elsewhere; their results
+ * are handed back to the executor before they touch the session.
  */
 public final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
 
     /** Services shared by every session of a gateway. */
     public record Context(
-            SessionSettings settings, TokenVerifier verifier, MessageCodec codec, GatewayMetrics metrics, Clock clock) {}
+            SessionSettings settings,
+            TokenVerifier verifier,
+            MessageCodec codec,
+            PublicationData publicationData,
+            Permissions.Shared permissions,
+            SubscriptionIndex index,
+            Broker broker,
+            GatewayMetrics metrics,
+            Clock clock) {}
 
     private final String id;
     private final InetSocketAddress remote;
@@ -42,18 +64,24 @@ public final class Session {
     private final Context context;
 
     private Principal principal;
+    private Permissions permissions;
+    private final List<String> subscriptions = new ArrayList<>(2);
     private boolean closed;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> reauthTimer;
     private ScheduledFuture<?> reauthDeadline;
     private long violationWindowStartMillis;
     private int violationsInWindow;
+    private long rateArrivalNanos;
+    private long rateStreakStartNanos;
+    private long rateStreakLastNanos;
 
     public Session(
             String id, Principal principal, InetSocketAddress remote, Outbound out,
             ScheduledExecutorService executor, Context context) {
         this.id = id;
         this.principal = principal;
+        this.permissions = Permissions.of(principal.subject(), principal.claims(), context.permissions());
         this.remote = remote;
         this.out = out;
         this.executor = executor;
@@ -81,11 +109,27 @@ public final class Session {
         return openedAt;
     }
 
-    /** Greets the client and arms the expiry and re-auth timers. */
+    /** A copy of the subscribed channels; call on the executor. */
+    public List<String> subscriptions() {
+        return List.copyOf(subscriptions);
+    }
+
+    /** Greets the client, joins the automatic channels and arms the expiry and re-auth timers. */
     public void start() {
+        if (closed) {
+            return; // closed while the 101 was being written
+        }
         send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAt().toEpochMilli()));
+        SessionSettings settings = context.settings();
+        if (settings.autoSubscribePersonal()) {
+            String personal = ChannelNames.personal(principal.subject());
+            if (personal != null) {
+                join(personal);
+            }
+        }
+        settings.autoSubscribe().forEach(this::join);
         armExpiry();
-        long interval = context.settings().reauthInterval().toMillis();
+        long interval = settings.reauthInterval().toMillis();
         if (interval > 0) {
             reauthTimer = executor.scheduleAtFixedRate(this::requestReauth, interval, interval, TimeUnit.MILLISECONDS);
         }
@@ -105,9 +149,18 @@ public final class Session {
             return;
         }
         context.metrics().messageReceived(message.type());
+        if (!(message instanceof ClientMessage.Auth) && !withinRate(message.id())) {
+            return;
+        }
         switch (message) {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
+            case ClientMessage.Subscribe subscribe -> subscribe(subscribe);
+            case ClientMessage.Unsubscribe unsubscribe -> {
+                leave(unsubscribe.channel());
+                send(new ServerMessage.Ack(unsubscribe.id(), null));
+            }
+            case ClientMessage.Publish publish -> publish(publish);
         }
     }
 
@@ -117,8 +170,7 @@ public final class Session {
             return;
         }
         log.debug("closing conn={} code={} reason={}", id, disconnect.code(), disconnect.reason());
-        closed = true;
-        cancelTimers();
+        closed();
         out.close(disconnect);
     }
 
@@ -126,10 +178,106 @@ public final class Session {
     public void closed() {
         closed = true;
         cancelTimers();
+        for (String channel : subscriptions) {
+            context.index().unsubscribe(channel, out);
+        }
+        subscriptions.clear();
     }
 
     public boolean isClosed() {
         return closed;
+    }
+
+    private void subscribe(ClientMessage.Subscribe subscribe) {
+        String channel = subscribe.channel();
+        if (!permissions.canRead(channel)) {
+            error(subscribe.id(), "forbidden", "no read permission for this channel");
+        } else if (subscriptions.contains(channel)) {
+            send(new ServerMessage.Ack(subscribe.id(), null));
+        } else if (context.settings().subscriptionsPerConnection() > 0
+                && subscriptions.size() >= context.settings().subscriptionsPerConnection()) {
+            error(subscribe.id(), "too_many_subscriptions",
+                    "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
+        } else {
+            join(channel);
+            send(new ServerMessage.Ack(subscribe.id(), null));
+        }
+    }
+
+    private void publish(ClientMessage.Publish publish) {
+        String channel = publish.channel();
+        if (!permissions.canWrite(channel)) {
+            error(publish.id(), "forbidden", "no write permission for this channel");
+            return;
+        }
+        String namespace = ChannelNames.namespace(channel);
+        String data;
+        try {
+            data = context.publicationData().prepare(namespace, publish.data());
+        } catch (ProtocolException e) {
+            context.metrics().validationFailure(namespace);
+            error(publish.id(), e.code(), e.getMessage()); // the data's own errors carry no id
+            return;
+        }
+        context.broker().publish(channel, data).whenComplete((offset, failure) -> executor.execute(() -> {
+            if (failure == null) {
+                context.metrics().publication("client");
+                send(new ServerMessage.Ack(publish.id(), null, offset));
+            } else {
+                Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+                if (!(cause instanceof BrokerUnavailableException)) {
+                    log.warn("conn={} publish failed", id, cause);
+                }
+                error(publish.id(), "unavailable", "publishing is unavailable right now; retry later");
+            }
+        }));
+    }
+
+    private void join(String channel) {
+        if (!subscriptions.contains(channel)) {
+            subscriptions.add(channel);
+            context.index().subscribe(channel, out);
+        }
+    }
+
+    private void leave(String channel) {
+        if (subscriptions.remove(channel)) {
+            context.index().unsubscribe(channel, out);
+        }
+    }
+
+    /**
+     * Token bucket check. Over the limit: an {@code error} with {@code retryAfterMs}. Refusals less
+     * than {@code rate-limit-grace} apart form a streak (accepted messages in between do not end it:
+     * a client sending at twice its rate gets every other message through and is still ignoring the
+     * limit); a streak that lasts the grace closes the connection with 4008. A pause of the grace
+     * without refusals ends the streak.
+     */
+    private boolean withinRate(String messageId) {
+        MessageRate rate = context.settings().messageRate();
+        long now = TimeUnit.MILLISECONDS.toNanos(context.clock().millis());
+        long wait = rate.waitNanos(rateArrivalNanos, now);
+        if (wait == 0) {
+            rateArrivalNanos = rate.next(rateArrivalNanos, now);
+            return true;
+        }
+        context.metrics().messageRateLimited();
+        long grace = context.settings().rateLimitGrace().toNanos();
+        if (rateStreakStartNanos == 0 || now - rateStreakLastNanos > grace) {
+            rateStreakStartNanos = now;
+        }
+        rateStreakLastNanos = now;
+        if (now - rateStreakStartNanos >= grace) {
+            disconnect(new Disconnect(4008, "message rate limit exceeded"));
+            return false;
+        }
+        send(new ServerMessage.Error(messageId, "rate_limited", "too many messages; slow down",
+                Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait))));
+        return false;
+    }
+
+    private void error(String messageId, String code, String message) {
+        send(new ServerMessage.Error(messageId, code, message, null));
     }
 
     private void send(ServerMessage message) {
@@ -160,15 +308,27 @@ public final class Session {
             } else if (!fresh.subject().equals(principal.subject())) {
                 disconnect(new Disconnect(4001, "re-auth token is for another user"));
             } else {
-                principal = fresh;
-                if (reauthDeadline != null) {
-                    reauthDeadline.cancel(false);
-                    reauthDeadline = null;
-                }
-                armExpiry();
+                renew(fresh);
                 send(new ServerMessage.Ack(auth.id(), fresh.expiresAt().toEpochMilli()));
             }
         }));
+    }
+
+    /** A fresh token replaces the old one: new expiry, new permissions; channels no longer readable are left. */
+    private void renew(Principal fresh) {
+        principal = fresh;
+        permissions = Permissions.of(fresh.subject(), fresh.claims(), context.permissions());
+        if (reauthDeadline != null) {
+            reauthDeadline.cancel(false);
+            reauthDeadline = null;
+        }
+        armExpiry();
+        for (String channel : List.copyOf(subscriptions)) {
+            if (!permissions.canRead(channel)) {
+                leave(channel);
+                error(null, "forbidden", "read permission for " + channel + " was withdrawn; unsubscribed");
+            }
+        }
     }
 
     private void armExpiry() {
@@ -182,7 +342,7 @@ public final class Session {
 
     private void violation(ProtocolException e) {
         context.metrics().protocolViolation(e.code());
-        send(new ServerMessage.Error(e.id(), e.code(), e.getMessage(), null));
+        error(e.id(), e.code(), e.getMessage());
         int tolerated = context.settings().protocolViolations();
         if (tolerated == 0) {
             return;

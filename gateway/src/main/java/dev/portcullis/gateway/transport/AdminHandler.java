@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -16,7 +17,10 @@ import java.util.function.BooleanSupplier;
 /**
  * The admin listener's routes: {@code GET /metrics} (Prometheus text), {@code GET /healthz}
  * (the process is alive) and {@code GET /readyz} (it accepts connections: false while starting and
- * once shutdown began). Everything else is 404, or 405 for a known path with another method.
+ * once shutdown began), and the backend API under {@code /api/} (see {@code BackendApi}). Everything
+ * else is 404, or 405 for a known path with another method. Pipelined requests are answered in
+ * order only for the synchronous routes; API clients should not pipeline (none of the usual HTTP
+ * clients do).
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final Services services;
@@ -29,14 +33,31 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        String path = new QueryStringDecoder(request.uri()).path();
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.path();
+        if (path.startsWith("/api/")) {
+            byte[] body = ByteBufUtil.getBytes(request.content());
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            services.api()
+                    .handle(request.method().name(), path, uri.parameters(), request.headers().get(HttpHeaderNames.AUTHORIZATION), body)
+                    .whenComplete((answer, failure) -> ctx.executor().execute(() -> {
+                        FullHttpResponse response = failure == null
+                                ? HttpResponses.json(HttpResponseStatus.valueOf(answer.status()), answer.json())
+                                : HttpResponses.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", "the request failed");
+                        write(ctx, response, keepAlive);
+                    }));
+            return;
+        }
         FullHttpResponse response = switch (path) {
             case "/metrics", "/healthz", "/readyz" -> request.method().equals(HttpMethod.GET) || request.method().equals(HttpMethod.HEAD)
                     ? route(path)
                     : HttpResponses.error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "use GET");
             default -> HttpResponses.error(HttpResponseStatus.NOT_FOUND, "not_found", "no such admin route");
         };
-        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        write(ctx, response, HttpUtil.isKeepAlive(request));
+    }
+
+    private static void write(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
         if (keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.writeAndFlush(response);

@@ -1,13 +1,19 @@
 package dev.portcullis.gateway.transport;
 
 import dev.portcullis.gateway.admission.UserConnections;
+import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.api.ConnectionInfo;
+import dev.portcullis.gateway.session.Session;
 import dev.portcullis.gateway.session.Disconnect;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -16,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * handshaking) and the upgraded ones by user (for "newest connection wins" and the backend API).
  * Thread-safe; sockets leave on their own when they close.
  */
-public final class Connections {
+public final class Connections implements ConnectionDirectory {
     private final ChannelGroup accepted = new DefaultChannelGroup("portcullis-public", GlobalEventExecutor.INSTANCE);
     private final Set<WebSocketHandler> live = ConcurrentHashMap.newKeySet();
     private final UserConnections<WebSocketHandler> byUser;
@@ -47,6 +53,7 @@ public final class Connections {
     }
 
     /** Upgraded connections. */
+    @Override
     public int active() {
         return live.size();
     }
@@ -60,6 +67,30 @@ public final class Connections {
         return byUser.connections(user);
     }
 
+    @Override
+    public CompletableFuture<List<ConnectionInfo>> connections(String user) {
+        List<CompletableFuture<ConnectionInfo>> parts = new ArrayList<>();
+        for (WebSocketHandler handler : byUser.connections(user)) {
+            CompletableFuture<ConnectionInfo> part = new CompletableFuture<>();
+            handler.executor().execute(() -> {
+                Session session = handler.session();
+                part.complete(session.isClosed() ? null : new ConnectionInfo(session.id(), session.user(),
+                        session.remote().getAddress().getHostAddress() + ":" + session.remote().getPort(),
+                        session.openedAt(), session.subscriptions()));
+            });
+            parts.add(part);
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenApply(done -> parts.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList());
+    }
+
+    @Override
+    public int disconnect(String user, Disconnect disconnect) {
+        List<WebSocketHandler> handlers = byUser.connections(user);
+        handlers.forEach(handler -> handler.disconnectLater(disconnect));
+        return handlers.size();
+    }
+
     /**
      * Starts closing everything: upgraded connections get {@code disconnect} as a close frame,
      * sockets still handshaking are dropped.
@@ -67,12 +98,15 @@ public final class Connections {
     public void closeAll(Disconnect disconnect) {
         draining = true;
         for (Channel channel : accepted) {
-            WebSocketHandler handler = channel.pipeline().get(WebSocketHandler.class);
-            if (handler != null) {
-                handler.disconnectLater(disconnect);
-            } else {
-                channel.close();
-            }
+            // Decide on the channel's loop: an upgrade in progress there finishes first, then gets the close frame.
+            channel.eventLoop().execute(() -> {
+                WebSocketHandler handler = channel.pipeline().get(WebSocketHandler.class);
+                if (handler != null) {
+                    handler.disconnectLater(disconnect);
+                } else {
+                    channel.close();
+                }
+            });
         }
     }
 

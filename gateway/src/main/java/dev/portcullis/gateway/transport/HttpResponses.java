@@ -2,6 +2,7 @@ package dev.portcullis.gateway.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -10,10 +11,16 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.nio.charset.StandardCharsets;
 
 /** Plain HTTP answers: JSON {@code {error, message}} bodies for refusals, text for the rest. */
 final class HttpResponses {
+    static final Duration LINGER = Duration.ofSeconds(1);
+
     private HttpResponses() {}
 
     static FullHttpResponse json(HttpResponseStatus status, String json) {
@@ -35,10 +42,26 @@ final class HttpResponses {
         return response;
     }
 
-    /** Writes the response and closes the connection: a refused handshake gets no second chance. */
+    /**
+     * Writes the response and ends the connection: a refused handshake gets no second chance. On plain
+     * TCP the server half-closes and lets the client close (at most {@link #LINGER} later): closing
+     * with unread request bytes would make the kernel send a reset that can destroy the response.
+     */
     static void sendAndClose(ChannelHandlerContext ctx, FullHttpResponse response) {
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        Channel channel = ctx.channel();
+        if (!(channel instanceof DuplexChannel duplex) || ctx.pipeline().get(SslHandler.class) != null) {
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.writeAndFlush(response).addListener(f -> {
+            if (f.isSuccess() && channel.isActive()) {
+                duplex.shutdownOutput();
+                channel.eventLoop().schedule(() -> channel.close(), LINGER.toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                channel.close();
+            }
+        });
     }
 
     static String escape(String text) {

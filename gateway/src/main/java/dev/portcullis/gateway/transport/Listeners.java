@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -13,8 +14,6 @@ import java.util.function.BooleanSupplier;
 
 /** Binds the public WebSocket listener and the admin HTTP listener; unbinds them on shutdown. */
 public final class Listeners {
-    private static final int ADMIN_MAX_BODY = 64 * 1024;
-
     private final Channel publicChannel;
     private final Channel adminChannel;
 
@@ -31,7 +30,8 @@ public final class Listeners {
     public static Listeners bind(EventLoops loops, Services services, SslContext ssl, BooleanSupplier ready) {
         var config = services.config();
         Channel publicChannel = bind(loops, new PublicChannelInitializer(services, ssl),
-                config.server().host(), config.server().port(), "server.port");
+                config.server().host(), config.server().port(), "server.port",
+                new WriteBufferWaterMark(config.limits().maxOutboundBytes() / 2, config.limits().maxOutboundBytes()));
         Channel adminChannel;
         try {
             adminChannel = bind(loops, new ChannelInitializer<SocketChannel>() {
@@ -39,10 +39,10 @@ public final class Listeners {
                 protected void initChannel(SocketChannel channel) {
                     channel.pipeline()
                             .addLast(new HttpServerCodec())
-                            .addLast(new HttpObjectAggregator(ADMIN_MAX_BODY))
+                            .addLast(new HttpObjectAggregator(config.admin().maxBodyBytes()))
                             .addLast(new AdminHandler(services, ready));
                 }
-            }, config.admin().host(), config.admin().port(), "admin.port");
+            }, config.admin().host(), config.admin().port(), "admin.port", WriteBufferWaterMark.DEFAULT);
         } catch (RuntimeException e) {
             publicChannel.close().awaitUninterruptibly();
             throw e;
@@ -50,7 +50,8 @@ public final class Listeners {
         return new Listeners(publicChannel, adminChannel);
     }
 
-    private static Channel bind(EventLoops loops, ChannelInitializer<SocketChannel> initializer, String host, int port, String key) {
+    private static Channel bind(EventLoops loops, ChannelInitializer<SocketChannel> initializer, String host, int port, String key,
+            WriteBufferWaterMark waterMark) {
         var future = new ServerBootstrap()
                 .group(loops.acceptors(), loops.workers())
                 .channel(loops.serverChannelClass())
@@ -58,6 +59,7 @@ public final class Listeners {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
                 .childHandler(initializer)
                 .bind(host, port)
                 .awaitUninterruptibly();

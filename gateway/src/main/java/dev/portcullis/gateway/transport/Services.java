@@ -2,6 +2,7 @@ package dev.portcullis.gateway.transport;
 
 import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.api.BackendApi;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
@@ -22,4 +23,5 @@ public record Services(
         GatewayMetrics metrics,
         ConnectionSpikeDetector spikes,
         Session.Context sessions,
+        BackendApi api,
         Clock clock) {}

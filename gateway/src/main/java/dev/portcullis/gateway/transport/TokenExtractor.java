@@ -14,7 +14,7 @@ import java.util.List;
  */
 final class TokenExtractor {
     static final String SUBPROTOCOL = "portcullis.v1";
-    private static final String BEARER_SUBPROTOCOL_PREFIX = "portcullis.bearer.";
+    static final String BEARER_SUBPROTOCOL_PREFIX = "portcullis.bearer.";
     private static final String BEARER_PREFIX = "bearer ";
 
     private final String cookieName;

@@ -4,10 +4,12 @@ import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
 import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenRejectedException;
+import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.session.Disconnect;
 import dev.portcullis.gateway.session.Session;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -21,11 +23,14 @@ import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
-import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker13;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -43,6 +48,8 @@ import org.slf4j.LoggerFactory;
  */
 final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LoggerFactory.getLogger(UpgradeHandler.class);
+
+    private static final Duration REFUSED_WAIT = Duration.ofSeconds(1);
 
     private final Services services;
     private final TokenExtractor tokens;
@@ -67,8 +74,22 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         slot = services.slots().tryAcquire(remote.getAddress());
         if (slot instanceof ConnectionSlots.Acquired acquired) {
             ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
+        } else {
+            // Refused sockets hold no slot, so they get a much shorter wait for their request than the
+            // handshake timeout: a flood of them must not pile up file descriptors.
+            ctx.executor().schedule(() -> {
+                ctx.close();
+            }, REFUSED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         }
         ctx.fireChannelActive();
+    }
+
+    /** Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and closed. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("closing before upgrade: {}", cause.toString());
+        services.metrics().protocolViolation(cause instanceof java.io.IOException ? "io_before_upgrade" : "error_before_upgrade");
+        ctx.close();
     }
 
     @Override
@@ -90,6 +111,16 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     "this endpoint speaks WebSocket only");
             response.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
             count(ctx, "upgrade_required", response);
+        } else if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_version",
+                    "WebSocket version 13 (RFC 6455) is required");
+            response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+            count(ctx, "unsupported_version", response);
+        } else if (!validKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "Sec-WebSocket-Key must be 16 base64-encoded bytes");
+        } else if (bearerWithoutVersion(request)) {
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
+                    "a portcullis.bearer subprotocol entry needs portcullis.v1 in the same list");
         } else if (!originAllowed(request)) {
             refuse(ctx, HttpResponseStatus.FORBIDDEN, "origin", "origin not allowed");
         } else if (services.connections().draining()) {
@@ -166,20 +197,21 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 .allowMaskMismatch(false)
                 .closeOnProtocolViolation(false)
                 .build();
-        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
-                        webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder)
-                .newHandshaker(request);
-        if (handshaker == null) {
-            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_version",
-                    "WebSocket version 13 required");
-            response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
-            count(ctx, "unsupported_version", response);
-            return;
-        }
+        withoutBearerEntries(request); // the token must not reach Netty's handshake logging, nor be echoed
+        WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(
+                webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder);
         WebSocketHandler handler = new WebSocketHandler(services, channel);
         Session session = new Session(connectionId(), principal, remote, handler, channel.eventLoop(), services.sessions());
         handler.attach(session);
-        handshaker.handshake(channel, request).addListener(done -> {
+        ChannelFuture written;
+        try {
+            written = handshaker.handshake(channel, request);
+        } catch (RuntimeException e) {
+            log.debug("handshake refused by the codec: {}", e.toString());
+            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed WebSocket handshake");
+            return;
+        }
+        written.addListener(done -> {
             if (!done.isSuccess()) {
                 log.debug("handshake write failed: {}", done.cause().toString());
                 channel.close();
@@ -206,7 +238,51 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private boolean originAllowed(FullHttpRequest request) {
         List<String> allowed = services.config().server().allowedOrigins();
         String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-        return allowed.isEmpty() || origin == null || allowed.contains(origin);
+        if (allowed.isEmpty() || origin == null) {
+            return true;
+        }
+        String normalized = ConfigLoader.normalizeOrigin(origin);
+        return normalized != null && allowed.contains(normalized);
+    }
+
+    private static boolean validKey(String key) {
+        if (key == null || key.length() != 24) {
+            return false;
+        }
+        try {
+            return Base64.getDecoder().decode(key).length == 16;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static List<String> offeredSubprotocols(FullHttpRequest request) {
+        List<String> offered = new ArrayList<>();
+        for (String header : request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
+            for (String protocol : header.split(",")) {
+                if (!protocol.isBlank()) {
+                    offered.add(protocol.trim());
+                }
+            }
+        }
+        return offered;
+    }
+
+    /** A bearer entry alone would upgrade (evicting the user's older connection) and then fail in the browser. */
+    private static boolean bearerWithoutVersion(FullHttpRequest request) {
+        List<String> offered = offeredSubprotocols(request);
+        return offered.stream().anyMatch(p -> p.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX))
+                && !offered.contains(TokenExtractor.SUBPROTOCOL);
+    }
+
+    private static void withoutBearerEntries(FullHttpRequest request) {
+        List<String> kept = offeredSubprotocols(request).stream()
+                .filter(p -> !p.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX))
+                .toList();
+        request.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
+        if (!kept.isEmpty()) {
+            request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", kept));
+        }
     }
 
     private static boolean isUpgrade(FullHttpRequest request) {

@@ -1,6 +1,6 @@
 package dev.portcullis.gateway.transport;
 
-import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.session.Disconnect;
 import dev.portcullis.gateway.session.Outbound;
 import dev.portcullis.gateway.session.Session;
@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.time.Duration;
@@ -50,6 +51,9 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     private boolean closeSent;
     private long lastReadNanos = System.nanoTime();
     private ScheduledFuture<?> heartbeat;
+    private ScheduledFuture<?> slowGrace;
+    private ScheduledFuture<?> closeTimer;
+    private boolean unflushed;
     private boolean opened;
 
     WebSocketHandler(Services services, Channel channel) {
@@ -65,7 +69,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         return session;
     }
 
-    /** Closes from any thread. */
+    /** Closes from any thread: the decision is made on the connection's own event loop. */
     public void disconnectLater(Disconnect disconnect) {
         channel.eventLoop().execute(() -> {
             if (session != null) {
@@ -96,7 +100,11 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
                 }
             }
             case CloseWebSocketFrame close -> onPeerClose(close);
-            case PingWebSocketFrame ping -> ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+            case PingWebSocketFrame ping -> {
+                if (!closeSent && withinOutboundLimit()) {
+                    ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()), ctx.voidPromise());
+                }
+            }
             case PongWebSocketFrame ignored -> {}
             case BinaryWebSocketFrame ignored -> session.disconnect(Disconnect.UNSUPPORTED_DATA);
             default -> session.disconnect(Disconnect.PROTOCOL_ERROR);
@@ -104,8 +112,96 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     }
 
     @Override
+    public EventExecutor executor() {
+        return channel.eventLoop();
+    }
+
+    /**
+     * Writes a shared publication frame. Unsent bytes are bounded: past the write-buffer high water
+     * mark ({@code limits.max-outbound-bytes}) the connection has {@code limits.slow-consumer-grace}
+     * to drain, and past twice the mark it is closed at once, with 4009 either way. The close frame
+     * queues behind at most that much, so a client that resumes reading still learns why.
+     */
+    @Override
+    public void deliver(Publication publication) {
+        if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
+            return;
+        }
+        channel.write(new TextWebSocketFrame(publication.retainedFrame()), channel.voidPromise());
+        unflushed = true;
+    }
+
+    /**
+     * False (and the connection closing with 4009) once more than twice
+     * {@code limits.max-outbound-bytes} wait unsent. Every outbound write goes through here: replies,
+     * pongs and publications alike, so a client that sends but never reads is bounded too.
+     */
+    private boolean withinOutboundLimit() {
+        if (channel.isWritable()) {
+            return true;
+        }
+        var buffer = channel.unsafe().outboundBuffer();
+        if (buffer != null && buffer.totalPendingWriteBytes() > 2L * services.config().limits().maxOutboundBytes()) {
+            slowConsumer();
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void flush() {
+        if (unflushed) {
+            unflushed = false;
+            channel.flush();
+        }
+    }
+
+    /**
+     * Over the high water mark: stop reading the client (its requests would only queue more replies)
+     * and start the slow-consumer grace. Back under the low mark: read again, grace cancelled.
+     */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(true);
+            if (slowGrace != null) {
+                slowGrace.cancel(false);
+                slowGrace = null;
+            }
+        } else {
+            ctx.channel().config().setAutoRead(false);
+            startSlowConsumerGrace();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private void startSlowConsumerGrace() {
+        if (slowGrace == null) {
+            long grace = services.config().limits().slowConsumerGrace().toNanos();
+            slowGrace = channel.eventLoop().schedule(() -> {
+                slowGrace = null;
+                if (!channel.isWritable()) {
+                    slowConsumer();
+                }
+            }, grace, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void slowConsumer() {
+        if (closeSent) {
+            return;
+        }
+        services.metrics().slowConsumer();
+        if (session != null) {
+            session.disconnect(Disconnect.SLOW_CONSUMER);
+        } else {
+            close(Disconnect.SLOW_CONSUMER);
+        }
+    }
+
+    @Override
     public void send(String text) {
-        if (!closeSent && channel.isActive()) {
+        if (!closeSent && channel.isActive() && withinOutboundLimit()) {
             channel.writeAndFlush(new TextWebSocketFrame(text), channel.voidPromise());
         }
     }
@@ -126,7 +222,16 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
                         duplex.shutdownOutput();
                     }
                 });
-        channel.eventLoop().schedule(() -> channel.close(), CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        armCloseTimeout();
+    }
+
+    /** Whatever the peer does, the socket is gone {@link #CLOSE_TIMEOUT} after the first close frame. */
+    private void armCloseTimeout() {
+        if (closeTimer == null) {
+            closeTimer = channel.eventLoop().schedule(() -> {
+                channel.close();
+            }, CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private void onPeerClose(CloseWebSocketFrame frame) {
@@ -140,6 +245,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         closeCode = code == -1 ? 1005 : code >= 1000 && code <= 1015 ? code : 0;
         CloseWebSocketFrame echo = code == -1 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, "");
         channel.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
+        armCloseTimeout(); // a peer that closes and then stops reading must not hold the socket
+        if (session != null) {
+            session.closed();
+        }
     }
 
     @Override
@@ -171,6 +280,12 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         if (heartbeat != null) {
             heartbeat.cancel(false);
         }
+        if (slowGrace != null) {
+            slowGrace.cancel(false);
+        }
+        if (closeTimer != null) {
+            closeTimer.cancel(false);
+        }
         if (!opened) {
             ctx.fireChannelInactive();
             return;
@@ -201,6 +316,9 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     }
 
     private void checkAlive(long pingNanos) {
+        if (closeSent || !channel.isActive()) {
+            return;
+        }
         if (lastReadNanos - pingNanos >= 0) {
             long interval = services.config().heartbeat().interval().toNanos();
             long timeout = services.config().heartbeat().timeout().toNanos();

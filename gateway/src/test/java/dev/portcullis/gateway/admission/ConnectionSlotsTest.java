@@ -18,6 +18,17 @@ class ConnectionSlotsTest {
     static final InetAddress V6 = address("2001:db8::1");
 
     @Test
+    void ipv6AddressesAreCountedPerSlash64() throws Exception {
+        ConnectionSlots slots = slots(0, 2);
+        acquire(slots, InetAddress.getByName("2001:db8:1:2::1"));
+        acquire(slots, InetAddress.getByName("2001:db8:1:2:ffff::9"));
+        assertThat(slots.tryAcquire(InetAddress.getByName("2001:db8:1:2::abcd")))
+                .as("same /64").isEqualTo(new ConnectionSlots.Rejected("ip_limit", 429));
+        acquire(slots, InetAddress.getByName("2001:db8:1:3::1"));
+        assertThat(slots.activeFor(InetAddress.getByName("2001:db8:1:2::7"))).isEqualTo(2);
+    }
+
+    @Test
     void globalCapRejectsWith503() {
         var slots = slots(2, 0);
 

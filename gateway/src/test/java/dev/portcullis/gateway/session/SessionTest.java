@@ -10,6 +10,16 @@ import dev.portcullis.gateway.auth.TokenMinter;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.MessageCodec;
+import dev.portcullis.gateway.protocol.NamespacePolicies;
+import dev.portcullis.gateway.broker.LocalBroker;
+import dev.portcullis.gateway.channel.Permissions;
+import dev.portcullis.gateway.channel.Publication;
+import dev.portcullis.gateway.channel.SubscriptionIndex;
+import dev.portcullis.gateway.config.ChannelsConfig;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+import java.nio.charset.StandardCharsets;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -47,9 +57,18 @@ class SessionTest {
         loop.finishAndReleaseAll();
     }
 
+    private final SubscriptionIndex index = new SubscriptionIndex();
+    private final List<String> delivered = new ArrayList<>();
+
     private Session session(String user, Duration ttl, Duration reauthEvery, int violations) {
-        Principal principal = verifier.verify(token(user, ttl)).join();
-        SessionSettings settings = new SessionSettings(reauthEvery, Duration.ofSeconds(10), Duration.ZERO, violations, Duration.ofMinutes(1));
+        return session(user, Map.of(), ttl, reauthEvery, violations, MessageRate.of(0, 0));
+    }
+
+    private Session session(String user, Map<String, Object> claims, Duration ttl, Duration reauthEvery, int violations,
+            MessageRate rate) {
+        Principal principal = verifier.verify(TokenMinter.hs256(SECRET, user, clock.instant(), ttl, claims)).join();
+        SessionSettings settings = new SessionSettings(reauthEvery, Duration.ofSeconds(10), Duration.ZERO, violations,
+                Duration.ofMinutes(1), rate, Duration.ofSeconds(5), 3, List.of("alerts"), true);
         Outbound out = new Outbound() {
             @Override
             public void send(String text) {
@@ -60,11 +79,86 @@ class SessionTest {
             public void close(Disconnect disconnect) {
                 closes.add(disconnect);
             }
+
+            @Override
+            public EventExecutor executor() {
+                return loop.eventLoop();
+            }
+
+            @Override
+            public void deliver(Publication publication) {
+                ByteBuf frame = publication.retainedFrame();
+                delivered.add(frame.toString(StandardCharsets.UTF_8));
+                frame.release();
+            }
+
+            @Override
+            public void flush() {}
         };
+        GatewayMetrics metrics = GatewayMetrics.create();
+        ChannelsConfig channels = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.auto-subscribe", List.of("alerts"))).channels();
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
-                new Session.Context(settings, verifier, new MessageCodec(), GatewayMetrics.create(), clock));
+                new Session.Context(settings, verifier, new MessageCodec(), NamespacePolicies.create(channels),
+                        Permissions.Shared.of(channels), index, new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, 60_000, System::nanoTime),
+                        metrics, clock));
         session.start();
         return session;
+    }
+
+    private JsonNode reply(Session session, String json) throws Exception {
+        session.onText(json);
+        loop.runPendingTasks();
+        return last();
+    }
+
+    @Test
+    void autoSubscribesToAlertsAndThePersonalChannelAndLeavesThemOnClose() {
+        Session session = session("ivan", Duration.ofHours(1), Duration.ZERO, 0);
+        assertThat(session.subscriptions()).containsExactly("user:ivan", "alerts");
+        assertThat(index.subscriptions()).isEqualTo(2);
+        session.closed();
+        assertThat(index.subscriptions()).isZero();
+        assertThat(index.channels()).isZero();
+    }
+
+    @Test
+    void subscribePublishAndPermissions() throws Exception {
+        Session session = session("judy", Map.of("channels", Map.of("room:1", "rw", "news:*", "r")), Duration.ofHours(1),
+                Duration.ZERO, 0, MessageRate.of(0, 0));
+        assertThat(reply(session, "{\"type\":\"subscribe\",\"id\":\"a\",\"channel\":\"room:2\"}").path("code").asText()).isEqualTo("forbidden");
+        assertThat(reply(session, "{\"type\":\"subscribe\",\"id\":\"b\",\"channel\":\"room:1\"}").path("type").asText()).isEqualTo("ack");
+        assertThat(reply(session, "{\"type\":\"subscribe\",\"channel\":\"news:x\"}").path("code").asText())
+                .as("limit 3: personal, alerts, room:1").isEqualTo("too_many_subscriptions");
+        assertThat(reply(session, "{\"type\":\"publish\",\"channel\":\"news:x\",\"data\":1}").path("code").asText()).isEqualTo("forbidden");
+        JsonNode ack = reply(session, "{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"room:1\",\"data\":{\"t\":\"<b>hi</b>\"}}");
+        assertThat(ack.path("type").asText()).isEqualTo("ack");
+        assertThat(ack.path("offset").asLong()).isEqualTo(1);
+        assertThat(delivered).containsExactly("{\"type\":\"message\",\"channel\":\"room:1\",\"offset\":1,\"data\":{\"t\":\"hi\"}}");
+        assertThat(reply(session, "{\"type\":\"unsubscribe\",\"channel\":\"room:1\"}").path("type").asText()).isEqualTo("ack");
+        assertThat(session.subscriptions()).doesNotContain("room:1");
+    }
+
+    @Test
+    void rateLimitThenCloseWhenTheClientKeepsGoing() throws Exception {
+        Session session = session("kim", Map.of(), Duration.ofHours(1), Duration.ZERO, 0, MessageRate.of(60, 2));
+        assertThat(reply(session, "{\"type\":\"ping\"}").path("type").asText()).isEqualTo("pong");
+        assertThat(reply(session, "{\"type\":\"ping\"}").path("type").asText()).isEqualTo("pong");
+        JsonNode limited = reply(session, "{\"type\":\"ping\",\"id\":\"3\"}");
+        assertThat(limited.path("code").asText()).isEqualTo("rate_limited");
+        assertThat(limited.path("retryAfterMs").asLong()).isEqualTo(1000);
+        assertThat(reply(session, "{\"type\":\"auth\",\"token\":\"" + token("kim", Duration.ofHours(2)) + "\"}").path("type").asText())
+                .as("auth is exempt from the rate limit").isEqualTo("ack");
+        advance(Duration.ofSeconds(10)); // backing off ends the streak
+        assertThat(reply(session, "{\"type\":\"ping\"}").path("type").asText()).isEqualTo("pong");
+        // Twice the allowed rate: every other message gets through, the refusals form one streak.
+        int rounds = 0;
+        while (closes.isEmpty() && rounds++ < 100) {
+            advance(Duration.ofMillis(500));
+            session.onText("{\"type\":\"ping\"}");
+        }
+        assertThat(sent.stream().filter(m -> m.contains("pong")).count()).isGreaterThan(3);
+        assertThat(closes).extracting(Disconnect::code).containsExactly(4008);
+        assertThat(rounds).as("closed about the grace (5 s) into the streak").isBetween(9, 14);
     }
 
     private String token(String user, Duration ttl) {
@@ -85,7 +179,7 @@ class SessionTest {
     @Test
     void greetsWithTheUserAndExpiry() throws Exception {
         session("alice", Duration.ofHours(1), Duration.ZERO, 0);
-        JsonNode connected = last();
+        JsonNode connected = JSON.readTree(sent.get(0));
         assertThat(connected.path("type").asText()).isEqualTo("connected");
         assertThat(connected.path("user").asText()).isEqualTo("alice");
         assertThat(connected.path("expiresAt").asLong()).isEqualTo(clock.instant().plus(Duration.ofHours(1)).toEpochMilli());
@@ -158,6 +252,7 @@ class SessionTest {
         advance(Duration.ofMinutes(2));
         assertThat(closes).isEmpty();
         assertThat(sent).hasSize(1);
+        assertThat(index.subscriptions()).isZero();
     }
 
     static final class MutableClock extends Clock {

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,6 +18,9 @@ import java.util.Map;
  * what it exercises.
  */
 public final class TestGateway implements AutoCloseable {
+    public static final String API_KEY = "test-api-key-0123456789";
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private final Gateway gateway;
     private final GatewayConfig config;
 
@@ -30,6 +34,8 @@ public final class TestGateway implements AutoCloseable {
         settings.put("limits.connections-per-ip", "0");
         settings.put("limits.connect-attempts-per-user-per-minute", "0");
         settings.put("shutdown.drain-timeout", "5s");
+        settings.put("admin.api-keys", List.of(API_KEY));
+        settings.put("limits.messages-per-minute", "0");
         settings.putAll(overrides);
         this.config = ConfigLoader.load(settings);
         this.gateway = Gateway.start(config);
@@ -65,7 +71,7 @@ public final class TestGateway implements AutoCloseable {
 
     public HttpResponse<String> adminGet(String path) {
         try {
-            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(admin(path)).GET().build(),
+            return HTTP.send(HttpRequest.newBuilder(admin(path)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new AssertionError(e);
@@ -73,6 +79,37 @@ public final class TestGateway implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /** A backend API call with the test key; {@code body} null for GET. */
+    public HttpResponse<String> api(String method, String path, String body) {
+        return api(method, path, body, API_KEY);
+    }
+
+    public HttpResponse<String> api(String method, String path, String body, String key) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(admin(path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (key != null) {
+            request.header("Authorization", "Bearer " + key);
+        }
+        try {
+            return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Publishes through the API and returns the offset. */
+    public long publish(String channel, String dataJson) {
+        HttpResponse<String> response = api("POST", "/api/publish", "{\"channel\":\"" + channel + "\",\"data\":" + dataJson + "}");
+        if (response.statusCode() != 200) {
+            throw new AssertionError("publish answered " + response.statusCode() + " " + response.body());
+        }
+        return WsClient.json(response.body()).path("offset").asLong();
     }
 
     /** The value of one Prometheus series (exact name and label text), or 0 when absent. */

@@ -149,6 +149,26 @@ public final class WsClient implements AutoCloseable {
         }
     }
 
+    /** Skips messages for up to {@code wait}; the close if one arrived, else null. */
+    public Closed pollClose(Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                Event event = events.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+                if (event == null) {
+                    return null;
+                }
+                if (event instanceof Closed closed) {
+                    return closed;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     /** True if no event arrives within {@code quiet} (used only to confirm a connection stays open). */
     public boolean staysQuiet(Duration quiet) {
         try {

@@ -1,0 +1,302 @@
+package dev.portcullis.gateway.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.portcullis.gateway.auth.Revocations;
+import dev.portcullis.gateway.broker.Broker;
+import dev.portcullis.gateway.broker.BrokerUnavailableException;
+import dev.portcullis.gateway.channel.ChannelNames;
+import dev.portcullis.gateway.channel.SubscriptionIndex;
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.protocol.ProtocolException;
+import dev.portcullis.gateway.protocol.PublicationData;
+import dev.portcullis.gateway.session.Disconnect;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The backend's operations on the admin port, behind {@code Authorization: Bearer <admin.api-keys>}:
+ *
+ * <pre>
+ * POST /api/publish                 {channel, data}            -> {offset}
+ * POST /api/broadcast               {channels: [...], data}    -> {offsets: {channel: offset}}
+ * POST /api/users/{user}/disconnect {reason?, revoke?}         -> {disconnected, revoked}
+ * GET  /api/connections?user=...                               -> {connections: [...]}
+ * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond}
+ * </pre>
+ *
+ * Errors are {@code {error, message}} with 400 (bad JSON, bad channel, invalid data), 401 (no or
+ * wrong key), 404, 405, 503 (the broker cannot take publications). Publication data goes through the
+ * same namespace schema and sanitising as client publications. Never blocks: every answer is a
+ * future. Thread-safe.
+ */
+public final class BackendApi {
+    private static final Logger log = LoggerFactory.getLogger(BackendApi.class);
+    private static final int MAX_BROADCAST_CHANNELS = 1000;
+    private static final int MAX_REASON_LENGTH = 100;
+    private static final int MAX_USER_LENGTH = 256;
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final ApiKeys keys;
+    private final Broker broker;
+    private final PublicationData publicationData;
+    private final ConnectionDirectory directory;
+    private final Revocations revocations;
+    private final SubscriptionIndex index;
+    private final MessageRates rates;
+    private final GatewayMetrics metrics;
+
+    public BackendApi(List<String> apiKeys, Broker broker, PublicationData publicationData, ConnectionDirectory directory,
+            Revocations revocations, SubscriptionIndex index, MessageRates rates, GatewayMetrics metrics) {
+        this.keys = new ApiKeys(apiKeys);
+        this.broker = broker;
+        this.publicationData = publicationData;
+        this.directory = directory;
+        this.revocations = revocations;
+        this.index = index;
+        this.rates = rates;
+        this.metrics = metrics;
+    }
+
+    /**
+     * @param path the request path, starting with {@code /api/}
+     * @param query decoded query parameters
+     * @param authorization the {@code Authorization} header or null
+     * @param body the request body (empty when none)
+     */
+    public CompletableFuture<ApiResponse> handle(String method, String path, Map<String, List<String>> query,
+            String authorization, byte[] body) {
+        if (!keys.allows(authorization)) {
+            metrics.apiRequest("unauthorized");
+            return done(error(401, "unauthorized", keys.configured()
+                    ? "Authorization: Bearer <api key> required" : "the backend API is off: set admin.api-keys"));
+        }
+        try {
+            CompletableFuture<ApiResponse> answer = route(method, path, query, body);
+            return answer.thenApply(this::counted);
+        } catch (BadRequest e) {
+            metrics.apiRequest("bad_request");
+            return done(error(e.status, e.code, e.getMessage()));
+        }
+    }
+
+    private CompletableFuture<ApiResponse> route(String method, String path, Map<String, List<String>> query, byte[] body) {
+        if (path.equals("/api/publish")) {
+            requireMethod(method, "POST");
+            return publish(parse(body));
+        }
+        if (path.equals("/api/broadcast")) {
+            requireMethod(method, "POST");
+            return broadcast(parse(body));
+        }
+        if (path.equals("/api/connections")) {
+            requireMethod(method, "GET");
+            return connections(query);
+        }
+        if (path.equals("/api/stats")) {
+            requireMethod(method, "GET");
+            return done(stats());
+        }
+        if (path.startsWith("/api/users/") && path.endsWith("/disconnect")) {
+            requireMethod(method, "POST");
+            String user = URLDecoder.decode(path.substring("/api/users/".length(), path.length() - "/disconnect".length()),
+                    StandardCharsets.UTF_8);
+            return done(disconnect(user, body.length == 0 ? json.createObjectNode() : parse(body)));
+        }
+        return done(error(404, "not_found", "no such API route"));
+    }
+
+    private CompletableFuture<ApiResponse> publish(ObjectNode request) {
+        String channel = channel(request.get("channel"), "$.channel");
+        String data = prepare(channel, request);
+        return broker.publish(channel, data).handle((offset, failure) -> failure == null
+                ? published(ApiResponse.ok(json.createObjectNode().put("offset", offset).toString()), 1)
+                : unavailable(failure));
+    }
+
+    private CompletableFuture<ApiResponse> broadcast(ObjectNode request) {
+        JsonNode list = request.get("channels");
+        if (list == null || !list.isArray() || list.isEmpty() || list.size() > MAX_BROADCAST_CHANNELS) {
+            throw new BadRequest(400, "invalid_message", "$.channels: an array of 1 to " + MAX_BROADCAST_CHANNELS + " channels is required");
+        }
+        Map<String, String> dataByChannel = new LinkedHashMap<>();
+        Map<String, String> dataByNamespace = new LinkedHashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            String channel = channel(list.get(i), "$.channels[" + i + "]");
+            String namespace = ChannelNames.namespace(channel);
+            if (!dataByNamespace.containsKey(namespace)) {
+                dataByNamespace.put(namespace, prepare(channel, request));
+            }
+            dataByChannel.put(channel, dataByNamespace.get(namespace));
+        }
+        List<CompletableFuture<Long>> offsets = new ArrayList<>();
+        dataByChannel.forEach((channel, data) -> offsets.add(broker.publish(channel, data)));
+        return CompletableFuture.allOf(offsets.toArray(CompletableFuture[]::new)).handle((ignored, failure) -> {
+            if (failure != null) {
+                return unavailable(failure);
+            }
+            ObjectNode byChannel = json.createObjectNode();
+            int i = 0;
+            for (String channel : dataByChannel.keySet()) {
+                byChannel.put(channel, offsets.get(i++).join());
+            }
+            ObjectNode answer = json.createObjectNode();
+            answer.set("offsets", byChannel);
+            return published(ApiResponse.ok(answer.toString()), dataByChannel.size());
+        });
+    }
+
+    private ApiResponse disconnect(String user, ObjectNode request) {
+        if (user.isEmpty() || user.length() > MAX_USER_LENGTH) {
+            throw new BadRequest(400, "bad_request", "the user id must have 1 to " + MAX_USER_LENGTH + " characters");
+        }
+        JsonNode reasonNode = request.get("reason");
+        JsonNode revokeNode = request.get("revoke");
+        if (reasonNode != null && !reasonNode.isNull() && (!reasonNode.isTextual() || reasonNode.textValue().length() > MAX_REASON_LENGTH)) {
+            throw new BadRequest(400, "invalid_message", "$.reason: a string of at most " + MAX_REASON_LENGTH + " characters");
+        }
+        if (revokeNode != null && !revokeNode.isNull() && !revokeNode.isBoolean()) {
+            throw new BadRequest(400, "invalid_message", "$.revoke: a boolean");
+        }
+        boolean revoke = revokeNode != null && revokeNode.asBoolean(false);
+        String reason = reasonNode != null && reasonNode.isTextual() ? reasonNode.textValue() : Disconnect.LOGGED_OUT.reason();
+        if (revoke) {
+            revocations.revoke(user); // first, so that a reconnect racing this call is already refused
+        }
+        int closed = directory.disconnect(user, new Disconnect(Disconnect.LOGGED_OUT.code(), reason));
+        log.info("api: disconnected {} connection(s) of a user, revoke={}", closed, revoke);
+        return ApiResponse.ok(json.createObjectNode().put("disconnected", closed).put("revoked", revoke).toString());
+    }
+
+    private CompletableFuture<ApiResponse> connections(Map<String, List<String>> query) {
+        List<String> users = query.get("user");
+        if (users == null || users.isEmpty() || users.get(0).isEmpty()) {
+            throw new BadRequest(400, "bad_request", "the user query parameter is required");
+        }
+        return directory.connections(users.get(0)).thenApply(list -> {
+            ArrayNode array = json.createArrayNode();
+            for (ConnectionInfo info : list) {
+                ObjectNode node = array.addObject()
+                        .put("id", info.id())
+                        .put("user", info.user())
+                        .put("remote", info.remote())
+                        .put("since", info.since().toString());
+                ArrayNode channels = node.putArray("channels");
+                info.channels().forEach(channels::add);
+            }
+            ObjectNode answer = json.createObjectNode();
+            answer.set("connections", array);
+            return ApiResponse.ok(answer.toString());
+        });
+    }
+
+    private ApiResponse stats() {
+        return ApiResponse.ok(json.createObjectNode()
+                .put("connections", directory.active())
+                .put("subscriptions", index.subscriptions())
+                .put("channels", index.channels())
+                .put("messagesInPerSecond", Math.round(rates.inPerSecond() * 10) / 10.0)
+                .put("messagesOutPerSecond", Math.round(rates.outPerSecond() * 10) / 10.0)
+                .toString());
+    }
+
+    private String prepare(String channel, ObjectNode request) {
+        JsonNode data = request.get("data");
+        if (data == null) {
+            throw new BadRequest(400, "invalid_message", "$.data: is required");
+        }
+        String namespace = ChannelNames.namespace(channel);
+        try {
+            return publicationData.prepare(namespace, data);
+        } catch (ProtocolException e) {
+            metrics.validationFailure(namespace);
+            throw new BadRequest(400, e.code(), e.getMessage());
+        }
+    }
+
+    private static String channel(JsonNode node, String path) {
+        if (node == null || !node.isTextual()) {
+            throw new BadRequest(400, "bad_channel", path + ": a channel name is required");
+        }
+        if (!ChannelNames.valid(node.textValue())) {
+            throw new BadRequest(400, "bad_channel", path + ": not a channel name ([A-Za-z0-9_.:-]{1,128})");
+        }
+        return node.textValue();
+    }
+
+    private ObjectNode parse(byte[] body) {
+        try {
+            JsonNode node = json.readTree(body);
+            if (node instanceof ObjectNode object) {
+                return object;
+            }
+        } catch (JsonProcessingException e) {
+            throw new BadRequest(400, "bad_json", "the body is not valid JSON");
+        } catch (java.io.IOException e) {
+            throw new BadRequest(400, "bad_json", "the body cannot be read");
+        }
+        throw new BadRequest(400, "bad_json", "the body must be a JSON object");
+    }
+
+    private static void requireMethod(String method, String expected) {
+        if (!method.equals(expected)) {
+            throw new BadRequest(405, "method_not_allowed", "use " + expected);
+        }
+    }
+
+    private ApiResponse published(ApiResponse response, int publications) {
+        for (int i = 0; i < publications; i++) {
+            metrics.publication("api");
+        }
+        return response;
+    }
+
+    private ApiResponse unavailable(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (!(cause instanceof BrokerUnavailableException)) {
+            log.warn("api: publish failed", cause);
+        }
+        return error(503, "unavailable", "the broker cannot accept publications right now");
+    }
+
+    private ApiResponse counted(ApiResponse response) {
+        metrics.apiRequest(switch (response.status()) {
+            case 200 -> "ok";
+            case 404 -> "not_found";
+            case 503 -> "unavailable";
+            default -> "bad_request";
+        });
+        return response;
+    }
+
+    private ApiResponse error(int status, String code, String message) {
+        return new ApiResponse(status, json.createObjectNode().put("error", code).put("message", message).toString());
+    }
+
+    private static CompletableFuture<ApiResponse> done(ApiResponse response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    /** A request the API refuses; unchecked so that validation reads top to bottom. */
+    private static final class BadRequest extends RuntimeException {
+        final int status;
+        final String code;
+
+        BadRequest(int status, String code, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.code = code;
+        }
+    }
+}

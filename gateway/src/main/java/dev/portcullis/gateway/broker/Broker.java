@@ -1,0 +1,26 @@
+package dev.portcullis.gateway.broker;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where publications go: the broker gives each one the next offset of its channel and delivers it
+ * to every subscriber (on this instance for {@link LocalBroker}; on every instance for a clustered
+ * broker).
+ *
+ * <p>Contract:
+ * <ul>
+ *   <li>Offsets of a channel start at 1 and increase by exactly one per publication.</li>
+ *   <li>Delivery is in offset order per channel, at most once per subscriber.</li>
+ *   <li>The returned future completes with the offset once the publication is accepted (handed to
+ *       fan-out); it fails with {@link BrokerUnavailableException} when the broker cannot take it.
+ *       It never completes on the caller's thread after blocking: callers on an event loop stay
+ *       responsive.</li>
+ *   <li>{@code dataJson} is trusted: validated and sanitised before it gets here.</li>
+ * </ul>
+ */
+public interface Broker extends AutoCloseable {
+    CompletableFuture<Long> publish(String channel, String dataJson);
+
+    @Override
+    void close();
+}
