@@ -206,9 +206,13 @@ public final class Main {
             } else {
                 banner.append("WebSocket URL : ").append(url).append(" (tokens come from your configured key source)\n");
             }
-            banner.append("Metrics       : curl ").append(admin).append("/metrics\n")
+            String apiKey = config.admin().apiKeys().isEmpty() ? "<api key>" : config.admin().apiKeys().get(0);
+            banner.append("Publish to the dev user's personal channel (it is subscribed at connect):\n")
+                    .append("  curl -H 'Authorization: Bearer ").append(apiKey).append("' -H 'Content-Type: application/json' \\\n")
+                    .append("       -d '{\"channel\":\"user:").append(user).append("\",\"data\":{\"text\":\"hello\"}}' ")
+                    .append(admin).append("/api/publish\n\n")
+                    .append("Metrics       : curl ").append(admin).append("/metrics\n")
                     .append("Health        : curl ").append(admin).append("/readyz\n")
-                    .append("API key       : ").append(config.admin().apiKeys().isEmpty() ? "(none)" : config.admin().apiKeys().get(0)).append('\n')
                     .append("Stop with Ctrl-C (graceful: clients get close 1001).\n");
             System.out.println(banner);
             System.out.flush();
