@@ -91,8 +91,14 @@ public final class ConfigLoader {
         if ((cert == null) != (key == null)) {
             r.problem(cert == null ? "server.tls.cert" : "server.tls.key", "server.tls.cert and server.tls.key go together");
         }
+        for (String proxy : r.list("server.trusted-proxies")) {
+            if (!Cidr.valid(proxy)) {
+                r.problem("server.trusted-proxies", "'" + proxy + "' is not an IP address or CIDR block such as 10.0.0.0/8");
+            }
+        }
         return new ServerConfig(
-                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, new TlsConfig(cert, key));
+                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, new TlsConfig(cert, key),
+                "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"));
     }
 
     /**

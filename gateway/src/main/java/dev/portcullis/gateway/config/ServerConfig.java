@@ -11,9 +11,14 @@ import java.util.List;
  * @param allowedOrigins exact {@code Origin} values accepted; empty accepts any origin (and then
  *     cookie authentication is refused at start-up)
  * @param tls TLS settings; {@link TlsConfig#enabled()} is false for plain {@code ws://}
+ * @param proxyProtocol every connection starts with a PROXY protocol header
+ * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
  */
-public record ServerConfig(String host, int port, String path, List<String> allowedOrigins, TlsConfig tls) {
+public record ServerConfig(
+        String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
+        List<String> trustedProxies) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
+        trustedProxies = List.copyOf(trustedProxies);
     }
 }

@@ -3,12 +3,13 @@ package dev.portcullis.gateway.transport;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 
 /**
- * The public listener's pipeline before the upgrade: [TLS] -> HTTP codec (small limits: an upgrade
+ * The public listener's pipeline before the upgrade: [PROXY protocol] -> [TLS] -> HTTP codec (small limits: an upgrade
  * request has no body) -> handshake timeout -> upgrade handler. After the upgrade the handshaker
  * swaps the HTTP codec for WebSocket frame codecs and the upgrade handler adds the frame aggregator
  * and {@link WebSocketHandler}.
@@ -20,10 +21,12 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
 
     private final Services services;
     private final SslContext ssl;
+    private final ForwardedFor forwardedFor;
 
     PublicChannelInitializer(Services services, SslContext ssl) {
         this.services = services;
         this.ssl = ssl;
+        this.forwardedFor = new ForwardedFor(services.config().server().trustedProxies());
     }
 
     @Override
@@ -33,11 +36,15 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
         long timeoutMillis = services.config().limits().handshakeTimeout().toMillis();
         pipeline.addLast(HandshakeTimeoutHandler.NAME,
                 new HandshakeTimeoutHandler(timeoutMillis, () -> services.metrics().handshakeRejected("handshake_timeout")));
+        if (services.config().server().proxyProtocol()) {
+            pipeline.addLast("proxy-protocol", new HAProxyMessageDecoder());
+            pipeline.addLast("proxy-address", new ProxyProtocolHandler());
+        }
         if (ssl != null) {
             pipeline.addLast("tls", ssl.newHandler(channel.alloc()));
         }
         pipeline.addLast("http", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
         pipeline.addLast("http-aggregator", new HttpObjectAggregator(MAX_REQUEST_BODY));
-        pipeline.addLast("upgrade", new UpgradeHandler(services));
+        pipeline.addLast("upgrade", new UpgradeHandler(services, forwardedFor));
     }
 }

@@ -53,35 +53,60 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private final Services services;
     private final TokenExtractor tokens;
+    private final ForwardedFor forwardedFor;
+    /** The client's address: the TCP peer, the PROXY header's source, or the trusted X-Forwarded-For entry. */
+    private InetSocketAddress client;
     private long startNanos;
     private boolean handled;
     private ConnectionSlots.Result slot;
 
-    UpgradeHandler(Services services) {
+    UpgradeHandler(Services services, ForwardedFor forwardedFor) {
         this.services = services;
+        this.forwardedFor = forwardedFor;
         this.tokens = new TokenExtractor(services.config().auth().cookieEnabled() ? services.config().auth().cookieName() : null);
     }
 
     /**
-     * The global and per-address slots are taken when the TCP connection opens, not when its request
-     * arrives: sockets that never send a request (slowloris) count against the caps until the
-     * handshake timeout drops them. A refusal is still answered in the documented order once the
-     * request arrives.
+     * The global and per-address slots are taken as soon as the client's address is known: when the
+     * TCP connection opens, or after the PROXY protocol header. Sockets that never send a request
+     * (slowloris) thus count against the caps until the handshake timeout drops them; a refusal is
+     * still answered in the documented order once the request arrives. Connections from a trusted
+     * proxy wait for their request, whose {@code X-Forwarded-For} names the client.
      */
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
-        slot = services.slots().tryAcquire(remote.getAddress());
+        if (!services.config().server().proxyProtocol()) {
+            addressKnown(ctx, (InetSocketAddress) ctx.channel().remoteAddress());
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event == ProxyProtocolHandler.ADDRESS_KNOWN) {
+            addressKnown(ctx, ctx.channel().attr(ProxyProtocolHandler.CLIENT_ADDRESS).get());
+        }
+        ctx.fireUserEventTriggered(event);
+    }
+
+    private void addressKnown(ChannelHandlerContext ctx, InetSocketAddress address) {
+        client = address;
+        if (!forwardedFor.trusted(address.getAddress())) {
+            acquireSlot(ctx);
+        }
+    }
+
+    private void acquireSlot(ChannelHandlerContext ctx) {
+        slot = services.slots().tryAcquire(client.getAddress());
         if (slot instanceof ConnectionSlots.Acquired acquired) {
             ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
-        } else {
+        } else if (!handled) {
             // Refused sockets hold no slot, so they get a much shorter wait for their request than the
             // handshake timeout: a flood of them must not pile up file descriptors.
             ctx.executor().schedule(() -> {
                 ctx.close();
             }, REFUSED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         }
-        ctx.fireChannelActive();
     }
 
     /** Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and closed. */
@@ -99,6 +124,15 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         handled = true;
         startNanos = System.nanoTime();
+        if (client == null) {
+            client = (InetSocketAddress) ctx.channel().remoteAddress();
+        }
+        if (forwardedFor.enabled()) {
+            client = forwardedFor.client(client, request.headers());
+        }
+        if (slot == null) {
+            acquireSlot(ctx);
+        }
         services.spikes().attempt(); // counts portcullis.connection.attempts too
         GatewayConfig config = services.config();
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
@@ -131,7 +165,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private void admit(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
-        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        InetSocketAddress remote = client;
         if (slot instanceof ConnectionSlots.Rejected rejected) {
             refuse(ctx, HttpResponseStatus.valueOf(rejected.httpStatus()), rejected.reason(),
                     rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
@@ -308,7 +342,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private void count(ChannelHandlerContext ctx, String reason, FullHttpResponse response) {
         services.metrics().handshakeRejected(reason);
-        log.debug("refused {} {}: {}", response.status().code(), reason, ctx.channel().remoteAddress());
+        log.debug("refused {} {}: {}", response.status().code(), reason, client);
         HttpResponses.sendAndClose(ctx, response);
     }
 }
