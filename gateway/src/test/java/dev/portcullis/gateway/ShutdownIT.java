@@ -67,6 +67,9 @@ class ShutdownIT {
                   hmac-secret: %s
                 shutdown:
                   drain-timeout: 5s
+                log:
+                  format: json
+                  level: debug
                 """.formatted(Tokens.SECRET));
         String java = ProcessHandle.current().info().command().orElse("java");
         Process process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "serve", "--config", config.toString())
@@ -86,17 +89,30 @@ class ShutdownIT {
             Matcher listening = awaitLine(lines, process);
             int port = Integer.parseInt(listening.group(1));
             List<WsClient> clients = new ArrayList<>();
+            List<String> tokens = new ArrayList<>();
+            List<String> connectionIds = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
-                WsClient client = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + Tokens.hs256("proc-" + i)));
-                client.awaitMessage("connected");
+                String token = Tokens.hs256("proc-" + i);
+                tokens.add(token);
+                WsClient client = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + token));
+                connectionIds.add(client.awaitMessage("connected").path("connection").asText());
                 clients.add(client);
             }
-            process.destroy(); // SIGTERM
+            WsClient.attempt(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + tokens.get(0) + "tampered"));
+            process.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
             for (WsClient client : clients) {
                 assertThat(client.awaitClose().code()).isEqualTo(1001);
             }
             assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("process exited").isTrue();
             assertThat(process.exitValue()).isZero();
+            reader.join(5_000);
+            List<String> output = new ArrayList<>(lines);
+            // log.format json: every line is one JSON object; connection lines carry the id; no token anywhere.
+            assertThat(output).isNotEmpty().allSatisfy(line -> {
+                assertThat(WsClient.json(line).path("level").asText()).isNotEmpty();
+                tokens.forEach(token -> assertThat(line).doesNotContain(token.substring(token.lastIndexOf('.') + 1)));
+            });
+            assertThat(output).anySatisfy(line -> assertThat(WsClient.json(line).path("conn").asText()).isEqualTo(connectionIds.get(0)));
         } finally {
             process.destroyForcibly();
         }

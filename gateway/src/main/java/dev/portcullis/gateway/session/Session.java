@@ -25,6 +25,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One authenticated connection's life after the upgrade: the {@code connected} greeting and
@@ -169,7 +170,9 @@ public final class Session {
         if (closed) {
             return;
         }
-        log.debug("closing conn={} code={} reason={}", id, disconnect.code(), disconnect.reason());
+        try (var ignored = MDC.putCloseable("conn", id)) {
+            log.debug("closing: code={} reason={}", disconnect.code(), disconnect.reason());
+        }
         closed();
         out.close(disconnect);
     }
@@ -226,7 +229,9 @@ public final class Session {
             } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
                 if (!(cause instanceof BrokerUnavailableException)) {
-                    log.warn("conn={} publish failed", id, cause);
+                    try (var ignored = MDC.putCloseable("conn", id)) {
+                        log.warn("publish failed", cause);
+                    }
                 }
                 error(publish.id(), "unavailable", "publishing is unavailable right now; retry later");
             }

@@ -192,6 +192,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         services.metrics().slowConsumer();
+        try (var ignored = MDC.putCloseable("conn", id())) {
+            log.info("slow consumer: closing with 4009 ({} bytes unsent)",
+                    channel.unsafe().outboundBuffer() == null ? 0 : channel.unsafe().outboundBuffer().totalPendingWriteBytes());
+        }
         if (session != null) {
             session.disconnect(Disconnect.SLOW_CONSUMER);
         } else {
@@ -260,11 +264,15 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         } else if (cause instanceof TooLongFrameException) {
             disconnect = Disconnect.TOO_BIG;
         } else if (cause instanceof IOException) {
-            log.debug("conn={} I/O error: {}", id(), cause.toString());
+            try (var ignored = MDC.putCloseable("conn", id())) {
+                log.debug("I/O error: {}", cause.toString());
+            }
             ctx.close();
             return;
         } else {
-            log.warn("conn={} unexpected error, closing", id(), cause);
+            try (var ignored = MDC.putCloseable("conn", id())) {
+                log.warn("unexpected error, closing", cause);
+            }
             disconnect = new Disconnect(1011, "internal error");
         }
         services.metrics().protocolViolation("frame_" + disconnect.code());
@@ -326,6 +334,9 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         services.metrics().heartbeatTimeout();
+        try (var ignored = MDC.putCloseable("conn", id())) {
+            log.debug("heartbeat timeout: nothing received within {} of a ping", services.config().heartbeat().timeout());
+        }
         closeCode = Disconnect.HEARTBEAT_TIMEOUT.code();
         closeSent = true;
         if (session != null) {
