@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.auth;
 
+import dev.portcullis.gateway.testing.MutableClock;
 import static dev.portcullis.gateway.auth.AuthConfigs.auth;
 import static dev.portcullis.gateway.auth.TestTokens.NOW;
 import static dev.portcullis.gateway.auth.TestTokens.SECRET;

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.metrics;
 
+import dev.portcullis.gateway.testing.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -36,7 +37,7 @@ class ConnectionSpikeDetectorTest {
      */
     private static final Duration TAU = Duration.ofSeconds(60);
 
-    private final TestClock clock = new TestClock(START);
+    private final MutableClock clock = new MutableClock(START);
     private final GatewayMetrics metrics = GatewayMetrics.create();
     private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     private final Logger detectorLog = (Logger) LoggerFactory.getLogger(ConnectionSpikeDetector.class);

@@ -10,6 +10,7 @@ import dev.portcullis.gateway.auth.TokenMinter;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.MessageCodec;
+import dev.portcullis.gateway.testing.MutableClock;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
 import dev.portcullis.gateway.broker.LocalBroker;
 import dev.portcullis.gateway.channel.Permissions;
@@ -253,32 +254,5 @@ class SessionTest {
         assertThat(closes).isEmpty();
         assertThat(sent).hasSize(1);
         assertThat(index.subscriptions()).isZero();
-    }
-
-    static final class MutableClock extends Clock {
-        private Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }
