@@ -8,7 +8,9 @@ import dev.portcullis.gateway.auth.JwtVerifier;
 import dev.portcullis.gateway.auth.RevocationCheckingVerifier;
 import dev.portcullis.gateway.auth.Revocations;
 import dev.portcullis.gateway.auth.TokenVerifier;
+import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.LocalBroker;
+import dev.portcullis.gateway.cluster.RedisCluster;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.LimitsConfig;
@@ -51,7 +53,8 @@ public final class Gateway implements AutoCloseable {
     private final GatewayConfig config;
     private final EventLoops loops;
     private final JwtVerifier verifier;
-    private final LocalBroker broker;
+    private final Broker broker;
+    private final RedisCluster cluster;
     private final GatewayMetrics metrics;
     private final ConnectionSpikeDetector spikes;
     private final Connections connections;
@@ -71,7 +74,13 @@ public final class Gateway implements AutoCloseable {
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
         SubscriptionIndex index = new SubscriptionIndex();
-        this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, BROKER_IDLE.toMillis(), System::nanoTime);
+        if (config.broker().redis()) {
+            this.cluster = RedisCluster.connect(config, index, PooledByteBufAllocator.DEFAULT, metrics, clock);
+            this.broker = cluster.broker();
+        } else {
+            this.cluster = null;
+            this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, BROKER_IDLE.toMillis(), System::nanoTime);
+        }
         ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
         LimitsConfig limits = config.limits();
         SessionSettings settings = new SessionSettings(
@@ -95,21 +104,27 @@ public final class Gateway implements AutoCloseable {
         housekeeping.scheduleAtFixedRate(() -> {
             attempts.sweep();
             revocations.sweep();
-            broker.sweep();
+            if (broker instanceof LocalBroker local) {
+                local.sweep();
+            }
         }, 1, 1, TimeUnit.MINUTES);
         this.loops = new EventLoops(Runtime.getRuntime().availableProcessors());
         try {
             this.listeners = Listeners.bind(loops, services, ssl, () -> ready);
         } catch (RuntimeException e) {
+            if (cluster != null) {
+                cluster.close();
+            }
             housekeeping.shutdownNow();
             loops.close();
             verifier.close();
             throw e;
         }
         this.ready = true;
-        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http://{}:{}",
+        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http://{}:{} (broker {}, instance {})",
                 ssl != null ? "s" : "", config.server().host(), port(), config.server().path(), loops.transportName(),
-                ssl != null ? TlsContexts.providerName() : "off", config.admin().host(), adminPort());
+                ssl != null ? TlsContexts.providerName() : "off", config.admin().host(), adminPort(), config.broker().type(),
+                config.broker().instanceId());
     }
 
     /** Starts a gateway on the system clock. */
@@ -171,6 +186,9 @@ public final class Gateway implements AutoCloseable {
         }
         listeners.close();
         broker.close();
+        if (cluster != null) {
+            cluster.close();
+        }
         housekeeping.shutdownNow();
         spikes.close();
         verifier.close();

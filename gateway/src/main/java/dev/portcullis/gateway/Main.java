@@ -151,7 +151,7 @@ public final class Main {
             try {
                 GatewayConfig loaded = ConfigLoader.load(configFile(config), System.getenv(), Map.of());
                 out.println("configuration is valid");
-                for (Object section : List.of(loaded.server(), loaded.admin(), loaded.auth(), loaded.channels(), loaded.limits(),
+                for (Object section : List.of(loaded.server(), loaded.admin(), loaded.auth(), loaded.channels(), loaded.broker(), loaded.limits(),
                         loaded.heartbeat(), loaded.shutdown(), loaded.alerts(), loaded.log())) {
                     out.println("  " + section);
                 }

@@ -21,6 +21,9 @@ import java.util.concurrent.CompletableFuture;
 public interface Broker extends AutoCloseable {
     CompletableFuture<Long> publish(String channel, String dataJson);
 
+    /** For {@code /readyz}: whether publications currently reach every instance. */
+    BrokerHealth health();
+
     @Override
     void close();
 }

@@ -96,6 +96,11 @@ public final class LocalBroker implements Broker {
     }
 
     @Override
+    public BrokerHealth health() {
+        return closed ? BrokerHealth.degraded("local", "closed") : BrokerHealth.ok("local");
+    }
+
+    @Override
     public void close() {
         closed = true;
     }

@@ -23,7 +23,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the live subscriptions.
  */
 public final class SubscriptionIndex {
+    /**
+     * Told when a channel gets its first local subscriber and when it loses its last, so a clustered
+     * broker subscribes upstream only to channels somebody here listens to. Calls come from any
+     * thread, outside the index's locks, and may arrive out of order: a listener re-reads
+     * {@link #subscribers(String)} rather than trusting the sequence.
+     */
+    public interface ChannelListener {
+        void channelChanged(String channel);
+    }
+
     private final ConcurrentHashMap<String, Channel> channels = new ConcurrentHashMap<>();
+    private volatile ChannelListener listener = channel -> {};
     private final AtomicInteger subscriptions = new AtomicInteger();
 
     /** Structure changes happen inside {@code channels.compute}, which serialises them per channel. */
@@ -49,8 +60,10 @@ public final class SubscriptionIndex {
     public boolean subscribe(String channel, Subscriber subscriber) {
         assert subscriber.executor().inEventLoop();
         boolean[] added = {false};
+        boolean[] created = {false};
         channels.compute(channel, (name, entry) -> {
             Channel c = entry == null ? new Channel() : entry;
+            created[0] = entry == null;
             Shard shard = shardOf(c, subscriber.executor());
             if (indexOf(shard.members, subscriber) < 0) {
                 Subscriber[] grown = Arrays.copyOf(shard.members, shard.members.length + 1);
@@ -65,6 +78,9 @@ public final class SubscriptionIndex {
         if (added[0]) {
             subscriptions.incrementAndGet();
         }
+        if (created[0]) {
+            listener.channelChanged(channel);
+        }
         return added[0];
     }
 
@@ -72,6 +88,7 @@ public final class SubscriptionIndex {
     public boolean unsubscribe(String channel, Subscriber subscriber) {
         assert subscriber.executor().inEventLoop();
         boolean[] removed = {false};
+        boolean[] emptied = {false};
         channels.computeIfPresent(channel, (name, c) -> {
             for (Shard shard : c.shards) {
                 int i = shard.executor == subscriber.executor() ? indexOf(shard.members, subscriber) : -1;
@@ -85,10 +102,14 @@ public final class SubscriptionIndex {
                     removed[0] = true;
                 }
             }
-            return c.members == 0 ? null : c;
+            emptied[0] = c.members == 0;
+            return emptied[0] ? null : c;
         });
         if (removed[0]) {
             subscriptions.decrementAndGet();
+        }
+        if (emptied[0]) {
+            listener.channelChanged(channel);
         }
         return removed[0];
     }
@@ -129,8 +150,17 @@ public final class SubscriptionIndex {
         }
     }
 
+    public void listener(ChannelListener listener) {
+        this.listener = listener;
+    }
+
     public int channels() {
         return channels.size();
+    }
+
+    /** The channels with local subscribers now (a weakly consistent snapshot). */
+    public java.util.Set<String> channelNames() {
+        return java.util.Set.copyOf(channels.keySet());
     }
 
     public int subscriptions() {

@@ -59,7 +59,7 @@ public final class ConfigLoader {
         ConfigReader r = new ConfigReader(raw.values(), problems);
 
         GatewayConfig config = new GatewayConfig(
-                server(r), admin(r), auth(r), channels(r), limits(r), heartbeat(r),
+                server(r), admin(r), auth(r), channels(r), broker(r), limits(r), heartbeat(r),
                 new ShutdownConfig(r.positiveDuration("shutdown.drain-timeout")),
                 alerts(r),
                 new LogConfig(
@@ -240,6 +240,39 @@ public final class ConfigLoader {
             }
         }
         return map;
+    }
+
+    private static BrokerConfig broker(ConfigReader r) {
+        String type = r.string("broker.type", List.of(BrokerConfig.LOCAL, BrokerConfig.REDIS));
+        boolean cluster = "true".equals(r.string("broker.redis-cluster", List.of("true", "false")));
+        String url = r.string("broker.redis-url");
+        List<String> urls = url == null ? List.of() : RawConfig.splitList(url);
+        if (BrokerConfig.REDIS.equals(type) && urls.isEmpty()) {
+            r.problem("broker.redis-url", "is required with broker.type: redis");
+        }
+        if (!cluster && urls.size() > 1 && !urls.get(0).startsWith("redis-sentinel://")) {
+            r.problem("broker.redis-url", "several URLs need broker.redis-cluster: true (or one redis-sentinel:// URL)");
+        }
+        for (String u : urls) {
+            if (!u.matches("(redis|rediss|redis-sentinel|rediss-sentinel)://.+")) {
+                r.problem("broker.redis-url", "'" + u.replaceAll("//[^@/]*@", "//<redacted>@")
+                        + "' is not a redis://, rediss:// or redis-sentinel:// URL");
+            }
+        }
+        String prefix = r.string("broker.redis-prefix");
+        if (prefix == null || !prefix.matches("[A-Za-z0-9_.-]{1,32}")) {
+            r.problem("broker.redis-prefix", "must be 1 to 32 of [A-Za-z0-9_.-]");
+        }
+        String instance = r.string("broker.instance-id");
+        if (instance != null && !instance.matches("[A-Za-z0-9_.-]{1,64}")) {
+            r.problem("broker.instance-id", "must be 1 to 64 of [A-Za-z0-9_.-]");
+        }
+        if (instance == null) {
+            instance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
+        }
+        return new BrokerConfig(type, urls, cluster, r.positiveDuration("broker.redis-timeout"), prefix, instance,
+                r.positiveDuration("broker.presence-ttl"), r.positiveDuration("broker.canary-interval"),
+                r.positiveDuration("broker.canary-timeout"));
     }
 
     private static LimitsConfig limits(ConfigReader r) {

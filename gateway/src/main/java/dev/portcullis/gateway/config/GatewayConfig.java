@@ -10,6 +10,7 @@ public record GatewayConfig(
         AdminConfig admin,
         AuthConfig auth,
         ChannelsConfig channels,
+        BrokerConfig broker,
         LimitsConfig limits,
         HeartbeatConfig heartbeat,
         ShutdownConfig shutdown,

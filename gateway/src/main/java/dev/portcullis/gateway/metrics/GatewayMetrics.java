@@ -60,6 +60,12 @@ public final class GatewayMetrics {
     private final TaggedCounters validationFailures;
     private final TaggedCounters apiRequests;
 
+    private final Timer brokerLag;
+    private final Counter brokerOutages;
+    private final AtomicInteger brokerDegraded = new AtomicInteger();
+    private final Counter canaryFailures;
+    private final Counter clusterFallbacks;
+
     private final AtomicInteger spikeAlerting = new AtomicInteger();
     private final Counter spikeAlerts;
     private final Counter webhookFailures;
@@ -131,6 +137,26 @@ public final class GatewayMetrics {
                 "namespace", Set.of(), MAX_CODES);
         apiRequests = new TaggedCounters(registry, "portcullis.api.requests",
                 "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable"), MAX_CODES);
+
+        brokerLag = Timer.builder("portcullis.broker.lag")
+                .description("Publish-to-delivery lag through the broker (publisher's clock to receiver's clock)")
+                .serviceLevelObjectives(
+                        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+                        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+                        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5))
+                .register(registry);
+        brokerOutages = Counter.builder("portcullis.broker.outages")
+                .description("Times the broker went from healthy to degraded (Redis down, canary lost or late)")
+                .register(registry);
+        Gauge.builder("portcullis.broker.degraded", brokerDegraded, AtomicInteger::get)
+                .description("1 while the broker is degraded, else 0")
+                .register(registry);
+        canaryFailures = Counter.builder("portcullis.broker.canary.failures")
+                .description("Canary round trips through the broker that were lost or too slow")
+                .register(registry);
+        clusterFallbacks = Counter.builder("portcullis.cluster.fallbacks")
+                .description("Cluster-wide checks (attempt rate, logout, newest-wins) done locally because Redis did not answer")
+                .register(registry);
 
         Gauge.builder("portcullis.alerts.connection.spike", spikeAlerting, AtomicInteger::get)
                 .description("1 while the connection-spike alert is firing, else 0")
@@ -257,6 +283,25 @@ public final class GatewayMetrics {
     /** @param outcome {@code ok}, {@code unauthorized}, {@code bad_request}, {@code not_found}, {@code unavailable} or another short code */
     public void apiRequest(String outcome) {
         apiRequests.increment(outcome);
+    }
+
+    public void brokerLag(Duration lag) {
+        brokerLag.record(lag.isNegative() ? Duration.ZERO : lag);
+    }
+
+    /** The broker's health changed; a change to degraded counts one outage. */
+    public void brokerDegraded(boolean degraded) {
+        if (brokerDegraded.getAndSet(degraded ? 1 : 0) == 0 && degraded) {
+            brokerOutages.increment();
+        }
+    }
+
+    public void canaryFailure() {
+        canaryFailures.increment();
+    }
+
+    public void clusterFallback() {
+        clusterFallbacks.increment();
     }
 
     /** Client messages received so far, all types. */

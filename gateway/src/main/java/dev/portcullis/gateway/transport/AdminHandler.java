@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import dev.portcullis.gateway.broker.BrokerHealth;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -70,11 +71,25 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return switch (path) {
             case "/metrics" -> HttpResponses.response(HttpResponseStatus.OK, services.metrics().scrape(), "text/plain; version=0.0.4");
             case "/healthz" -> HttpResponses.json(HttpResponseStatus.OK, "{\"status\":\"ok\"}");
-            default -> ready.getAsBoolean()
-                    ? HttpResponses.json(HttpResponseStatus.OK,
-                            "{\"status\":\"ready\",\"connections\":" + services.connections().active() + "}")
-                    : HttpResponses.json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not_ready\"}");
+            default -> readiness();
         };
+    }
+
+    /**
+     * 200 {@code ready} or {@code degraded} (the broker cannot reach other instances, but this one
+     * still serves its connections: taking it out of rotation would not help), 503 {@code not_ready}
+     * while starting or shutting down. The body always says why.
+     */
+    private FullHttpResponse readiness() {
+        if (!ready.getAsBoolean()) {
+            return HttpResponses.json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not_ready\"}");
+        }
+        BrokerHealth broker = services.sessions().broker().health();
+        String body = "{\"status\":\"" + (broker.healthy() ? "ready" : "degraded") + "\",\"connections\":"
+                + services.connections().active() + ",\"broker\":{\"type\":\"" + broker.type() + "\",\"state\":\""
+                + broker.state() + "\"" + (broker.reason() == null ? "" : ",\"reason\":\"" + HttpResponses.escape(broker.reason()) + "\"")
+                + "}}";
+        return HttpResponses.json(HttpResponseStatus.OK, body);
     }
 
     @Override

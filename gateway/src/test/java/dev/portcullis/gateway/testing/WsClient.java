@@ -149,6 +149,36 @@ public final class WsClient implements AutoCloseable {
         }
     }
 
+    /** The next message of {@code type} within {@code wait} (other messages are skipped), else null. */
+    public JsonNode pollMessage(String type, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                Event event = events.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+                if (event == null) {
+                    return null;
+                }
+                if (event instanceof Text text) {
+                    JsonNode node = json(text.text());
+                    if (type.equals(node.path("type").asText())) {
+                        return node;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** Discards text messages until none arrives for {@code quiet}. */
+    public void drainMessages(Duration quiet) {
+        while (pollMessage("message", quiet) != null) {
+            // discard
+        }
+    }
+
     /** Skips messages for up to {@code wait}; the close if one arrived, else null. */
     public Closed pollClose(Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();

@@ -1,0 +1,261 @@
+package dev.portcullis.gateway.cluster;
+
+import dev.portcullis.gateway.broker.Broker;
+import dev.portcullis.gateway.broker.BrokerHealth;
+import dev.portcullis.gateway.broker.BrokerUnavailableException;
+import dev.portcullis.gateway.channel.Publication;
+import dev.portcullis.gateway.channel.SubscriptionIndex;
+import dev.portcullis.gateway.config.BrokerConfig;
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.netty.buffer.ByteBufAllocator;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publications through Redis, so that every instance delivers them.
+ *
+ * <p><b>Publish.</b> One Lua script takes the channel's next offset ({@code INCR}) and
+ * {@code SPUBLISH}es {@code "<offset> <publishedAtMillis> <data>"} in the same atomic step, so the
+ * order in which Redis delivers publications of a channel is their offset order, and no instance
+ * sees a publication without its offset. The channel's key and pub/sub channel share the hash tag
+ * {@code {<channel>}}, so in Redis Cluster both live on one shard and the script is legal there.
+ * The publisher's own subscribers get the publication back through Redis like everyone else:
+ * one path, one order.
+ *
+ * <p><b>Subscribe, and why it scales to 100k channels.</b> Sharded pub/sub ({@code SSUBSCRIBE},
+ * Redis 7) routes a publication only to the shard that owns its channel's slot and from there only
+ * to the connections subscribed to that channel: nothing is broadcast to every node as classic
+ * {@code PUBLISH} is in a cluster. Each instance subscribes only to channels that have local
+ * subscribers: the {@link SubscriptionIndex} reports a channel's first and last local subscriber,
+ * and one thread batches the resulting {@code SSUBSCRIBE}/{@code SUNSUBSCRIBE} (up to
+ * {@value #BATCH} channels per command). Redis keeps a channel subscription as one dictionary
+ * entry per (channel, connection), and each instance holds one pub/sub connection per shard, so
+ * 100k channels cost 100k small entries spread over the shards and no per-message work for
+ * channels nobody here listens to. After a reconnect (Redis restart, failover, slot move with
+ * topology refresh) every wanted channel is subscribed again, in batches.
+ *
+ * <p><b>Faults.</b> While Redis is down, commands fail at once (no queue grows), publishing
+ * answers {@link BrokerUnavailableException} (the API answers 503), and {@link #health()} is
+ * degraded. An end-to-end canary publishes to this instance's private channel every
+ * {@code broker.canary-interval}; a canary not back within {@code broker.canary-timeout} also
+ * marks the broker degraded, which catches pub/sub that silently stopped delivering while the
+ * command connection still answers.
+ */
+public final class RedisBroker implements Broker {
+    private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
+    static final int BATCH = 500;
+    /** Offsets of a channel nobody published to for this long start over (the history store adds epochs). */
+    private static final long OFFSET_TTL_SECONDS = TimeUnit.DAYS.toSeconds(1);
+    private static final String PUBLISH = """
+            local offset = redis.call('INCR', KEYS[1])
+            redis.call('EXPIRE', KEYS[1], ARGV[4])
+            redis.call('SPUBLISH', ARGV[1], offset .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+            return offset
+            """;
+
+    private final RedisConnection redis;
+    private final RedisScript publishScript;
+    private final SubscriptionIndex index;
+    private final ByteBufAllocator alloc;
+    private final GatewayMetrics metrics;
+    private final Clock clock;
+    private final String prefix;
+    private final BrokerConfig config;
+    private final String canaryChannel;
+    private final ScheduledExecutorService subscriptionThread;
+    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    /** Channels subscribed in Redis; touched only on {@code subscriptionThread}. */
+    private final Set<String> subscribed = new HashSet<>();
+    private volatile long canarySentNanos;
+    private volatile long canaryReceivedNanos = System.nanoTime();
+    private volatile boolean closed;
+
+    RedisBroker(RedisConnection redis, SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, Clock clock,
+            BrokerConfig config, ScheduledExecutorService subscriptionThread) {
+        this.redis = redis;
+        this.publishScript = new RedisScript(PUBLISH);
+        this.index = index;
+        this.alloc = alloc;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.config = config;
+        this.prefix = config.redisPrefix() + ":";
+        this.canaryChannel = prefix + "{canary-" + config.instanceId() + "}";
+        this.subscriptionThread = subscriptionThread;
+        redis.addPubSubListener(new RedisPubSubAdapter<>() {
+            @Override
+            public void smessage(String channel, String message) {
+                onMessage(channel, message);
+            }
+
+            @Override
+            public void message(String channel, String message) {
+                onMessage(channel, message);
+            }
+        });
+        redis.onReconnect(this::resubscribeAll);
+        index.listener(this::channelChanged);
+        redis.pubSub().ssubscribe(canaryChannel);
+        long interval = config.canaryInterval().toMillis();
+        subscriptionThread.scheduleAtFixedRate(this::canary, interval, interval, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public CompletableFuture<Long> publish(String channel, String dataJson) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new BrokerUnavailableException("broker closed"));
+        }
+        String[] keys = {prefix + "{" + channel + "}:offset"};
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        publishScript.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys,
+                        pubSubChannel(channel), Long.toString(clock.millis()), dataJson, Long.toString(OFFSET_TTL_SECONDS))
+                .whenComplete((offset, failure) -> {
+                    if (failure != null) {
+                        log.debug("publish through redis failed: {}", failure.toString());
+                        result.completeExceptionally(new BrokerUnavailableException("redis: " + failure.getMessage()));
+                    } else {
+                        result.complete(offset);
+                    }
+                });
+        return result;
+    }
+
+    /** Also records the state in the metrics, so an outage is counted whoever notices it first. */
+    @Override
+    public BrokerHealth health() {
+        BrokerHealth health = currentHealth();
+        metrics.brokerDegraded(!health.healthy());
+        return health;
+    }
+
+    private BrokerHealth currentHealth() {
+        if (closed) {
+            return BrokerHealth.degraded("redis", "closed");
+        }
+        if (!redis.open()) {
+            return BrokerHealth.degraded("redis", "redis connection down");
+        }
+        long sent = canarySentNanos;
+        long timeout = config.canaryTimeout().toNanos();
+        if (sent != 0 && canaryReceivedNanos - sent < 0 && System.nanoTime() - sent > timeout) {
+            return BrokerHealth.degraded("redis", "canary not back within " + config.canaryTimeout());
+        }
+        return BrokerHealth.ok("redis");
+    }
+
+    String pubSubChannel(String channel) {
+        return prefix + "{" + channel + "}";
+    }
+
+    private void onMessage(String redisChannel, String message) {
+        if (redisChannel.equals(canaryChannel)) {
+            canaryReceivedNanos = System.nanoTime();
+            return;
+        }
+        if (!redisChannel.startsWith(prefix + "{") || !redisChannel.endsWith("}")) {
+            return;
+        }
+        String channel = redisChannel.substring(prefix.length() + 1, redisChannel.length() - 1);
+        int first = message.indexOf(' ');
+        int second = message.indexOf(' ', first + 1);
+        if (first < 0 || second < 0) {
+            log.warn("malformed publication on {}", redisChannel);
+            return;
+        }
+        long offset = Long.parseLong(message, 0, first, 10);
+        long publishedAt = Long.parseLong(message, first + 1, second, 10);
+        metrics.brokerLag(Duration.ofMillis(clock.millis() - publishedAt));
+        Publication publication = Publication.encode(alloc, channel, offset, message.substring(second + 1));
+        try {
+            metrics.delivered(index.publish(publication));
+        } finally {
+            publication.release();
+        }
+    }
+
+    private void channelChanged(String channel) {
+        dirty.add(channel);
+        if (flushScheduled.compareAndSet(false, true)) {
+            subscriptionThread.execute(this::flush);
+        }
+    }
+
+    /** Brings Redis subscriptions in line with the local index, in batches. Runs on the subscription thread. */
+    private void flush() {
+        flushScheduled.set(false);
+        List<String> subscribe = new ArrayList<>();
+        List<String> unsubscribe = new ArrayList<>();
+        for (String channel : List.copyOf(dirty)) {
+            dirty.remove(channel);
+            boolean wanted = index.subscribers(channel) > 0;
+            if (wanted && subscribed.add(channel)) {
+                subscribe.add(pubSubChannel(channel));
+            } else if (!wanted && subscribed.remove(channel)) {
+                unsubscribe.add(pubSubChannel(channel));
+            }
+        }
+        send(subscribe, true);
+        send(unsubscribe, false);
+    }
+
+    private void send(List<String> channels, boolean subscribe) {
+        for (int from = 0; from < channels.size(); from += BATCH) {
+            List<String> batch = channels.subList(from, Math.min(channels.size(), from + BATCH));
+            String[] names = batch.toArray(String[]::new);
+            var command = subscribe ? redis.pubSub().ssubscribe(names) : redis.pubSub().sunsubscribe(names);
+            command.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    // Redis is down: the reconnect hook subscribes everything again.
+                    log.debug("{} of {} channels failed: {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length, failure.toString());
+                }
+            });
+        }
+    }
+
+    /** After a reconnect: every channel with local subscribers again (Redis forgot, or the slot moved). */
+    private void resubscribeAll() {
+        subscriptionThread.execute(() -> {
+            subscribed.clear();
+            dirty.addAll(index.channelNames());
+            redis.pubSub().ssubscribe(canaryChannel);
+            flush();
+        });
+    }
+
+    private void canary() {
+        if (closed) {
+            return;
+        }
+        long sent = canarySentNanos;
+        if (sent != 0 && canaryReceivedNanos - sent < 0) {
+            metrics.canaryFailure();
+        }
+        health();
+        canarySentNanos = System.nanoTime();
+        redis.commands().spublish(canaryChannel, "canary").whenComplete((n, failure) -> {
+            if (failure == null && n != null && n == 0) {
+                // nobody listens on our canary channel: the pub/sub connection lost its subscription
+                redis.pubSub().ssubscribe(canaryChannel);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}
