@@ -6,7 +6,11 @@ import dev.portcullis.gateway.api.BackendApi;
 import dev.portcullis.gateway.api.MessageRates;
 import dev.portcullis.gateway.auth.JwtVerifier;
 import dev.portcullis.gateway.auth.RevocationCheckingVerifier;
+import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.auth.Revocations;
+import dev.portcullis.gateway.admission.AttemptGate;
+import dev.portcullis.gateway.admission.SessionRegistry;
+import dev.portcullis.gateway.api.ConnectionDirectory;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.LocalBroker;
@@ -68,20 +72,33 @@ public final class Gateway implements AutoCloseable {
         SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
         PublicationData publicationData = NamespacePolicies.create(config.channels());
         this.verifier = JwtVerifier.create(config.auth(), clock);
-        Revocations revocations = new Revocations(clock, config.auth().maxTokenLifetime());
-        TokenVerifier tokens = new RevocationCheckingVerifier(verifier, revocations);
+        Revocations localRevocations = new Revocations(clock, config.auth().maxTokenLifetime());
         this.metrics = GatewayMetrics.create();
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
         SubscriptionIndex index = new SubscriptionIndex();
+        ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
+        RevocationStore revocations;
+        AttemptGate attemptGate;
+        SessionRegistry registry;
+        ConnectionDirectory directory;
         if (config.broker().redis()) {
-            this.cluster = RedisCluster.connect(config, index, PooledByteBufAllocator.DEFAULT, metrics, clock);
+            this.cluster = RedisCluster.connect(config, index, PooledByteBufAllocator.DEFAULT, metrics, clock, connections,
+                    attempts, localRevocations);
             this.broker = cluster.broker();
+            revocations = cluster.revocations();
+            attemptGate = cluster.attempts();
+            registry = cluster.registry();
+            directory = cluster.directory();
         } else {
             this.cluster = null;
             this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, BROKER_IDLE.toMillis(), System::nanoTime);
+            revocations = localRevocations;
+            attemptGate = attempts;
+            registry = SessionRegistry.LOCAL;
+            directory = connections;
         }
-        ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
+        TokenVerifier tokens = new RevocationCheckingVerifier(verifier, revocations);
         LimitsConfig limits = config.limits();
         SessionSettings settings = new SessionSettings(
                 config.auth().reauthInterval(), config.auth().reauthGrace(), config.auth().clockSkew(),
@@ -91,9 +108,9 @@ public final class Gateway implements AutoCloseable {
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
                 Permissions.Shared.of(config.channels()), index, broker, metrics, clock);
         MessageRates rates = new MessageRates(metrics);
-        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, connections, revocations, index, rates, metrics);
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, index, rates, metrics);
         Services services = new Services(
-                config, tokens, new ConnectionSlots(limits), attempts, connections, metrics, spikes, sessions, api, clock);
+                config, tokens, new ConnectionSlots(limits), attemptGate, registry, connections, metrics, spikes, sessions, api, clock);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "portcullis-housekeeping");
             thread.setDaemon(true);
@@ -103,7 +120,7 @@ public final class Gateway implements AutoCloseable {
         housekeeping.scheduleAtFixedRate(rates::sample, 1, 1, TimeUnit.SECONDS);
         housekeeping.scheduleAtFixedRate(() -> {
             attempts.sweep();
-            revocations.sweep();
+            localRevocations.sweep();
             if (broker instanceof LocalBroker local) {
                 local.sweep();
             }

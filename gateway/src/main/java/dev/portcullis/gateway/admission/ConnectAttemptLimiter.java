@@ -19,7 +19,7 @@ import java.util.function.LongSupplier;
  * the users seen since their bucket was last full; call {@link #sweep} periodically to drop the
  * rest.
  */
-public final class ConnectAttemptLimiter {
+public final class ConnectAttemptLimiter implements AttemptGate {
 
     public static final String ATTEMPT_RATE = "attempt_rate";
 
@@ -67,6 +67,11 @@ public final class ConnectAttemptLimiter {
     }
 
     /** Counts one handshake attempt of {@code user}; a rejected attempt consumes nothing. */
+    @Override
+    public java.util.concurrent.CompletableFuture<Decision> attempt(String user) {
+        return java.util.concurrent.CompletableFuture.completedFuture(tryAttempt(user));
+    }
+
     public Decision tryAttempt(String user) {
         Objects.requireNonNull(user, "user");
         if (attemptsPerMinute == 0) {

@@ -95,4 +95,9 @@ public final class UserConnections<C> {
     public int size() {
         return size.get();
     }
+
+    /** The users with at least one registered connection (a snapshot). */
+    public java.util.Set<String> userIds() {
+        return java.util.Set.copyOf(byUser.keySet());
+    }
 }

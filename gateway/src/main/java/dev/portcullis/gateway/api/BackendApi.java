@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.portcullis.gateway.auth.Revocations;
+import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.ChannelNames;
@@ -52,13 +52,13 @@ public final class BackendApi {
     private final Broker broker;
     private final PublicationData publicationData;
     private final ConnectionDirectory directory;
-    private final Revocations revocations;
+    private final RevocationStore revocations;
     private final SubscriptionIndex index;
     private final MessageRates rates;
     private final GatewayMetrics metrics;
 
     public BackendApi(List<String> apiKeys, Broker broker, PublicationData publicationData, ConnectionDirectory directory,
-            Revocations revocations, SubscriptionIndex index, MessageRates rates, GatewayMetrics metrics) {
+            RevocationStore revocations, SubscriptionIndex index, MessageRates rates, GatewayMetrics metrics) {
         this.keys = new ApiKeys(apiKeys);
         this.broker = broker;
         this.publicationData = publicationData;
@@ -112,7 +112,7 @@ public final class BackendApi {
             requireMethod(method, "POST");
             String user = URLDecoder.decode(path.substring("/api/users/".length(), path.length() - "/disconnect".length()),
                     StandardCharsets.UTF_8);
-            return done(disconnect(user, body.length == 0 ? json.createObjectNode() : parse(body)));
+            return disconnect(user, body.length == 0 ? json.createObjectNode() : parse(body));
         }
         return done(error(404, "not_found", "no such API route"));
     }
@@ -157,7 +157,7 @@ public final class BackendApi {
         });
     }
 
-    private ApiResponse disconnect(String user, ObjectNode request) {
+    private CompletableFuture<ApiResponse> disconnect(String user, ObjectNode request) {
         if (user.isEmpty() || user.length() > MAX_USER_LENGTH) {
             throw new BadRequest(400, "bad_request", "the user id must have 1 to " + MAX_USER_LENGTH + " characters");
         }
@@ -171,12 +171,19 @@ public final class BackendApi {
         }
         boolean revoke = revokeNode != null && revokeNode.asBoolean(false);
         String reason = reasonNode != null && reasonNode.isTextual() ? reasonNode.textValue() : Disconnect.LOGGED_OUT.reason();
-        if (revoke) {
-            revocations.revoke(user); // first, so that a reconnect racing this call is already refused
-        }
-        int closed = directory.disconnect(user, new Disconnect(Disconnect.LOGGED_OUT.code(), reason));
-        log.info("api: disconnected {} connection(s) of a user, revoke={}", closed, revoke);
-        return ApiResponse.ok(json.createObjectNode().put("disconnected", closed).put("revoked", revoke).toString());
+        // Revoke first, so that a reconnect racing this call is already refused; then close.
+        CompletableFuture<Void> revoked = revoke ? revocations.revoke(user) : CompletableFuture.completedFuture(null);
+        Disconnect disconnect = new Disconnect(Disconnect.LOGGED_OUT.code(), reason);
+        return revoked.handle((ok, failure) -> failure).thenCompose(revokeFailure -> directory.disconnect(user, disconnect)
+                .handle((closed, failure) -> {
+                    if (revokeFailure != null || failure != null) {
+                        log.warn("api: logout of a user could not reach every instance: {}",
+                                String.valueOf(revokeFailure != null ? revokeFailure : failure));
+                        return error(503, "unavailable", "the logout could not be stored or announced cluster-wide; retry");
+                    }
+                    log.info("api: disconnected {} connection(s) of a user, revoke={}", closed, revoke);
+                    return ApiResponse.ok(json.createObjectNode().put("disconnected", closed).put("revoked", revoke).toString());
+                }));
     }
 
     private CompletableFuture<ApiResponse> connections(Map<String, List<String>> query) {

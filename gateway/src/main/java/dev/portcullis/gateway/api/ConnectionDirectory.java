@@ -9,8 +9,15 @@ public interface ConnectionDirectory {
     /** The user's connections; completes once every connection's event loop answered (never blocks). */
     CompletableFuture<List<ConnectionInfo>> connections(String user);
 
-    /** Closes every connection of {@code user} with {@code disconnect}; returns how many there were. */
-    int disconnect(String user, Disconnect disconnect);
+    /** Closes every connection of {@code user} with {@code disconnect}; completes with how many there were. */
+    CompletableFuture<Integer> disconnect(String user, Disconnect disconnect);
 
+    /** Open connections (cluster-wide for a cluster directory; refreshed every few seconds there). */
     int active();
+
+    /** Closes one connection held here; false when it is not (anymore). */
+    boolean disconnectConnection(String connectionId, Disconnect disconnect);
+
+    /** The users with connections here (a snapshot). */
+    java.util.Set<String> users();
 }

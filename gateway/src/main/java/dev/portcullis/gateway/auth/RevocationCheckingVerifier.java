@@ -10,9 +10,9 @@ import java.util.concurrent.CompletionException;
  */
 public final class RevocationCheckingVerifier implements TokenVerifier {
     private final TokenVerifier delegate;
-    private final Revocations revocations;
+    private final RevocationStore revocations;
 
-    public RevocationCheckingVerifier(TokenVerifier delegate, Revocations revocations) {
+    public RevocationCheckingVerifier(TokenVerifier delegate, RevocationStore revocations) {
         this.delegate = delegate;
         this.revocations = revocations;
     }
@@ -24,10 +24,17 @@ public final class RevocationCheckingVerifier implements TokenVerifier {
             if (failure != null) {
                 result.completeExceptionally(failure instanceof CompletionException wrapped && wrapped.getCause() != null
                         ? wrapped.getCause() : failure);
-            } else if (revocations.revoked(principal)) {
-                result.completeExceptionally(new TokenRejectedException(TokenRejectedException.Reason.REVOKED));
             } else {
-                result.complete(principal);
+                revocations.revoked(principal).whenComplete((revoked, error) -> {
+                    if (error != null) {
+                        result.completeExceptionally(new TokenRejectedException(TokenRejectedException.Reason.KEYS_UNAVAILABLE,
+                                "cannot check whether the token was revoked; retry later"));
+                    } else if (revoked) {
+                        result.completeExceptionally(new TokenRejectedException(TokenRejectedException.Reason.REVOKED));
+                    } else {
+                        result.complete(principal);
+                    }
+                });
             }
         });
         return result;

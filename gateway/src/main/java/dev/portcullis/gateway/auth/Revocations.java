@@ -3,7 +3,7 @@ package dev.portcullis.gateway.auth;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * issued in the same second as the logout but before it is still accepted (at most one second of
  * slack), while a fresh login right after the logout always works. Thread-safe.
  */
-public final class Revocations {
+public final class Revocations implements RevocationStore {
     private record Cutoff(Instant notBefore, Instant forgetAt) {}
 
     private final ConcurrentHashMap<String, Cutoff> cutoffs = new ConcurrentHashMap<>();
@@ -30,12 +30,26 @@ public final class Revocations {
     }
 
     /** Refuses tokens of {@code user} issued before now. */
-    public void revoke(String user) {
-        Instant now = clock.instant();
-        cutoffs.put(user, new Cutoff(now.truncatedTo(ChronoUnit.SECONDS), now.plus(maxTokenLifetime)));
+    @Override
+    public CompletableFuture<Void> revoke(String user) {
+        remember(user, clock.instant().getEpochSecond());
+        return CompletableFuture.completedFuture(null);
     }
 
-    public boolean revoked(Principal principal) {
+    /** Records a cutoff (epoch seconds) decided elsewhere, e.g. by another instance. A later cutoff wins. */
+    public void remember(String user, long cutoffEpochSecond) {
+        Instant cutoff = Instant.ofEpochSecond(cutoffEpochSecond);
+        cutoffs.merge(user, new Cutoff(cutoff, cutoff.plus(maxTokenLifetime)),
+                (old, fresh) -> old.notBefore().isAfter(fresh.notBefore()) ? old : fresh);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> revoked(Principal principal) {
+        return CompletableFuture.completedFuture(revokedNow(principal));
+    }
+
+    /** The local answer, at once. */
+    public boolean revokedNow(Principal principal) {
         Cutoff cutoff = cutoffs.get(principal.subject());
         if (cutoff == null) {
             return false;

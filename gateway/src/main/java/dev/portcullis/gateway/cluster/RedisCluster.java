@@ -1,5 +1,11 @@
 package dev.portcullis.gateway.cluster;
 
+import dev.portcullis.gateway.admission.AttemptGate;
+import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
+import dev.portcullis.gateway.admission.SessionRegistry;
+import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.auth.RevocationStore;
+import dev.portcullis.gateway.auth.Revocations;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.GatewayConfig;
@@ -11,42 +17,89 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Everything that makes several instances one gateway, on one Redis connection pair: the broker,
- * and the cluster-wide versions of newest-connection-wins, attempt counting, logout and presence.
- * Every Lettuce type of the project lives in this package.
+ * Everything that makes several instances one gateway, on one pair of Redis connections: the
+ * broker, and the cluster-wide versions of attempt counting, logout, newest-connection-wins and
+ * presence. Every Lettuce type of the project lives in this package. What stays per instance:
+ * the global and per-address connection caps (an instance protects itself).
  */
 public final class RedisCluster implements AutoCloseable {
     private final RedisConnection redis;
     private final ScheduledExecutorService thread;
     private final RedisBroker broker;
+    private final RedisAttempts attempts;
+    private final RedisRevocations revocations;
+    private final RedisPresence presence;
 
-    private RedisCluster(RedisConnection redis, ScheduledExecutorService thread, RedisBroker broker) {
+    private RedisCluster(RedisConnection redis, ScheduledExecutorService thread, RedisBroker broker, RedisAttempts attempts,
+            RedisRevocations revocations, RedisPresence presence) {
         this.redis = redis;
         this.thread = thread;
         this.broker = broker;
+        this.attempts = attempts;
+        this.revocations = revocations;
+        this.presence = presence;
     }
 
-    /** Connects to Redis (blocking, at start-up). @throws IllegalStateException naming the key when it cannot */
+    /**
+     * Connects to Redis (blocking, at start-up).
+     *
+     * @param local this instance's connections
+     * @param localAttempts decides when Redis does not answer
+     * @param localRevocations this instance's copy of the logouts
+     * @throws IllegalStateException naming the config key when Redis cannot be reached
+     */
     public static RedisCluster connect(GatewayConfig config, SubscriptionIndex index, ByteBufAllocator alloc,
-            GatewayMetrics metrics, Clock clock) {
+            GatewayMetrics metrics, Clock clock, ConnectionDirectory local, ConnectAttemptLimiter localAttempts,
+            Revocations localRevocations) {
         RedisConnection redis = RedisConnection.connect(config.broker());
         ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portcullis-cluster");
             t.setDaemon(true);
             return t;
         });
+        String prefix = config.broker().redisPrefix() + ":";
+        RedisControl control = new RedisControl(redis, prefix);
         RedisBroker broker = new RedisBroker(redis, index, alloc, metrics, clock, config.broker(), thread);
-        return new RedisCluster(redis, thread, broker);
+        RedisAttempts attempts = new RedisAttempts(redis, localAttempts, config.limits().connectAttemptsPerUserPerMinute(), metrics, prefix);
+        RedisRevocations revocations = new RedisRevocations(redis, control, localRevocations, metrics, clock, prefix,
+                config.auth().maxTokenLifetime());
+        RedisPresence presence = new RedisPresence(redis, control, local, metrics, prefix, config.broker().instanceId(),
+                config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime());
+        long beat = Math.max(100, config.broker().presenceTtl().toMillis() / 3);
+        thread.scheduleAtFixedRate(presence::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
+        thread.scheduleAtFixedRate(presence::refreshUsers, 1, 1, TimeUnit.HOURS);
+        return new RedisCluster(redis, thread, broker, attempts, revocations, presence);
     }
 
     public Broker broker() {
         return broker;
     }
 
+    public AttemptGate attempts() {
+        return attempts;
+    }
+
+    public RevocationStore revocations() {
+        return revocations;
+    }
+
+    public SessionRegistry registry() {
+        return presence;
+    }
+
+    public ConnectionDirectory directory() {
+        return presence;
+    }
+
     @Override
     public void close() {
         broker.close();
         thread.shutdownNow();
+        try {
+            presence.leave().get(1, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Redis is down or slow: the liveness key expires by itself within the presence TTL
+        }
         try {
             thread.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

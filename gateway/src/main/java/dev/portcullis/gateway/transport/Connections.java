@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Connections implements ConnectionDirectory {
     private final ChannelGroup accepted = new DefaultChannelGroup("portcullis-public", GlobalEventExecutor.INSTANCE);
     private final Set<WebSocketHandler> live = ConcurrentHashMap.newKeySet();
+    private final ConcurrentHashMap<String, WebSocketHandler> byId = new ConcurrentHashMap<>();
     private final UserConnections<WebSocketHandler> byUser;
     private volatile boolean draining;
 
@@ -39,11 +40,13 @@ public final class Connections implements ConnectionDirectory {
     /** Registers an upgraded connection; returns the older ones of its user that must now close (4500). */
     List<WebSocketHandler> admit(String user, WebSocketHandler connection) {
         live.add(connection);
+        byId.put(connection.session().id(), connection);
         return byUser.admit(user, connection);
     }
 
     void remove(String user, WebSocketHandler connection) {
         live.remove(connection);
+        byId.remove(connection.session().id(), connection);
         byUser.remove(user, connection);
     }
 
@@ -85,7 +88,26 @@ public final class Connections implements ConnectionDirectory {
     }
 
     @Override
-    public int disconnect(String user, Disconnect disconnect) {
+    public boolean disconnectConnection(String connectionId, Disconnect disconnect) {
+        WebSocketHandler handler = byId.get(connectionId);
+        if (handler != null) {
+            handler.disconnectLater(disconnect);
+        }
+        return handler != null;
+    }
+
+    @Override
+    public Set<String> users() {
+        return byUser.userIds();
+    }
+
+    @Override
+    public CompletableFuture<Integer> disconnect(String user, Disconnect disconnect) {
+        return CompletableFuture.completedFuture(disconnectHere(user, disconnect));
+    }
+
+    /** Closes the user's connections on this instance; returns how many. */
+    public int disconnectHere(String user, Disconnect disconnect) {
         List<WebSocketHandler> handlers = byUser.connections(user);
         handlers.forEach(handler -> handler.disconnectLater(disconnect));
         return handlers.size();

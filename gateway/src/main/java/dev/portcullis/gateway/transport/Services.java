@@ -1,6 +1,7 @@
 package dev.portcullis.gateway.transport;
 
-import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
+import dev.portcullis.gateway.admission.AttemptGate;
+import dev.portcullis.gateway.admission.SessionRegistry;
 import dev.portcullis.gateway.admission.ConnectionSlots;
 import dev.portcullis.gateway.api.BackendApi;
 import dev.portcullis.gateway.auth.TokenVerifier;
@@ -18,7 +19,8 @@ public record Services(
         GatewayConfig config,
         TokenVerifier verifier,
         ConnectionSlots slots,
-        ConnectAttemptLimiter attempts,
+        AttemptGate attempts,
+        SessionRegistry registry,
         Connections connections,
         GatewayMetrics metrics,
         ConnectionSpikeDetector spikes,

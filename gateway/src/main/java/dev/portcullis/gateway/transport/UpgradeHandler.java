@@ -208,18 +208,29 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private void afterToken(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
-        if (services.attempts().tryAttempt(principal.subject()) instanceof ConnectAttemptLimiter.Rejected rejected) {
-            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.TOO_MANY_REQUESTS, rejected.reason(),
-                    "too many connection attempts; retry after " + rejected.retryAfterSeconds() + "s");
-            response.headers().set(HttpHeaderNames.RETRY_AFTER, rejected.retryAfterSeconds());
-            count(ctx, rejected.reason(), response);
-            return;
-        }
-        if (services.connections().draining()) {
-            refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
-            return;
-        }
-        upgrade(ctx, request, principal, remote);
+        request.retain();
+        services.attempts().attempt(principal.subject()).whenComplete((decision, failure) -> ctx.executor().execute(() -> {
+            try {
+                if (!ctx.channel().isActive()) {
+                    return;
+                }
+                if (failure != null) {
+                    log.warn("attempt check failed unexpectedly", failure);
+                    refuse(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", "admission failed");
+                } else if (decision instanceof ConnectAttemptLimiter.Rejected rejected) {
+                    FullHttpResponse response = HttpResponses.error(HttpResponseStatus.TOO_MANY_REQUESTS, rejected.reason(),
+                            "too many connection attempts; retry after " + rejected.retryAfterSeconds() + "s");
+                    response.headers().set(HttpHeaderNames.RETRY_AFTER, rejected.retryAfterSeconds());
+                    count(ctx, rejected.reason(), response);
+                } else if (services.connections().draining()) {
+                    refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
+                } else {
+                    upgrade(ctx, request, principal, remote);
+                }
+            } finally {
+                request.release();
+            }
+        }));
     }
 
     private void upgrade(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
@@ -253,7 +264,12 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             }
             services.metrics().handshakeCompleted(Duration.ofNanos(System.nanoTime() - startNanos));
             List<WebSocketHandler> replaced = services.connections().admit(principal.subject(), handler);
-            channel.closeFuture().addListener(f -> services.connections().remove(principal.subject(), handler));
+            services.registry().registered(principal.subject(), session.id(),
+                    remote.getAddress().getHostAddress() + ":" + remote.getPort(), session.openedAt());
+            channel.closeFuture().addListener(f -> {
+                services.connections().remove(principal.subject(), handler);
+                services.registry().unregistered(principal.subject(), session.id());
+            });
             replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
             session.start();
         });

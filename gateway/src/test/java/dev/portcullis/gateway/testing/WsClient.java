@@ -149,6 +149,11 @@ public final class WsClient implements AutoCloseable {
         }
     }
 
+    /** True once a close with 4500 arrived (other events are kept). */
+    public boolean closedBy4500() {
+        return events.stream().anyMatch(e -> e instanceof Closed c && c.code() == 4500);
+    }
+
     /** The next message of {@code type} within {@code wait} (other messages are skipped), else null. */
     public JsonNode pollMessage(String type, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();

@@ -1,0 +1,230 @@
+package dev.portcullis.gateway.cluster;
+
+import dev.portcullis.gateway.admission.SessionRegistry;
+import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.api.ConnectionInfo;
+import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.session.Disconnect;
+import io.lettuce.core.ScriptOutputType;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Connections across the cluster: "newest connection wins" between instances, presence for
+ * {@code GET /api/connections}, cluster-wide disconnect, and the cluster's connection count.
+ *
+ * <p><b>Newest wins.</b> Registering a connection runs one Lua script on the user's keys (one hash
+ * tag, so one shard): {@code INCR} a per-user sequence, add the connection to the user's sorted set
+ * with that sequence as its score, and if the user now has more than
+ * {@code limits.connections-per-user}, remove the lowest scores and announce each on the control
+ * channel ({@code evict}); the instance holding it closes it with 4500. Redis runs scripts one at a
+ * time, so of two simultaneous connects on two instances the one whose script runs second has the
+ * higher sequence and evicts the other: exactly one survives, never zero (a script never evicts its
+ * own connection, which has the highest score), never two.
+ *
+ * <p><b>Presence.</b> The same script stores {@code instance remote since} in the user's presence
+ * hash. Every instance refreshes its own liveness key ({@code <prefix>:instance:<id>}, TTL
+ * {@code broker.presence-ttl}) every third of the TTL; a listing keeps only entries whose instance
+ * is alive, so a killed instance's connections disappear within the TTL without anyone cleaning up
+ * (its stale entries are dropped as they are met). Per-user keys expire after
+ * {@code auth.max-token-lifetime} and are refreshed hourly for users with connections here.
+ * Connections here are listed with their live channels; connections on other instances without
+ * them ({@code channels} is empty): subscriptions change too often to mirror into Redis.
+ */
+final class RedisPresence implements SessionRegistry, ConnectionDirectory {
+    private static final Logger log = LoggerFactory.getLogger(RedisPresence.class);
+    private static final String REGISTER = """
+            local seq = redis.call('INCR', KEYS[1])
+            redis.call('EXPIRE', KEYS[1], ARGV[3])
+            redis.call('ZADD', KEYS[2], seq, ARGV[1])
+            redis.call('EXPIRE', KEYS[2], ARGV[3])
+            redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+            redis.call('EXPIRE', KEYS[3], ARGV[3])
+            local limit = tonumber(ARGV[2])
+            if limit > 0 then
+              local extra = redis.call('ZCARD', KEYS[2]) - limit
+              if extra > 0 then
+                local evicted = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
+                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+                for _, member in ipairs(evicted) do
+                  local space = string.find(member, ' ', 1, true)
+                  redis.call('HDEL', KEYS[3], string.sub(member, space + 1))
+                  redis.call('PUBLISH', ARGV[4], 'evict ' .. member)
+                end
+              end
+            end
+            return seq
+            """;
+
+    private final RedisConnection redis;
+    private final RedisControl control;
+    private final ConnectionDirectory local;
+    private final GatewayMetrics metrics;
+    private final RedisScript register = new RedisScript(REGISTER);
+    private final String prefix;
+    private final String instance;
+    private final int limit;
+    private final Duration presenceTtl;
+    private final Duration keyTtl;
+    private volatile int clusterActive = -1;
+
+    RedisPresence(RedisConnection redis, RedisControl control, ConnectionDirectory local, GatewayMetrics metrics, String prefix,
+            String instance, int connectionsPerUser, Duration presenceTtl, Duration keyTtl) {
+        this.redis = redis;
+        this.control = control;
+        this.local = local;
+        this.metrics = metrics;
+        this.prefix = prefix;
+        this.instance = instance;
+        this.limit = connectionsPerUser;
+        this.presenceTtl = presenceTtl;
+        this.keyTtl = keyTtl;
+        control.on("evict", arguments -> {
+            if (arguments[0].equals(instance)) {
+                local.disconnectConnection(arguments[1], Disconnect.REPLACED);
+            }
+        });
+        control.on("disconnect", arguments ->
+                local.disconnect(arguments[0], new Disconnect(Integer.parseInt(arguments[1]), arguments[2])));
+    }
+
+    private String userKey(String user, String suffix) {
+        return prefix + "{" + RedisKeys.tag(user) + "}:" + suffix;
+    }
+
+    private String instanceKey(String id) {
+        return prefix + "instance:" + id;
+    }
+
+    @Override
+    public void registered(String user, String connectionId, String remote, Instant since) {
+        String[] keys = {userKey(user, "seq"), userKey(user, "conns"), userKey(user, "presence")};
+        register.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys,
+                        RedisKeys.tag(instance) + " " + RedisKeys.tag(connectionId), Integer.toString(limit),
+                        Long.toString(keyTtl.toSeconds()), control.channel(), connectionId,
+                        instance + " " + remote + " " + since.toEpochMilli())
+                .whenComplete((seq, failure) -> {
+                    if (failure != null) {
+                        metrics.clusterFallback();
+                        log.debug("registering a connection in redis failed: {}", failure.toString());
+                    }
+                });
+    }
+
+    @Override
+    public void unregistered(String user, String connectionId) {
+        redis.commands().zrem(userKey(user, "conns"), RedisKeys.tag(instance) + " " + RedisKeys.tag(connectionId));
+        redis.commands().hdel(userKey(user, "presence"), connectionId);
+    }
+
+    @Override
+    public CompletableFuture<List<ConnectionInfo>> connections(String user) {
+        CompletableFuture<List<ConnectionInfo>> here = local.connections(user);
+        return redis.commands().hgetall(userKey(user, "presence")).toCompletableFuture()
+                .thenCompose(entries -> alive(user, entries).thenCombine(here, (remote, mine) -> {
+                    List<ConnectionInfo> all = new ArrayList<>(mine);
+                    all.addAll(remote);
+                    return all;
+                }))
+                .exceptionallyCompose(failure -> {
+                    metrics.clusterFallback();
+                    return here;
+                });
+    }
+
+    /** Entries of other instances whose liveness key still exists; stale ones are deleted. */
+    private CompletableFuture<List<ConnectionInfo>> alive(String user, Map<String, String> entries) {
+        Map<String, CompletableFuture<Long>> instances = new HashMap<>();
+        for (String value : entries.values()) {
+            String owner = value.split(" ", 2)[0];
+            if (!owner.equals(instance)) {
+                instances.computeIfAbsent(owner, id -> redis.commands().exists(instanceKey(id)).toCompletableFuture());
+            }
+        }
+        return CompletableFuture.allOf(instances.values().toArray(CompletableFuture[]::new)).thenApply(done -> {
+            List<ConnectionInfo> remote = new ArrayList<>();
+            entries.forEach((connectionId, value) -> {
+                String[] parts = value.split(" ");
+                if (parts[0].equals(instance) || parts.length < 3) {
+                    return;
+                }
+                if (instances.get(parts[0]).join() == 0) {
+                    return; // a dead instance's connection: gone within the presence TTL
+                }
+                remote.add(new ConnectionInfo(connectionId, user, parts[1], Instant.ofEpochMilli(Long.parseLong(parts[2])), List.of()));
+            });
+            return remote;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Integer> disconnect(String user, Disconnect disconnect) {
+        CompletableFuture<Integer> counted = connections(user).thenApply(List::size);
+        return counted.thenCompose(count -> control.send("disconnect", user, Integer.toString(disconnect.code()), disconnect.reason())
+                .thenApply(receivers -> count));
+    }
+
+    @Override
+    public int active() {
+        int total = clusterActive;
+        return total < 0 ? local.active() : total;
+    }
+
+    @Override
+    public boolean disconnectConnection(String connectionId, Disconnect disconnect) {
+        return local.disconnectConnection(connectionId, disconnect);
+    }
+
+    @Override
+    public Set<String> users() {
+        return local.users();
+    }
+
+    /** Every third of the presence TTL: this instance's liveness key, and the cluster's connection count. */
+    void heartbeat() {
+        String key = instanceKey(instance);
+        redis.commands().psetex(key, presenceTtl.toMillis(), Integer.toString(local.active()));
+        redis.commands().sadd(prefix + "instances", instance);
+        redis.commands().smembers(prefix + "instances").toCompletableFuture().thenCompose(ids -> {
+            List<CompletableFuture<String>> counts = ids.stream()
+                    .map(id -> redis.commands().get(instanceKey(id)).toCompletableFuture()).toList();
+            return CompletableFuture.allOf(counts.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                int total = 0;
+                int i = 0;
+                for (String id : ids) {
+                    String count = counts.get(i++).join();
+                    if (count == null) {
+                        redis.commands().srem(prefix + "instances", id);
+                    } else {
+                        total += Integer.parseInt(count);
+                    }
+                }
+                return total;
+            });
+        }).whenComplete((total, failure) -> clusterActive = failure == null ? total : -1);
+    }
+
+    /** Graceful exit: this instance's liveness key goes at once (its connections have closed and unregistered). */
+    CompletableFuture<Void> leave() {
+        return redis.commands().del(instanceKey(instance)).toCompletableFuture()
+                .thenCompose(n -> redis.commands().srem(prefix + "instances", instance).toCompletableFuture())
+                .thenApply(n -> null);
+    }
+
+    /** Hourly: keep the per-user keys of users with connections here from expiring. */
+    void refreshUsers() {
+        for (String user : local.users()) {
+            for (String suffix : new String[] {"seq", "conns", "presence"}) {
+                redis.commands().expire(userKey(user, suffix), keyTtl.toSeconds());
+            }
+        }
+    }
+}
