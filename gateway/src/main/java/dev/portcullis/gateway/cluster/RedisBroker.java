@@ -8,6 +8,7 @@ import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.BrokerConfig;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.netty.buffer.ByteBufAllocator;
 import java.time.Clock;
@@ -41,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * {@code PUBLISH} is in a cluster. Each instance subscribes only to channels that have local
  * subscribers: the {@link SubscriptionIndex} reports a channel's first and last local subscriber,
  * and one thread batches the resulting {@code SSUBSCRIBE}/{@code SUNSUBSCRIBE} (up to
- * {@value #BATCH} channels per command). Redis keeps a channel subscription as one dictionary
+ * {@value #BATCH} channels per command, grouped by slot in a cluster, where one command may only
+ * name channels of one slot). Redis keeps a channel subscription as one dictionary
  * entry per (channel, connection), and each instance holds one pub/sub connection per shard, so
  * 100k channels cost 100k small entries spread over the shards and no per-message work for
  * channels nobody here listens to. After a reconnect (Redis restart, failover, slot move with
@@ -188,9 +190,16 @@ public final class RedisBroker implements Broker {
     }
 
     private void channelChanged(String channel) {
+        if (closed) {
+            return; // shutting down: Redis forgets this connection's subscriptions anyway
+        }
         dirty.add(channel);
         if (flushScheduled.compareAndSet(false, true)) {
-            subscriptionThread.execute(this::flush);
+            try {
+                subscriptionThread.execute(this::flush);
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                flushScheduled.set(false);
+            }
         }
     }
 
@@ -212,7 +221,20 @@ public final class RedisBroker implements Broker {
         send(unsubscribe, false);
     }
 
+    /** In a cluster one SSUBSCRIBE may only name channels of one slot, so batches are formed per slot. */
     private void send(List<String> channels, boolean subscribe) {
+        if (!config.redisCluster()) {
+            sendBatches(channels, subscribe);
+            return;
+        }
+        java.util.Map<Integer, List<String>> bySlot = new java.util.HashMap<>();
+        for (String channel : channels) {
+            bySlot.computeIfAbsent(SlotHash.getSlot(channel), slot -> new ArrayList<>()).add(channel);
+        }
+        bySlot.values().forEach(slotChannels -> sendBatches(slotChannels, subscribe));
+    }
+
+    private void sendBatches(List<String> channels, boolean subscribe) {
         for (int from = 0; from < channels.size(); from += BATCH) {
             List<String> batch = channels.subList(from, Math.min(channels.size(), from + BATCH));
             String[] names = batch.toArray(String[]::new);
@@ -220,7 +242,7 @@ public final class RedisBroker implements Broker {
             command.whenComplete((ok, failure) -> {
                 if (failure != null) {
                     // Redis is down: the reconnect hook subscribes everything again.
-                    log.debug("{} of {} channels failed: {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length, failure.toString());
+                    log.warn("{} of {} channels failed: {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length, failure.toString());
                 }
             });
         }

@@ -26,15 +26,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The gateway's two Redis connections, standalone, Sentinel or Cluster alike: one for commands and
- * one for (sharded) pub/sub. Lettuce reconnects both by itself; while a connection is down its
- * commands fail at once ({@code REJECT_COMMANDS}) instead of queueing without bound, and every
- * command times out after {@code broker.redis-timeout}. Nothing here blocks but {@link #connect}
+ * one for (sharded) pub/sub. Lettuce reconnects both by itself; while a standalone connection is
+ * down its commands fail at once ({@code REJECT_COMMANDS}); in a cluster, whose node connections
+ * open lazily, they wait in a bounded queue. Every command times out after
+ * {@code broker.redis-timeout}: nothing queues without bound. Nothing here blocks but {@link #connect}
  * and {@link #close}.
  */
 final class RedisConnection implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisConnection.class);
     /** Commands waiting for a reply on one connection; beyond it they fail rather than pile up. */
     private static final int REQUEST_QUEUE = 65_536;
+    /** Commands that may wait for a cluster node connection (opened lazily); each still times out. */
+    private static final int CLUSTER_REQUEST_QUEUE = 16_384;
 
     private final AbstractRedisClient client;
     private final RedisClusterAsyncCommands<String, String> commands;
@@ -58,10 +61,12 @@ final class RedisConnection implements AutoCloseable {
         try {
             if (config.redisCluster()) {
                 RedisClusterClient cluster = RedisClusterClient.create(config.redisUrls().stream().map(RedisURI::create).toList());
+                // The cluster client opens node connections lazily, so commands must be allowed to wait
+                // for a connection being opened: the queue is bounded and every command times out.
                 cluster.setOptions(ClusterClientOptions.builder()
                         .autoReconnect(true)
-                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                        .requestQueueSize(REQUEST_QUEUE)
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                        .requestQueueSize(CLUSTER_REQUEST_QUEUE)
                         .timeoutOptions(timeouts)
                         .socketOptions(socket)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -71,6 +76,9 @@ final class RedisConnection implements AutoCloseable {
                         .build());
                 var commandConnection = cluster.connect(StringCodec.UTF8);
                 var pubSub = cluster.connectPubSub(StringCodec.UTF8);
+                // Sharded subscriptions live on the node connection of each slot's owner; their
+                // messages must reach the listeners of the cluster connection.
+                pubSub.setNodeMessagePropagation(true);
                 return new RedisConnection(cluster, commandConnection.async(), commandConnection, pubSub).listening();
             }
             RedisClient standalone = RedisClient.create(RedisURI.create(config.redisUrls().get(0)));
