@@ -35,8 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Outbound fan-out of one publication, the way {@code LocalBroker} does it: {@link Publication#encode}
  * once (pooled allocator, ~100 bytes of data), {@link SubscriptionIndex#publish}, release; then the
- * per-shard tasks run, writing {@code new TextWebSocketFrame(publication.retainedFrame())} to every
- * subscriber and flushing each, as the transport's {@code WebSocketHandler.deliver/flush} do.
+ * per-shard tasks run, writing {@code publication.retainedWireFrame()} (the complete WebSocket frame,
+ * encoded once) to every subscriber and flushing each, as the transport's
+ * {@code WebSocketHandler.deliver/flush} do.
  *
  * <p>Subscribers are {@link EmbeddedChannel}s with a server-mode {@link WebSocket08FrameEncoder}
  * (what {@code WebSocketServerHandshaker13} installs), spread round-robin over {@code loops} shard
@@ -49,12 +50,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>{@code fanout}: score = publications/s; the secondary result {@code deliveries} = frames/s
  * (publications x subscribers). {@code encodeOnly}: {@link Publication#encode} + release alone.
  *
- * <p>{@code fanoutPreEncoded} is a what-if, not the gateway's code path: the complete WebSocket
- * frame (2-4 header bytes + message) is built once per publication and every subscriber writes a
- * retained duplicate of that {@code ByteBuf}, which {@link WebSocket08FrameEncoder} passes through.
- * Server frames are unmasked, so the bytes are the same for every subscriber. It shows what the
- * per-subscriber {@code TextWebSocketFrame} encoding costs: for payloads under 1 KiB the encoder
- * allocates a buffer and copies the payload into it for each subscriber.
+ * <p>{@code fanoutPreEncoded} is the comparison with the gateway's earlier path (before
+ * 2026-11-22 01:30): every subscriber writes a {@code TextWebSocketFrame} of the message, which
+ * {@link WebSocket08FrameEncoder} encodes per subscriber (for payloads under 1 KiB it allocates a
+ * buffer and copies the payload into it for each). The gateway now writes the frame built once by
+ * {@link Publication#encode}, which the encoder passes through.
  *
  * <p>Run (from the repository root, JDK 21+ as {@code java}):
  * <pre>
@@ -263,7 +263,7 @@ public class FanoutBenchmark {
                 return;
             }
             ByteBuf frame = preEncoded.frame;
-            Object message = frame == null ? new TextWebSocketFrame(publication.retainedFrame()) : frame.retainedDuplicate();
+            Object message = frame == null ? publication.retainedWireFrame() : new TextWebSocketFrame(publication.retainedFrame());
             channel.write(message, channel.voidPromise());
             unflushed = true;
         }

@@ -127,7 +127,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
             return;
         }
-        channel.write(new TextWebSocketFrame(publication.retainedFrame()), channel.voidPromise());
+        channel.write(publication.retainedWireFrame(), channel.voidPromise()); // a complete frame: the encoder passes it through
         unflushed = true;
     }
 

@@ -43,6 +43,8 @@ class TlsIT {
             assertThat(attempt.upgraded()).isTrue();
             try (WsClient client = attempt.client()) {
                 assertThat(client.awaitMessage("connected").path("user").asText()).isEqualTo("tls-user");
+                gateway.publish("user:tls-user", "{\"over\":\"tls\"}"); // the pre-encoded frame goes through TLS
+                assertThat(client.awaitMessage("message").path("data").path("over").asText()).isEqualTo("tls");
             }
 
             for (String protocol : List.of("TLSv1.2", "TLSv1.3")) {
