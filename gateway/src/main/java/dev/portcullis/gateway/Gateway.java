@@ -10,7 +10,10 @@ import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.auth.Revocations;
 import dev.portcullis.gateway.admission.AttemptGate;
 import dev.portcullis.gateway.admission.SessionRegistry;
+import dev.portcullis.gateway.api.ClusterView;
 import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.api.InstanceStats;
+import java.util.function.Supplier;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.LocalBroker;
@@ -82,9 +85,14 @@ public final class Gateway implements AutoCloseable {
         AttemptGate attemptGate;
         SessionRegistry registry;
         ConnectionDirectory directory;
+        MessageRates rates = new MessageRates(metrics);
+        Supplier<InstanceStats> localStats = () -> new InstanceStats(config.broker().instanceId(), connections.active(),
+                index.subscriptions(), index.channels(), rates.inPerSecond(), rates.outPerSecond());
+        ClusterView clusterView;
         if (config.broker().redis()) {
             this.cluster = RedisCluster.connect(config, index, PooledByteBufAllocator.DEFAULT, metrics, clock, connections,
-                    attempts, localRevocations);
+                    attempts, localRevocations, localStats);
+            clusterView = cluster.view();
             this.broker = cluster.broker();
             revocations = cluster.revocations();
             attemptGate = cluster.attempts();
@@ -97,6 +105,7 @@ public final class Gateway implements AutoCloseable {
             attemptGate = attempts;
             registry = SessionRegistry.LOCAL;
             directory = connections;
+            clusterView = ClusterView.ALONE;
         }
         TokenVerifier tokens = new RevocationCheckingVerifier(verifier, revocations);
         LimitsConfig limits = config.limits();
@@ -107,8 +116,8 @@ public final class Gateway implements AutoCloseable {
                 limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal());
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
                 Permissions.Shared.of(config.channels()), index, broker, metrics, clock);
-        MessageRates rates = new MessageRates(metrics);
-        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, index, rates, metrics);
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, metrics,
+                localStats, clusterView);
         Services services = new Services(
                 config, tokens, new ConnectionSlots(limits), attemptGate, registry, connections, metrics, spikes, sessions, api, clock);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -9,7 +9,6 @@ import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.ChannelNames;
-import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ProtocolException;
 import dev.portcullis.gateway.protocol.PublicationData;
@@ -20,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * POST /api/broadcast               {channels: [...], data}    -> {offsets: {channel: offset}}
  * POST /api/users/{user}/disconnect {reason?, revoke?}         -> {disconnected, revoked}
  * GET  /api/connections?user=...                               -> {connections: [...]}
- * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond}
+ * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond, instances: [...]}
  * </pre>
  *
  * Errors are {@code {error, message}} with 400 (bad JSON, bad channel, invalid data), 401 (no or
@@ -53,19 +53,24 @@ public final class BackendApi {
     private final PublicationData publicationData;
     private final ConnectionDirectory directory;
     private final RevocationStore revocations;
-    private final SubscriptionIndex index;
-    private final MessageRates rates;
     private final GatewayMetrics metrics;
 
+    private final ClusterView cluster;
+    private final Supplier<InstanceStats> localStats;
+
+    /**
+     * @param localStats this instance's figures
+     * @param cluster the other instances ({@link ClusterView#ALONE} for a single one)
+     */
     public BackendApi(List<String> apiKeys, Broker broker, PublicationData publicationData, ConnectionDirectory directory,
-            RevocationStore revocations, SubscriptionIndex index, MessageRates rates, GatewayMetrics metrics) {
+            RevocationStore revocations, GatewayMetrics metrics, Supplier<InstanceStats> localStats, ClusterView cluster) {
+        this.cluster = cluster;
+        this.localStats = localStats;
         this.keys = new ApiKeys(apiKeys);
         this.broker = broker;
         this.publicationData = publicationData;
         this.directory = directory;
         this.revocations = revocations;
-        this.index = index;
-        this.rates = rates;
         this.metrics = metrics;
     }
 
@@ -208,14 +213,32 @@ public final class BackendApi {
         });
     }
 
+    /**
+     * Sums over this instance and every live one of the cluster. {@code channels} sums each
+     * instance's channels with local subscribers (a channel followed on two instances counts twice).
+     */
     private ApiResponse stats() {
-        return ApiResponse.ok(json.createObjectNode()
-                .put("connections", directory.active())
-                .put("subscriptions", index.subscriptions())
-                .put("channels", index.channels())
-                .put("messagesInPerSecond", Math.round(rates.inPerSecond() * 10) / 10.0)
-                .put("messagesOutPerSecond", Math.round(rates.outPerSecond() * 10) / 10.0)
-                .toString());
+        List<InstanceStats> all = new ArrayList<>();
+        all.add(localStats.get());
+        all.addAll(cluster.others());
+        ObjectNode answer = json.createObjectNode()
+                .put("connections", all.stream().mapToInt(InstanceStats::connections).sum())
+                .put("subscriptions", all.stream().mapToInt(InstanceStats::subscriptions).sum())
+                .put("channels", all.stream().mapToInt(InstanceStats::channels).sum())
+                .put("messagesInPerSecond", round(all.stream().mapToDouble(InstanceStats::messagesInPerSecond).sum()))
+                .put("messagesOutPerSecond", round(all.stream().mapToDouble(InstanceStats::messagesOutPerSecond).sum()));
+        ArrayNode instances = answer.putArray("instances");
+        for (InstanceStats stats : all) {
+            instances.addObject().put("instance", stats.instance()).put("connections", stats.connections())
+                    .put("subscriptions", stats.subscriptions()).put("channels", stats.channels())
+                    .put("messagesInPerSecond", round(stats.messagesInPerSecond()))
+                    .put("messagesOutPerSecond", round(stats.messagesOutPerSecond()));
+        }
+        return ApiResponse.ok(answer.toString());
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 10) / 10.0;
     }
 
     private String prepare(String channel, ObjectNode request) {

@@ -3,7 +3,10 @@ package dev.portcullis.gateway.cluster;
 import dev.portcullis.gateway.admission.AttemptGate;
 import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.SessionRegistry;
+import dev.portcullis.gateway.api.ClusterView;
 import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.api.InstanceStats;
+import java.util.function.Supplier;
 import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.auth.Revocations;
 import dev.portcullis.gateway.broker.Broker;
@@ -46,11 +49,12 @@ public final class RedisCluster implements AutoCloseable {
      * @param local this instance's connections
      * @param localAttempts decides when Redis does not answer
      * @param localRevocations this instance's copy of the logouts
+     * @param localStats this instance's figures, published with its heartbeat
      * @throws IllegalStateException naming the config key when Redis cannot be reached
      */
     public static RedisCluster connect(GatewayConfig config, SubscriptionIndex index, ByteBufAllocator alloc,
             GatewayMetrics metrics, Clock clock, ConnectionDirectory local, ConnectAttemptLimiter localAttempts,
-            Revocations localRevocations) {
+            Revocations localRevocations, Supplier<InstanceStats> localStats) {
         RedisConnection redis = RedisConnection.connect(config.broker());
         ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "portcullis-cluster");
@@ -64,7 +68,7 @@ public final class RedisCluster implements AutoCloseable {
         RedisRevocations revocations = new RedisRevocations(redis, control, localRevocations, metrics, clock, prefix,
                 config.auth().maxTokenLifetime());
         RedisPresence presence = new RedisPresence(redis, control, local, metrics, prefix, config.broker().instanceId(),
-                config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime());
+                config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime(), localStats);
         long beat = Math.max(100, config.broker().presenceTtl().toMillis() / 3);
         thread.scheduleAtFixedRate(presence::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
         thread.scheduleAtFixedRate(presence::refreshUsers, 1, 1, TimeUnit.HOURS);
@@ -88,6 +92,10 @@ public final class RedisCluster implements AutoCloseable {
     }
 
     public ConnectionDirectory directory() {
+        return presence;
+    }
+
+    public ClusterView view() {
         return presence;
     }
 

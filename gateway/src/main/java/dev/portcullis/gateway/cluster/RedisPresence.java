@@ -2,7 +2,9 @@ package dev.portcullis.gateway.cluster;
 
 import dev.portcullis.gateway.admission.SessionRegistry;
 import dev.portcullis.gateway.api.ConnectionDirectory;
+import dev.portcullis.gateway.api.ClusterView;
 import dev.portcullis.gateway.api.ConnectionInfo;
+import dev.portcullis.gateway.api.InstanceStats;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.session.Disconnect;
 import io.lettuce.core.ScriptOutputType;
@@ -14,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * own connection, which has the highest score), never two.
  *
  * <p><b>Presence.</b> The same script stores {@code instance remote since} in the user's presence
- * hash. Every instance refreshes its own liveness key ({@code <prefix>:instance:<id>}, TTL
+ * hash. Every instance refreshes its own liveness key (which also carries its {@code /api/stats} figures) ({@code <prefix>:instance:<id>}, TTL
  * {@code broker.presence-ttl}) every third of the TTL; a listing keeps only entries whose instance
  * is alive, so a killed instance's connections disappear within the TTL without anyone cleaning up
  * (its stale entries are dropped as they are met). Per-user keys expire after
@@ -39,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * Connections here are listed with their live channels; connections on other instances without
  * them ({@code channels} is empty): subscriptions change too often to mirror into Redis.
  */
-final class RedisPresence implements SessionRegistry, ConnectionDirectory {
+final class RedisPresence implements SessionRegistry, ConnectionDirectory, ClusterView {
     private static final Logger log = LoggerFactory.getLogger(RedisPresence.class);
     private static final String REGISTER = """
             local seq = redis.call('INCR', KEYS[1])
@@ -74,10 +77,12 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory {
     private final int limit;
     private final Duration presenceTtl;
     private final Duration keyTtl;
-    private volatile int clusterActive = -1;
+    private final Supplier<InstanceStats> localStats;
+    private volatile List<InstanceStats> others = List.of();
 
     RedisPresence(RedisConnection redis, RedisControl control, ConnectionDirectory local, GatewayMetrics metrics, String prefix,
-            String instance, int connectionsPerUser, Duration presenceTtl, Duration keyTtl) {
+            String instance, int connectionsPerUser, Duration presenceTtl, Duration keyTtl, Supplier<InstanceStats> localStats) {
+        this.localStats = localStats;
         this.redis = redis;
         this.control = control;
         this.local = local;
@@ -174,8 +179,12 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory {
 
     @Override
     public int active() {
-        int total = clusterActive;
-        return total < 0 ? local.active() : total;
+        return local.active() + others.stream().mapToInt(InstanceStats::connections).sum();
+    }
+
+    @Override
+    public List<InstanceStats> others() {
+        return others;
     }
 
     @Override
@@ -188,28 +197,31 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory {
         return local.users();
     }
 
-    /** Every third of the presence TTL: this instance's liveness key, and the cluster's connection count. */
+    /**
+     * Every third of the presence TTL: this instance's liveness key (holding its stats), and a fresh
+     * view of the other live instances. Instances whose key expired leave the registry set.
+     */
     void heartbeat() {
-        String key = instanceKey(instance);
-        redis.commands().psetex(key, presenceTtl.toMillis(), Integer.toString(local.active()));
+        redis.commands().psetex(instanceKey(instance), presenceTtl.toMillis(), localStats.get().encode());
         redis.commands().sadd(prefix + "instances", instance);
         redis.commands().smembers(prefix + "instances").toCompletableFuture().thenCompose(ids -> {
-            List<CompletableFuture<String>> counts = ids.stream()
+            List<String> otherIds = ids.stream().filter(id -> !id.equals(instance)).toList();
+            List<CompletableFuture<String>> values = otherIds.stream()
                     .map(id -> redis.commands().get(instanceKey(id)).toCompletableFuture()).toList();
-            return CompletableFuture.allOf(counts.toArray(CompletableFuture[]::new)).thenApply(done -> {
-                int total = 0;
-                int i = 0;
-                for (String id : ids) {
-                    String count = counts.get(i++).join();
-                    if (count == null) {
-                        redis.commands().srem(prefix + "instances", id);
+            return CompletableFuture.allOf(values.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                List<InstanceStats> alive = new ArrayList<>();
+                for (int i = 0; i < otherIds.size(); i++) {
+                    String value = values.get(i).join();
+                    InstanceStats stats = value == null ? null : InstanceStats.decode(otherIds.get(i), value);
+                    if (stats == null) {
+                        redis.commands().srem(prefix + "instances", otherIds.get(i));
                     } else {
-                        total += Integer.parseInt(count);
+                        alive.add(stats);
                     }
                 }
-                return total;
+                return List.copyOf(alive);
             });
-        }).whenComplete((total, failure) -> clusterActive = failure == null ? total : -1);
+        }).whenComplete((alive, failure) -> others = failure == null ? alive : List.of());
     }
 
     /** Graceful exit: this instance's liveness key goes at once (its connections have closed and unregistered). */

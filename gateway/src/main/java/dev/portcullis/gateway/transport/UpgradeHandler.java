@@ -248,12 +248,21 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         WebSocketHandler handler = new WebSocketHandler(services, channel);
         Session session = new Session(connectionId(), principal, remote, handler, channel.eventLoop(), services.sessions());
         handler.attach(session);
+        // The frame handlers go in before the 101 is written: the write may complete at once, and
+        // the session's first message and the connection's metrics must find them in place.
+        ctx.pipeline().remove(HandshakeTimeoutHandler.NAME);
+        // The handshaker does not validate UTF-8 by itself (only WebSocketServerProtocolHandler adds this).
+        ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
+        ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
+        ctx.pipeline().addLast("ws", handler);
+        ctx.pipeline().remove(this);
         ChannelFuture written;
         try {
             written = handshaker.handshake(channel, request);
         } catch (RuntimeException e) {
             log.debug("handshake refused by the codec: {}", e.toString());
-            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed WebSocket handshake");
+            services.metrics().handshakeRejected("bad_request");
+            channel.close();
             return;
         }
         written.addListener(done -> {
@@ -273,12 +282,6 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
             session.start();
         });
-        ctx.pipeline().remove(HandshakeTimeoutHandler.NAME);
-        // The handshaker does not validate UTF-8 by itself (only WebSocketServerProtocolHandler adds this).
-        ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
-        ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
-        ctx.pipeline().addLast("ws", handler);
-        ctx.pipeline().remove(this);
     }
 
     /**

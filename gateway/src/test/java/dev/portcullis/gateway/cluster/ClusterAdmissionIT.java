@@ -34,6 +34,7 @@ class ClusterAdmissionIT {
         redis = RedisServer.start();
         Map<String, Object> common = new HashMap<>(Map.of("broker.type", "redis", "broker.redis-url", redis.url()));
         common.put("limits.connect-attempts-per-user-per-minute", "5");
+        common.put("broker.presence-ttl", "3s");
         common.put("broker.instance-id", "a");
         a = TestGateway.start(common);
         common.put("broker.instance-id", "b");
@@ -126,7 +127,14 @@ class ClusterAdmissionIT {
             JsonNode listed = WsClient.json(b.api("GET", "/api/connections?user=lister", null).body()).path("connections");
             return listed.size() == 1 && listed.get(0).path("remote").asText().startsWith("127.0.0.1:");
         });
+        WsClient onB = WsClient.connect(b.uri(Tokens.hs256("lister-b")));
+        onB.awaitMessage("connected");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            JsonNode stats = WsClient.json(b.api("GET", "/api/stats", null).body());
+            return stats.path("instances").size() == 2 && stats.path("connections").asInt() >= 2;
+        });
         onA.close();
+        onB.close();
         await().atMost(Duration.ofSeconds(5)).until(() ->
                 WsClient.json(b.api("GET", "/api/connections?user=lister", null).body()).path("connections").isEmpty());
     }

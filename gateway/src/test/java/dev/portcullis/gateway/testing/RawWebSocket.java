@@ -6,6 +6,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +45,20 @@ public final class RawWebSocket implements AutoCloseable {
 
     /** Sends an upgrade request for {@code pathAndQuery}; returns whatever the server answered. */
     public static RawWebSocket open(int port, String pathAndQuery, String... extraHeaders) throws IOException {
-        Socket socket = new Socket("127.0.0.1", port);
+        return open(port, 0, pathAndQuery, extraHeaders);
+    }
+
+    /**
+     * As {@link #open(int, String, String...)}, with the socket's receive buffer fixed at
+     * {@code receiveBufferBytes} (0: the system's default): a small one lets a client that never reads
+     * back up the server's writes after little traffic.
+     */
+    public static RawWebSocket open(int port, int receiveBufferBytes, String pathAndQuery, String... extraHeaders) throws IOException {
+        Socket socket = new Socket();
+        if (receiveBufferBytes > 0) {
+            socket.setReceiveBufferSize(receiveBufferBytes); // before connecting, so that the window is agreed small
+        }
+        socket.connect(new InetSocketAddress("127.0.0.1", port));
         socket.setSoTimeout(15_000);
         byte[] nonce = new byte[16];
         ThreadLocalRandom.current().nextBytes(nonce);
@@ -77,6 +91,11 @@ public final class RawWebSocket implements AutoCloseable {
     }
 
     public void send(int opcode, byte[] payload, boolean fin) throws IOException {
+        out.write(frame(opcode, payload, fin));
+        out.flush();
+    }
+
+    private static byte[] frame(int opcode, byte[] payload, boolean fin) {
         ByteArrayOutputStream frame = new ByteArrayOutputStream();
         frame.write((fin ? 0x80 : 0) | opcode);
         if (payload.length < 126) {
@@ -93,16 +112,33 @@ public final class RawWebSocket implements AutoCloseable {
         }
         byte[] mask = new byte[4];
         ThreadLocalRandom.current().nextBytes(mask);
-        frame.write(mask);
+        frame.writeBytes(mask);
         for (int i = 0; i < payload.length; i++) {
             frame.write(payload[i] ^ mask[i % 4]);
         }
-        out.write(frame.toByteArray());
+        return frame.toByteArray();
+    }
+
+    /**
+     * Writes {@code times} copies of one frame (each with its own mask) in a single write: a flood
+     * that costs the test little. Blocks while the server does not read; throws once it closed.
+     */
+    public void sendRepeated(int opcode, byte[] payload, int times) throws IOException {
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        for (int i = 0; i < times; i++) {
+            frames.writeBytes(frame(opcode, payload, true));
+        }
+        out.write(frames.toByteArray());
         out.flush();
     }
 
     public void sendText(String text) throws IOException {
         send(TEXT, text.getBytes(StandardCharsets.UTF_8), true);
+    }
+
+    /** Bytes that arrived and were not read yet (what a read would return without blocking). */
+    public int available() throws IOException {
+        return in.available();
     }
 
     /** Next frame, or null when the server closed the TCP connection. */
