@@ -72,6 +72,7 @@ import org.openjdk.jmh.annotations.Warmup;
     "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class FanoutBenchmark {
     static final String CHANNEL = "chat:room-7";
+    static final String EPOCH = "5f3a9c1e";
     /** About 100 bytes of JSON (99), a typical small chat or alert payload. */
     static final String DATA = "{\"type\":\"chat\",\"roomId\":\"6f1c2b1e-8a4d-4c53-9a55-3f0e2d7b9c10\",\"content\":\"Deploy done, all green!\"}";
     /** What {@code Gateway} hands {@code LocalBroker}. */
@@ -121,7 +122,7 @@ public class FanoutBenchmark {
                 members[i].capture = captured.get(i);
             }
             publishOnce(this, preEncoded);
-            String expected = "{\"type\":\"message\",\"channel\":\"" + CHANNEL + "\",\"offset\":" + offset + ",\"data\":" + DATA + "}";
+            String expected = "{\"type\":\"message\",\"channel\":\"" + CHANNEL + "\",\"offset\":" + offset + ",\"epoch\":\"" + EPOCH + "\",\"data\":" + DATA + "}";
             for (int i = 0; i < connections.length; i++) {
                 ByteBuf wire = ALLOC.buffer();
                 Object message;
@@ -181,7 +182,7 @@ public class FanoutBenchmark {
 
     @Benchmark
     public int encodeOnly() {
-        Publication publication = Publication.encode(ALLOC, CHANNEL, 1_234_567L, DATA);
+        Publication publication = Publication.encode(ALLOC, CHANNEL, 1_234_567L, EPOCH, DATA);
         int size = publication.size();
         publication.release();
         return size;
@@ -189,7 +190,7 @@ public class FanoutBenchmark {
 
     /** What {@code LocalBroker.publish} does per publication, then the shard tasks it queued. */
     static int publishOnce(Subscribed subscribed, boolean preEncoded) {
-        Publication publication = Publication.encode(ALLOC, CHANNEL, ++subscribed.offset, DATA);
+        Publication publication = Publication.encode(ALLOC, CHANNEL, ++subscribed.offset, EPOCH, DATA);
         int handed;
         try {
             if (preEncoded) {

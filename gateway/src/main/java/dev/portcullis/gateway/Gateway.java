@@ -100,7 +100,8 @@ public final class Gateway implements AutoCloseable {
             directory = cluster.directory();
         } else {
             this.cluster = null;
-            this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, BROKER_IDLE.toMillis(), System::nanoTime);
+            this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, config.history(), BROKER_IDLE.toMillis(),
+                    clock::millis);
             revocations = localRevocations;
             attemptGate = attempts;
             registry = SessionRegistry.LOCAL;
@@ -115,7 +116,7 @@ public final class Gateway implements AutoCloseable {
                 MessageRate.of(limits.messagesPerMinute(), limits.messageBurst()), limits.rateLimitGrace(),
                 limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal());
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
-                Permissions.Shared.of(config.channels()), index, broker, metrics, clock);
+                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock);
         BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, metrics,
                 localStats, clusterView);
         Services services = new Services(
@@ -184,9 +185,10 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Graceful shutdown: readiness goes false, the listener stops accepting, every connection gets
-     * close 1001, and close handshakes are awaited up to {@code shutdown.drain-timeout}; what is left
-     * then is closed at once. Idempotent; safe from any thread but an event loop.
+     * Graceful shutdown: readiness goes false, the listener stops accepting, every connection gets a
+     * {@code disconnect} hint and close 1001 at a random moment within the first 60% of
+     * {@code shutdown.drain-timeout} (waves, so that clients do not all reconnect elsewhere at once),
+     * and close handshakes are awaited up to the drain timeout; what is left then is closed at once. Idempotent; safe from any thread but an event loop.
      */
     @Override
     public void close() {
@@ -198,7 +200,8 @@ public final class Gateway implements AutoCloseable {
         int open = connections.active();
         log.info("shutting down: closing {} connections, draining for up to {}", open, drain);
         listeners.stopAccepting();
-        connections.closeAll(Disconnect.SHUTDOWN);
+        // Close in waves over most of the drain window, leaving the rest for the close handshakes.
+        connections.closeInWaves(Duration.ofMillis(drain.toMillis() * 6 / 10));
         boolean drained;
         try {
             drained = connections.awaitClosed(drain);

@@ -9,6 +9,7 @@ import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.ChannelNames;
+import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ProtocolException;
 import dev.portcullis.gateway.protocol.PublicationData;
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * The backend's operations on the admin port, behind {@code Authorization: Bearer <admin.api-keys>}:
  *
  * <pre>
- * POST /api/publish                 {channel, data}            -> {offset}
- * POST /api/broadcast               {channels: [...], data}    -> {offsets: {channel: offset}}
+ * POST /api/publish                 {channel, data, idempotencyKey?} -> {offset, epoch}
+ * POST /api/broadcast               {channels: [...], data}    -> {offsets: {channel: offset}, epochs: {channel: epoch}}
  * POST /api/users/{user}/disconnect {reason?, revoke?}         -> {disconnected, revoked}
  * GET  /api/connections?user=...                               -> {connections: [...]}
  * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond, instances: [...]}
@@ -125,8 +126,13 @@ public final class BackendApi {
     private CompletableFuture<ApiResponse> publish(ObjectNode request) {
         String channel = channel(request.get("channel"), "$.channel");
         String data = prepare(channel, request);
-        return broker.publish(channel, data).handle((offset, failure) -> failure == null
-                ? published(ApiResponse.ok(json.createObjectNode().put("offset", offset).toString()), 1)
+        JsonNode key = request.get("idempotencyKey");
+        if (key != null && (!key.isTextual() || key.textValue().isEmpty() || key.textValue().length() > 128)) {
+            throw new BadRequest(400, "invalid_message", "$.idempotencyKey: a string of 1 to 128 characters");
+        }
+        return broker.publish(channel, data, key == null ? null : key.textValue()).handle((position, failure) -> failure == null
+                ? published(ApiResponse.ok(json.createObjectNode().put("offset", position.offset())
+                        .put("epoch", position.epoch()).toString()), 1)
                 : unavailable(failure));
     }
 
@@ -145,19 +151,23 @@ public final class BackendApi {
             }
             dataByChannel.put(channel, dataByNamespace.get(namespace));
         }
-        List<CompletableFuture<Long>> offsets = new ArrayList<>();
+        List<CompletableFuture<Position>> offsets = new ArrayList<>();
         dataByChannel.forEach((channel, data) -> offsets.add(broker.publish(channel, data)));
         return CompletableFuture.allOf(offsets.toArray(CompletableFuture[]::new)).handle((ignored, failure) -> {
             if (failure != null) {
                 return unavailable(failure);
             }
             ObjectNode byChannel = json.createObjectNode();
+            ObjectNode epochs = json.createObjectNode();
             int i = 0;
             for (String channel : dataByChannel.keySet()) {
-                byChannel.put(channel, offsets.get(i++).join());
+                Position position = offsets.get(i++).join();
+                byChannel.put(channel, position.offset());
+                epochs.put(channel, position.epoch());
             }
             ObjectNode answer = json.createObjectNode();
             answer.set("offsets", byChannel);
+            answer.set("epochs", epochs);
             return published(ApiResponse.ok(answer.toString()), dataByChannel.size());
         });
     }

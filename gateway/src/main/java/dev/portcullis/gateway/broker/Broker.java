@@ -1,5 +1,7 @@
 package dev.portcullis.gateway.broker;
 
+import dev.portcullis.gateway.history.History;
+import dev.portcullis.gateway.history.Position;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -9,7 +11,9 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Contract:
  * <ul>
- *   <li>Offsets of a channel start at 1 and increase by exactly one per publication.</li>
+ *   <li>Offsets of a channel start at 1 and increase by exactly one per publication within an
+ *       epoch; the publication is in the channel's history (if it keeps one) from the moment it has
+ *       its offset.</li>
  *   <li>Delivery is in offset order per channel, at most once per subscriber.</li>
  *   <li>The returned future completes with the offset once the publication is accepted (handed to
  *       fan-out); it fails with {@link BrokerUnavailableException} when the broker cannot take it.
@@ -19,7 +23,19 @@ import java.util.concurrent.CompletableFuture;
  * </ul>
  */
 public interface Broker extends AutoCloseable {
-    CompletableFuture<Long> publish(String channel, String dataJson);
+    /**
+     * @param idempotencyKey null, or a key that makes a repeated call within
+     *     {@code history.idempotency-window} return the first call's position without publishing again
+     * @return the publication's offset and its channel's epoch
+     */
+    CompletableFuture<Position> publish(String channel, String dataJson, String idempotencyKey);
+
+    default CompletableFuture<Position> publish(String channel, String dataJson) {
+        return publish(channel, dataJson, null);
+    }
+
+    /** The history that publications of this broker are kept in. */
+    History history();
 
     /** For {@code /readyz}: whether publications currently reach every instance. */
     BrokerHealth health();

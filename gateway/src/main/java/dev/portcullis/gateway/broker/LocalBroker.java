@@ -2,97 +2,79 @@ package dev.portcullis.gateway.broker;
 
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
+import dev.portcullis.gateway.config.HistoryConfig;
+import dev.portcullis.gateway.history.History;
+import dev.portcullis.gateway.history.MemoryHistory;
+import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import io.netty.buffer.ByteBufAllocator;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * The single-instance broker: offsets in memory, delivery straight into the local
- * {@link SubscriptionIndex}. Publishing runs on the caller's thread and never blocks beyond a
- * per-channel monitor held while the offset is taken and the fan-out tasks are queued; that monitor
- * is what makes offset order and delivery order the same.
- *
- * <p>Memory: a channel's offset counter is kept while the channel has subscribers or was published
- * to within {@code idleMillis}; {@link #sweep()} drops the rest, after which the channel's offsets
- * start again at 1. (History and epochs, which make that visible to clients, come with the history
- * store.)
+ * The single-instance broker: offsets, epochs and history in a {@link MemoryHistory}, delivery
+ * straight into the local {@link SubscriptionIndex}. Publishing runs on the caller's thread and
+ * never blocks beyond the channel's monitor, held while the offset is taken, the publication stored
+ * and the fan-out tasks queued: that is what makes offset order, history order and delivery order
+ * the same.
  */
 public final class LocalBroker implements Broker {
+    /** Live idempotency keys remembered at most; more are not remembered (bounded memory). */
+    private static final int MAX_IDEMPOTENCY_KEYS = 100_000;
+
     private final SubscriptionIndex index;
-    private final GatewayMetrics metrics;
     private final ByteBufAllocator alloc;
-    private final LongSupplier nanoTime;
-    private final long idleNanos;
-    private final ConcurrentHashMap<String, ChannelOffset> offsets = new ConcurrentHashMap<>();
+    private final GatewayMetrics metrics;
+    private final MemoryHistory history;
+    private final IdempotencyKeys idempotency;
+    private final long idleMillis;
     private volatile boolean closed;
 
-    /** Guarded by its own monitor; {@code dropped} marks a state the sweep removed from the map. */
-    private static final class ChannelOffset {
-        long last;
-        long usedNanos;
-        boolean dropped;
-    }
-
-    public LocalBroker(SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, long idleMillis, LongSupplier nanoTime) {
+    public LocalBroker(SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, HistoryConfig config,
+            long idleMillis, LongSupplier clockMillis) {
         this.index = index;
-        this.metrics = metrics;
         this.alloc = alloc;
-        this.idleNanos = idleMillis * 1_000_000L;
-        this.nanoTime = nanoTime;
+        this.metrics = metrics;
+        this.history = new MemoryHistory(config, clockMillis);
+        this.idempotency = new IdempotencyKeys(config.idempotencyWindow().toMillis(), MAX_IDEMPOTENCY_KEYS, clockMillis);
+        this.idleMillis = idleMillis;
     }
 
     @Override
-    public CompletableFuture<Long> publish(String channel, String dataJson) {
+    public CompletableFuture<Position> publish(String channel, String dataJson, String idempotencyKey) {
         if (closed) {
             return CompletableFuture.failedFuture(new BrokerUnavailableException("broker closed"));
         }
-        while (true) {
-            ChannelOffset state = offsets.computeIfAbsent(channel, c -> new ChannelOffset());
-            synchronized (state) {
-                if (state.dropped) {
-                    continue; // swept between lookup and lock: take the fresh state
-                }
-                long offset = ++state.last;
-                state.usedNanos = nanoTime.getAsLong();
-                Publication publication = Publication.encode(alloc, channel, offset, dataJson);
-                try {
-                    metrics.delivered(index.publish(publication));
-                } finally {
-                    publication.release();
-                }
-                return CompletableFuture.completedFuture(offset);
-            }
-        }
+        Position position = idempotencyKey == null
+                ? publishNow(channel, dataJson)
+                : idempotency.publishOnce(channel, idempotencyKey, () -> publishNow(channel, dataJson));
+        return CompletableFuture.completedFuture(position);
     }
 
-    /** The last offset given out in {@code channel}, 0 when none is known. */
-    public long lastOffset(String channel) {
-        ChannelOffset state = offsets.get(channel);
-        if (state == null) {
-            return 0;
-        }
-        synchronized (state) {
-            return state.last;
-        }
-    }
-
-    /** Forgets offsets of channels idle for {@code idleMillis} without subscribers; run periodically. */
-    public void sweep() {
-        long now = nanoTime.getAsLong();
-        offsets.forEach((channel, state) -> {
-            synchronized (state) {
-                if (now - state.usedNanos > idleNanos && index.subscribers(channel) == 0) {
-                    state.dropped = true;
-                    offsets.remove(channel, state);
-                }
+    private Position publishNow(String channel, String dataJson) {
+        return history.append(channel, dataJson, position -> {
+            Publication publication = Publication.encode(alloc, channel, position.offset(), position.epoch(), dataJson);
+            try {
+                metrics.delivered(index.publish(publication));
+            } finally {
+                publication.release();
             }
         });
     }
 
-    public int trackedChannels() {
-        return offsets.size();
+    @Override
+    public History history() {
+        return history;
+    }
+
+    public MemoryHistory memoryHistory() {
+        return history;
+    }
+
+    /** Forgets idle channels without history or subscribers, and expired idempotency keys; run periodically. */
+    public void sweep() {
+        history.sweep(idleMillis, channel -> index.subscribers(channel) > 0);
+        idempotency.sweep();
     }
 
     @Override

@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One publication, encoded once as a complete WebSocket text frame (an unmasked RFC 6455 header
- * followed by {@code {"type":"message","channel":...,"offset":...,"data":...}}) and shared by every
+ * followed by {@code {"type":"message","channel":...,"offset":...,"epoch":...,"data":...}}) and shared by every
  * subscriber: each write takes a {@link #retainedWireFrame() retained duplicate}, so a fan-out to N
  * connections costs N reference-count increments, not N encodings or copies. (Writing a
  * {@code TextWebSocketFrame} instead would make Netty's encoder copy payloads under 1 KiB into a
@@ -21,25 +21,32 @@ import java.nio.charset.StandardCharsets;
 public final class Publication extends AbstractReferenceCounted {
     private static final String PREFIX = "{\"type\":\"message\",\"channel\":\"";
     private static final String OFFSET = "\",\"offset\":";
-    private static final String DATA = ",\"data\":";
+    private static final String EPOCH = ",\"epoch\":\"";
+    private static final String DATA = "\",\"data\":";
 
     private final String channel;
     private final long offset;
+    private final String epoch;
     private final ByteBuf frame;
     private final int headerLength;
 
-    private Publication(String channel, long offset, ByteBuf frame, int headerLength) {
+    private Publication(String channel, long offset, String epoch, ByteBuf frame, int headerLength) {
         this.channel = channel;
         this.offset = offset;
+        this.epoch = epoch;
         this.frame = frame;
         this.headerLength = headerLength;
     }
 
-    /** Assembles the frame from a valid channel name (no escaping needed) and the data's JSON text. */
-    public static Publication encode(ByteBufAllocator alloc, String channel, long offset, String dataJson) {
+    /**
+     * Assembles the frame from a valid channel name and an epoch (both plain ASCII without quotes:
+     * no escaping needed) and the data's JSON text.
+     */
+    public static Publication encode(ByteBufAllocator alloc, String channel, long offset, String epoch, String dataJson) {
         byte[] data = dataJson.getBytes(StandardCharsets.UTF_8);
         String offsetText = Long.toString(offset);
-        int payload = PREFIX.length() + channel.length() + OFFSET.length() + offsetText.length() + DATA.length() + data.length + 1;
+        int payload = PREFIX.length() + channel.length() + OFFSET.length() + offsetText.length() + EPOCH.length() + epoch.length()
+                + DATA.length() + data.length + 1;
         int header = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
         ByteBuf frame = alloc.directBuffer(header + payload);
         frame.writeByte(0x81); // FIN + text
@@ -56,10 +63,12 @@ public final class Publication extends AbstractReferenceCounted {
         frame.writeCharSequence(channel, StandardCharsets.US_ASCII);
         frame.writeCharSequence(OFFSET, StandardCharsets.US_ASCII);
         frame.writeCharSequence(offsetText, StandardCharsets.US_ASCII);
+        frame.writeCharSequence(EPOCH, StandardCharsets.US_ASCII);
+        frame.writeCharSequence(epoch, StandardCharsets.US_ASCII);
         frame.writeCharSequence(DATA, StandardCharsets.US_ASCII);
         frame.writeBytes(data);
         frame.writeByte('}');
-        return new Publication(channel, offset, frame, header);
+        return new Publication(channel, offset, epoch, frame, header);
     }
 
     public String channel() {
@@ -68,6 +77,15 @@ public final class Publication extends AbstractReferenceCounted {
 
     public long offset() {
         return offset;
+    }
+
+    public String epoch() {
+        return epoch;
+    }
+
+    /** {@link #encode(ByteBufAllocator, String, long, String, String)} with Netty's pooled allocator. */
+    public static Publication encode(String channel, long offset, String epoch, String dataJson) {
+        return encode(io.netty.buffer.PooledByteBufAllocator.DEFAULT, channel, offset, epoch, dataJson);
     }
 
     /** Bytes of the message text (the frame's payload). */

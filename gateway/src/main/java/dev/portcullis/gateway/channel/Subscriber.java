@@ -1,13 +1,13 @@
 package dev.portcullis.gateway.channel;
 
-import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.Executor;
 
 /**
  * A connection that receives publications. Every call happens on {@link #executor()}, which never
  * changes: the index keeps each subscriber's subscriptions in a shard owned by that executor.
  */
 public interface Subscriber {
-    EventExecutor executor();
+    Executor executor();
 
     /**
      * Writes {@code publication} to the connection (taking its own reference to the frame). Called in

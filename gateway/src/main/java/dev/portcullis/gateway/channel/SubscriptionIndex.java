@@ -1,6 +1,6 @@
 package dev.portcullis.gateway.channel;
 
-import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.Executor;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,20 +45,19 @@ public final class SubscriptionIndex {
 
     private static final class Shard {
         private static final Subscriber[] EMPTY = new Subscriber[0];
-        final EventExecutor executor;
+        final Executor executor;
         /** Copy-on-write, touched only on {@code executor}. */
         Subscriber[] members = EMPTY;
         /** Read by publishers on other threads to skip empty shards. */
         volatile int size;
 
-        Shard(EventExecutor executor) {
+        Shard(Executor executor) {
             this.executor = executor;
         }
     }
 
     /** @return false when {@code subscriber} was already subscribed */
     public boolean subscribe(String channel, Subscriber subscriber) {
-        assert subscriber.executor().inEventLoop();
         boolean[] added = {false};
         boolean[] created = {false};
         channels.compute(channel, (name, entry) -> {
@@ -86,7 +85,6 @@ public final class SubscriptionIndex {
 
     /** @return false when {@code subscriber} was not subscribed */
     public boolean unsubscribe(String channel, Subscriber subscriber) {
-        assert subscriber.executor().inEventLoop();
         boolean[] removed = {false};
         boolean[] emptied = {false};
         channels.computeIfPresent(channel, (name, c) -> {
@@ -180,7 +178,7 @@ public final class SubscriptionIndex {
         return n;
     }
 
-    private static Shard shardOf(Channel c, EventExecutor executor) {
+    private static Shard shardOf(Channel c, Executor executor) {
         for (Shard shard : c.shards) {
             if (shard.executor == executor) {
                 return shard;

@@ -6,6 +6,11 @@ import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.BrokerConfig;
+import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.config.HistoryConfig;
+import dev.portcullis.gateway.history.Epochs;
+import dev.portcullis.gateway.history.History;
+import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.SlotHash;
@@ -28,11 +33,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Publications through Redis, so that every instance delivers them.
  *
- * <p><b>Publish.</b> One Lua script takes the channel's next offset ({@code INCR}) and
- * {@code SPUBLISH}es {@code "<offset> <publishedAtMillis> <data>"} in the same atomic step, so the
- * order in which Redis delivers publications of a channel is their offset order, and no instance
- * sees a publication without its offset. The channel's key and pub/sub channel share the hash tag
- * {@code {<channel>}}, so in Redis Cluster both live on one shard and the script is legal there.
+ * <p><b>Publish.</b> One Lua script takes the channel's next offset (in its meta hash, with its
+ * epoch), appends the publication to the channel's history stream ({@code XADD} with the offset as
+ * id, {@code MAXLEN ~ size}, TTL) and {@code SPUBLISH}es {@code "<offset> <epoch> <publishedAtMillis>
+ * <data>"}, all in one atomic step: the order in which Redis delivers publications of a channel is
+ * their offset order, and no instance sees a publication without its offset or before it is in the
+ * history. An epoch is created with the meta hash; when Redis loses it (restart without
+ * persistence, expiry) the next publication starts a new epoch at offset 1 and an empty stream.
+ * With an idempotency key the script first looks for the key and returns the first publication's
+ * position instead of publishing again. Every key and the pub/sub channel share the hash tag
+ * {@code {<channel>}}, so in Redis Cluster they live on one shard and the script is legal there.
  * The publisher's own subscribers get the publication back through Redis like everyone else:
  * one path, one order.
  *
@@ -59,23 +69,48 @@ import org.slf4j.LoggerFactory;
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
     static final int BATCH = 500;
-    /** Offsets of a channel nobody published to for this long start over (the history store adds epochs). */
-    private static final long OFFSET_TTL_SECONDS = TimeUnit.DAYS.toSeconds(1);
+    /** A channel nobody published to for this long (or its history TTL, if longer) starts a new epoch. */
+    private static final long META_TTL_SECONDS = TimeUnit.DAYS.toSeconds(1);
+    /**
+     * KEYS: the channel's meta hash (offset, epoch), its history stream, the idempotency key.
+     * ARGV: pub/sub channel, now (ms), data, meta TTL (s), history size, history TTL (s), a fresh
+     * epoch in case the channel has none, idempotency key or "", idempotency window (ms).
+     * Returns "offset epoch".
+     */
     private static final String PUBLISH = """
-            local offset = redis.call('INCR', KEYS[1])
+            if ARGV[8] ~= '' then
+              local seen = redis.call('GET', KEYS[3])
+              if seen then return seen end
+            end
+            local epoch = redis.call('HGET', KEYS[1], 'epoch')
+            if not epoch then
+              epoch = ARGV[7]
+              redis.call('HSET', KEYS[1], 'epoch', epoch)
+              redis.call('DEL', KEYS[2])
+            end
+            local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
             redis.call('EXPIRE', KEYS[1], ARGV[4])
-            redis.call('SPUBLISH', ARGV[1], offset .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
-            return offset
+            local size = tonumber(ARGV[5])
+            if size > 0 then
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', size, offset .. '-1', 'd', ARGV[3])
+              redis.call('EXPIRE', KEYS[2], ARGV[6])
+            end
+            redis.call('SPUBLISH', ARGV[1], offset .. ' ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+            local result = offset .. ' ' .. epoch
+            if ARGV[8] ~= '' then redis.call('SET', KEYS[3], result, 'PX', ARGV[9]) end
+            return result
             """;
 
     private final RedisConnection redis;
     private final RedisScript publishScript;
+    private final RedisHistory history;
     private final SubscriptionIndex index;
     private final ByteBufAllocator alloc;
     private final GatewayMetrics metrics;
     private final Clock clock;
     private final String prefix;
     private final BrokerConfig config;
+    private final GatewayConfig gatewayConfig;
     private final String canaryChannel;
     private final ScheduledExecutorService subscriptionThread;
     private final Set<String> dirty = ConcurrentHashMap.newKeySet();
@@ -87,14 +122,17 @@ public final class RedisBroker implements Broker {
     private volatile boolean closed;
 
     RedisBroker(RedisConnection redis, SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, Clock clock,
-            BrokerConfig config, ScheduledExecutorService subscriptionThread) {
+            GatewayConfig gateway, ScheduledExecutorService subscriptionThread) {
+        BrokerConfig config = gateway.broker();
         this.redis = redis;
         this.publishScript = new RedisScript(PUBLISH);
+        this.history = new RedisHistory(redis, gateway.history(), config.redisPrefix() + ":");
         this.index = index;
         this.alloc = alloc;
         this.metrics = metrics;
         this.clock = clock;
         this.config = config;
+        this.gatewayConfig = gateway;
         this.prefix = config.redisPrefix() + ":";
         this.canaryChannel = prefix + "{canary-" + config.instanceId() + "}";
         this.subscriptionThread = subscriptionThread;
@@ -117,23 +155,38 @@ public final class RedisBroker implements Broker {
     }
 
     @Override
-    public CompletableFuture<Long> publish(String channel, String dataJson) {
+    public CompletableFuture<Position> publish(String channel, String dataJson, String idempotencyKey) {
         if (closed) {
             return CompletableFuture.failedFuture(new BrokerUnavailableException("broker closed"));
         }
-        String[] keys = {prefix + "{" + channel + "}:offset"};
-        CompletableFuture<Long> result = new CompletableFuture<>();
-        publishScript.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys,
-                        pubSubChannel(channel), Long.toString(clock.millis()), dataJson, Long.toString(OFFSET_TTL_SECONDS))
-                .whenComplete((offset, failure) -> {
+        HistoryConfig.Rule rule = gatewayConfig.history().ruleFor(channel);
+        String tag = prefix + "{" + channel + "}:";
+        String[] keys = {tag + "meta", tag + "history", tag + "idem:" + (idempotencyKey == null ? "" : RedisKeys.tag(idempotencyKey))};
+        CompletableFuture<Position> result = new CompletableFuture<>();
+        publishScript.<String>run(redis.commands(), ScriptOutputType.VALUE, keys,
+                        pubSubChannel(channel), Long.toString(clock.millis()), dataJson,
+                        Long.toString(metaTtlSeconds(rule)), Integer.toString(rule.size()), Long.toString(Math.max(1, rule.ttl().toSeconds())),
+                        Epochs.next(), idempotencyKey == null ? "" : idempotencyKey,
+                        Long.toString(gatewayConfig.history().idempotencyWindow().toMillis()))
+                .whenComplete((answer, failure) -> {
                     if (failure != null) {
                         log.debug("publish through redis failed: {}", failure.toString());
                         result.completeExceptionally(new BrokerUnavailableException("redis: " + failure.getMessage()));
                     } else {
-                        result.complete(offset);
+                        int space = answer.indexOf(' ');
+                        result.complete(new Position(Long.parseLong(answer.substring(0, space)), answer.substring(space + 1)));
                     }
                 });
         return result;
+    }
+
+    static long metaTtlSeconds(HistoryConfig.Rule rule) {
+        return Math.max(META_TTL_SECONDS, rule.ttl().toSeconds());
+    }
+
+    @Override
+    public History history() {
+        return history;
     }
 
     /** Also records the state in the metrics, so an outage is counted whoever notices it first. */
@@ -174,14 +227,16 @@ public final class RedisBroker implements Broker {
         String channel = redisChannel.substring(prefix.length() + 1, redisChannel.length() - 1);
         int first = message.indexOf(' ');
         int second = message.indexOf(' ', first + 1);
-        if (first < 0 || second < 0) {
+        int third = message.indexOf(' ', second + 1);
+        if (first < 0 || second < 0 || third < 0) {
             log.warn("malformed publication on {}", redisChannel);
             return;
         }
         long offset = Long.parseLong(message, 0, first, 10);
-        long publishedAt = Long.parseLong(message, first + 1, second, 10);
+        String epoch = message.substring(first + 1, second);
+        long publishedAt = Long.parseLong(message, second + 1, third, 10);
         metrics.brokerLag(Duration.ofMillis(clock.millis() - publishedAt));
-        Publication publication = Publication.encode(alloc, channel, offset, message.substring(second + 1));
+        Publication publication = Publication.encode(alloc, channel, offset, epoch, message.substring(third + 1));
         try {
             metrics.delivered(index.publish(publication));
         } finally {

@@ -63,7 +63,7 @@ public final class RedisCluster implements AutoCloseable {
         });
         String prefix = config.broker().redisPrefix() + ":";
         RedisControl control = new RedisControl(redis, prefix);
-        RedisBroker broker = new RedisBroker(redis, index, alloc, metrics, clock, config.broker(), thread);
+        RedisBroker broker = new RedisBroker(redis, index, alloc, metrics, clock, config, thread);
         RedisAttempts attempts = new RedisAttempts(redis, localAttempts, config.limits().connectAttemptsPerUserPerMinute(), metrics, prefix);
         RedisRevocations revocations = new RedisRevocations(redis, control, localRevocations, metrics, clock, prefix,
                 config.auth().maxTokenLifetime());

@@ -59,7 +59,7 @@ public final class ConfigLoader {
         ConfigReader r = new ConfigReader(raw.values(), problems);
 
         GatewayConfig config = new GatewayConfig(
-                server(r), admin(r), auth(r), channels(r), broker(r), limits(r), heartbeat(r),
+                server(r), admin(r), auth(r), channels(r), broker(r), history(r), limits(r), heartbeat(r),
                 new ShutdownConfig(r.positiveDuration("shutdown.drain-timeout")),
                 alerts(r),
                 new LogConfig(
@@ -240,6 +240,27 @@ public final class ConfigLoader {
             }
         }
         return map;
+    }
+
+    private static final java.util.regex.Pattern HISTORY_RULE =
+            java.util.regex.Pattern.compile("([A-Za-z0-9_.:-]{1,128}\\*?)=(\\d{1,7})/(\\d{1,9}(?:ms|s|m|h|d))");
+
+    private static HistoryConfig history(ConfigReader r) {
+        List<HistoryConfig.Rule> rules = new ArrayList<>();
+        for (String entry : r.list("history.channels")) {
+            java.util.regex.Matcher m = HISTORY_RULE.matcher(entry);
+            if (!m.matches()) {
+                r.problem("history.channels", "entries are channel-or-prefix*=size/ttl, e.g. alerts=1000/24h (got '" + entry + "')");
+                continue;
+            }
+            Duration ttl = parseDuration(m.group(3));
+            if (ttl.compareTo(Duration.ofDays(30)) > 0) {
+                r.problem("history.channels", "ttl of '" + m.group(1) + "' must be at most 30d");
+            }
+            rules.add(new HistoryConfig.Rule(m.group(1), Integer.parseInt(m.group(2)), ttl));
+        }
+        return new HistoryConfig(rules, r.integer("history.memory-bytes", 1 << 20, Integer.MAX_VALUE),
+                r.integer("history.max-channels", 1, 10_000_000), r.positiveDuration("history.idempotency-window"));
     }
 
     private static BrokerConfig broker(ConfigReader r) {

@@ -11,6 +11,7 @@ public record GatewayConfig(
         AuthConfig auth,
         ChannelsConfig channels,
         BrokerConfig broker,
+        HistoryConfig history,
         LimitsConfig limits,
         HeartbeatConfig heartbeat,
         ShutdownConfig shutdown,

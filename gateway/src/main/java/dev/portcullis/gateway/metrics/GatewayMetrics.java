@@ -23,9 +23,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class GatewayMetrics {
     /** Client message types of the wire protocol, plus "invalid" for input that failed validation. */
-    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "auth", "ping", "invalid");
+    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "auth", "ping", "invalid");
     /** Server message types of the wire protocol. */
-    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong");
+    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "disconnect");
     /** Close codes registered up front: RFC 6455's common ones and the ones Portcullis sends. */
     static final int[] KNOWN_CLOSE_CODES = {1000, 1001, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4009, 4500, 4501, 4503};
     static final int MIN_CLOSE_CODE = 1000;
@@ -65,6 +65,7 @@ public final class GatewayMetrics {
     private final AtomicInteger brokerDegraded = new AtomicInteger();
     private final Counter canaryFailures;
     private final Counter clusterFallbacks;
+    private final Counter recoveredPublications;
 
     private final AtomicInteger spikeAlerting = new AtomicInteger();
     private final Counter spikeAlerts;
@@ -153,6 +154,9 @@ public final class GatewayMetrics {
                 .register(registry);
         canaryFailures = Counter.builder("portcullis.broker.canary.failures")
                 .description("Canary round trips through the broker that were lost or too slow")
+                .register(registry);
+        recoveredPublications = Counter.builder("portcullis.recovered.publications")
+                .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
         clusterFallbacks = Counter.builder("portcullis.cluster.fallbacks")
                 .description("Cluster-wide checks (attempt rate, logout, newest-wins) done locally because Redis did not answer")
@@ -298,6 +302,12 @@ public final class GatewayMetrics {
 
     public void canaryFailure() {
         canaryFailures.increment();
+    }
+
+    public void recovered(int publications) {
+        if (publications > 0) {
+            recoveredPublications.increment(publications);
+        }
     }
 
     public void clusterFallback() {

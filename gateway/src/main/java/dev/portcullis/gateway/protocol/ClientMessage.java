@@ -20,8 +20,18 @@ public sealed interface ClientMessage {
         }
     }
 
-    /** {@code {"type":"subscribe","channel":...}}: answered with {@code ack} or {@code error}. */
-    record Subscribe(String id, String channel) implements ClientMessage {
+    /** A position a client has reached in a channel: its last offset and the epoch it belongs to. */
+    record Since(long offset, String epoch) {}
+
+    /**
+     * {@code {"type":"subscribe","channel":...,"since":{"offset":N,"epoch":E}?}}: answered with
+     * {@code ack} or {@code error}; with {@code since}, the missed publications follow the ack.
+     */
+    record Subscribe(String id, String channel, Since since) implements ClientMessage {
+        public Subscribe(String id, String channel) {
+            this(id, channel, null);
+        }
+
         @Override
         public String type() {
             return "subscribe";
@@ -45,6 +55,16 @@ public sealed interface ClientMessage {
         @Override
         public String type() {
             return "publish";
+        }
+    }
+
+    /** {@code {"type":"history","channel":...,"since"?:...,"limit"?:N}}: answered with {@code history} or {@code error}. */
+    record History(String id, String channel, Since since, int limit) implements ClientMessage {
+        public static final int DEFAULT_LIMIT = 100;
+
+        @Override
+        public String type() {
+            return "history";
         }
     }
 

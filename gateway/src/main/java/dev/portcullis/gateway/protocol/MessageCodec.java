@@ -29,6 +29,11 @@ public final class MessageCodec {
      *     {@code invalid_message} (the message names the JSON path, e.g. {@code $.token: is required})
      *     or {@code bad_channel}; its {@code id} is the message's id when that could be read
      */
+    /** A validated {@code since} object, or null. */
+    private static ClientMessage.Since since(JsonNode since) {
+        return since == null ? null : new ClientMessage.Since(since.get("offset").longValue(), since.get("epoch").stringValue());
+    }
+
     public ClientMessage decode(String text) {
         JsonNode root;
         try {
@@ -54,7 +59,9 @@ public final class MessageCodec {
         return switch (type.stringValue()) {
             case "ping" -> new ClientMessage.Ping(id);
             case "auth" -> new ClientMessage.Auth(id, message.get("token").stringValue());
-            case "subscribe" -> new ClientMessage.Subscribe(id, message.get("channel").stringValue());
+            case "subscribe" -> new ClientMessage.Subscribe(id, message.get("channel").stringValue(), since(message.get("since")));
+            case "history" -> new ClientMessage.History(id, message.get("channel").stringValue(), since(message.get("since")),
+                    message.has("limit") ? message.get("limit").intValue() : ClientMessage.History.DEFAULT_LIMIT);
             case "unsubscribe" -> new ClientMessage.Unsubscribe(id, message.get("channel").stringValue());
             case "publish" -> new ClientMessage.Publish(id, message.get("channel").stringValue(), data(message.get("data"), id));
             default -> throw new IllegalStateException("no record for schema type " + type.stringValue());

@@ -40,18 +40,51 @@ public sealed interface ServerMessage {
     }
 
     /**
-     * Success of a request. {@code expiresAt} is set when it answers {@code auth}, {@code offset} when
-     * it answers {@code publish} (the publication's offset in its channel).
+     * Success of a request. After {@code auth}: {@code expiresAt}. After {@code publish}: the
+     * publication's {@code offset} and {@code epoch}. After {@code subscribe}: the {@code channel},
+     * its latest {@code offset} and {@code epoch}, and, when the subscribe asked to recover from a
+     * position, whether it did ({@code recovered}; the missed publications follow the ack).
      */
-    @JsonPropertyOrder({"type", "id", "expiresAt", "offset"})
-    record Ack(String id, Long expiresAt, Long offset) implements ServerMessage {
+    @JsonPropertyOrder({"type", "id", "channel", "expiresAt", "offset", "epoch", "recovered"})
+    record Ack(String id, String channel, Long expiresAt, Long offset, String epoch, Boolean recovered) implements ServerMessage {
         public Ack(String id, Long expiresAt) {
-            this(id, expiresAt, null);
+            this(id, null, expiresAt, null, null, null);
+        }
+
+        public static Ack published(String id, long offset, String epoch) {
+            return new Ack(id, null, null, offset, epoch, null);
+        }
+
+        public static Ack subscribed(String id, String channel, long offset, String epoch, Boolean recovered) {
+            return new Ack(id, channel, null, offset, epoch, recovered);
         }
 
         @Override
         public String type() {
             return "ack";
+        }
+    }
+
+    /** A page of a channel's history, oldest first; {@code offset} and {@code epoch} are the channel's latest. */
+    @JsonPropertyOrder({"type", "id", "channel", "offset", "epoch", "complete", "publications"})
+    record History(String id, String channel, long offset, String epoch, boolean complete, java.util.List<Stored> publications)
+            implements ServerMessage {
+        /** One publication; {@code data} is already JSON text. */
+        @JsonPropertyOrder({"offset", "data"})
+        public record Stored(long offset, @com.fasterxml.jackson.annotation.JsonRawValue String data) {}
+
+        @Override
+        public String type() {
+            return "history";
+        }
+    }
+
+    /** Sent right before the server closes: why, and how long to wait before reconnecting. */
+    @JsonPropertyOrder({"type", "code", "reason", "retryAfterMs"})
+    record Disconnect(int code, String reason, Long retryAfterMs) implements ServerMessage {
+        @Override
+        public String type() {
+            return "disconnect";
         }
     }
 

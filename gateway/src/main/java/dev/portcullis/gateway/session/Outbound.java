@@ -1,13 +1,18 @@
 package dev.portcullis.gateway.session;
 
-import dev.portcullis.gateway.channel.Subscriber;
+import dev.portcullis.gateway.channel.Publication;
 
 /**
- * The transport side of one connection as a {@link Session} sees it: where its own replies go, and
- * the {@link Subscriber} that publications of its channels are written to. Called only on the
- * session's executor (its event loop).
+ * The transport side of one connection as a {@link Session} sees it: where its replies and its
+ * publications are written. Called only on the session's executor (its event loop).
  */
-public interface Outbound extends Subscriber {
+public interface Outbound {
+    /** Writes a shared publication frame (taking its own reference); bounded, see the transport. */
+    void deliver(Publication publication);
+
+    /** Flushes what {@link #deliver} wrote. */
+    void flush();
+
     /** Queues one text frame. Frames are written in call order. */
     void send(String text);
 

@@ -7,6 +7,11 @@ import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.channel.Permissions;
+import dev.portcullis.gateway.channel.Publication;
+import dev.portcullis.gateway.channel.Subscriber;
+import dev.portcullis.gateway.history.History;
+import dev.portcullis.gateway.history.HistoryPage;
+import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ClientMessage;
@@ -18,6 +23,9 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -42,7 +50,7 @@ import org.slf4j.MDC;
  * here needs no locks. Token verification and broker publishes may complete elsewhere; their results
  * are handed back to the executor before they touch the session.
  */
-public final class Session {
+public final class Session implements Subscriber {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
 
     /** Services shared by every session of a gateway. */
@@ -54,8 +62,14 @@ public final class Session {
             Permissions.Shared permissions,
             SubscriptionIndex index,
             Broker broker,
+            History history,
             GatewayMetrics metrics,
             Clock clock) {}
+
+    /** Publications buffered per channel while it recovers; more closes the connection (4009). */
+    static final int MAX_RECOVERY_BUFFER = 10_000;
+    /** Missed publications a subscribe recovers at most; more is {@code recovered: false}. */
+    static final int MAX_RECOVERY = 10_000;
 
     private final String id;
     private final InetSocketAddress remote;
@@ -67,6 +81,8 @@ public final class Session {
     private Principal principal;
     private Permissions permissions;
     private final List<String> subscriptions = new ArrayList<>(2);
+    /** Channels whose subscribe is waiting for history, with the live publications held meanwhile; null when none. */
+    private Map<String, List<Publication>> recovering;
     private boolean closed;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> reauthTimer;
@@ -157,11 +173,50 @@ public final class Session {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> subscribe(subscribe);
+            case ClientMessage.History history -> history(history);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));
             }
             case ClientMessage.Publish publish -> publish(publish);
+        }
+    }
+
+    @Override
+    public Executor executor() {
+        return executor;
+    }
+
+    /** From the index: a publication of a subscribed channel. Held back while the channel recovers. */
+    @Override
+    public void deliver(Publication publication) {
+        if (closed) {
+            return;
+        }
+        List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
+        if (held == null) {
+            out.deliver(publication);
+        } else if (held.size() < MAX_RECOVERY_BUFFER) {
+            publication.retain();
+            held.add(publication);
+        } else {
+            disconnect(Disconnect.SLOW_CONSUMER);
+        }
+    }
+
+    @Override
+    public void flush() {
+        out.flush();
+    }
+
+    /**
+     * Ends this session with a reconnect hint: a {@code disconnect} message saying how long to wait,
+     * then the close frame. Used by graceful shutdown so that clients come back spread out.
+     */
+    public void goAway(Disconnect disconnect, long retryAfterMillis) {
+        if (!closed) {
+            send(new ServerMessage.Disconnect(disconnect.code(), disconnect.reason(), retryAfterMillis));
+            disconnect(disconnect);
         }
     }
 
@@ -182,29 +237,140 @@ public final class Session {
         closed = true;
         cancelTimers();
         for (String channel : subscriptions) {
-            context.index().unsubscribe(channel, out);
+            context.index().unsubscribe(channel, this);
         }
         subscriptions.clear();
+        if (recovering != null) {
+            recovering.values().forEach(held -> held.forEach(Publication::release));
+            recovering = null;
+        }
     }
 
     public boolean isClosed() {
         return closed;
     }
 
+    /**
+     * Subscribe, and recover what was missed since the client's position. The race argument:
+     * <ol>
+     *   <li>The channel is marked recovering and joined in the index first, so from this moment every
+     *       live publication reaches {@link #deliver}, which holds it back.</li>
+     *   <li>Then the history is read. Every publication is in the history from the moment it has its
+     *       offset (the broker stores and fans out in one step), so any publication that was not held
+     *       back in (1) has an offset the read returns, and any publication after the read is held
+     *       back: together they leave no gap.</li>
+     *   <li>The ack goes out with the channel's position, then the history after the client's offset,
+     *       then the held publications whose offset is beyond the last one sent: overlap between (1)
+     *       and (2) is removed by offset, so nothing is sent twice.</li>
+     * </ol>
+     * If the history no longer reaches back to the client's offset, or the epoch differs, the ack
+     * says {@code recovered: false} with the current position; no history is sent (the client must
+     * reload), only live publications after that position.
+     */
     private void subscribe(ClientMessage.Subscribe subscribe) {
         String channel = subscribe.channel();
         if (!permissions.canRead(channel)) {
             error(subscribe.id(), "forbidden", "no read permission for this channel");
-        } else if (subscriptions.contains(channel)) {
-            send(new ServerMessage.Ack(subscribe.id(), null));
-        } else if (context.settings().subscriptionsPerConnection() > 0
+            return;
+        }
+        boolean already = subscriptions.contains(channel);
+        if (!already && context.settings().subscriptionsPerConnection() > 0
                 && subscriptions.size() >= context.settings().subscriptionsPerConnection()) {
             error(subscribe.id(), "too_many_subscriptions",
                     "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
-        } else {
-            join(channel);
-            send(new ServerMessage.Ack(subscribe.id(), null));
+            return;
         }
+        if (recovering != null && recovering.containsKey(channel)) {
+            error(subscribe.id(), "bad_request", "a subscribe to this channel is already in progress");
+            return;
+        }
+        if (recovering == null) {
+            recovering = new HashMap<>(4);
+        }
+        recovering.put(channel, new ArrayList<>());
+        join(channel);
+        ClientMessage.Since since = subscribe.since();
+        long from = since == null ? Long.MAX_VALUE : since.offset();
+        context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, MAX_RECOVERY + 1)
+                .whenComplete((page, failure) -> executor.execute(() -> recovered(subscribe, page, failure)));
+    }
+
+    private void recovered(ClientMessage.Subscribe subscribe, HistoryPage page, Throwable failure) {
+        String channel = subscribe.channel();
+        List<Publication> held = recovering == null ? null : recovering.remove(channel);
+        if (recovering != null && recovering.isEmpty()) {
+            recovering = null;
+        }
+        if (held == null) {
+            return; // closed meanwhile
+        }
+        try {
+            if (closed || !subscriptions.contains(channel)) {
+                return;
+            }
+            ClientMessage.Since since = subscribe.since();
+            if (failure != null) {
+                log.debug("conn={} history of a channel unavailable: {}", id, failure.toString());
+                send(new ServerMessage.Ack(subscribe.id(), channel, null, null, null, since == null ? null : false));
+                held.forEach(out::deliver);
+                out.flush();
+                return;
+            }
+            Position position = page.position();
+            boolean recovered = since != null && page.complete() && position.epoch().equals(since.epoch())
+                    && since.offset() <= position.offset() && page.publications().size() <= MAX_RECOVERY;
+            send(ServerMessage.Ack.subscribed(subscribe.id(), channel, position.offset(), position.epoch(),
+                    since == null ? null : recovered));
+            long last = recovered ? since.offset() : position.offset();
+            if (recovered) {
+                for (HistoryPage.Entry entry : page.publications()) {
+                    Publication missed = Publication.encode(channel, entry.offset(), position.epoch(), entry.dataJson());
+                    try {
+                        out.deliver(missed);
+                    } finally {
+                        missed.release();
+                    }
+                    last = entry.offset();
+                }
+                context.metrics().recovered(page.publications().size());
+            }
+            for (Publication live : held) {
+                if (!live.epoch().equals(position.epoch()) || live.offset() > last) {
+                    out.deliver(live);
+                    if (live.epoch().equals(position.epoch())) {
+                        last = live.offset();
+                    }
+                }
+            }
+            out.flush();
+        } finally {
+            held.forEach(Publication::release);
+        }
+    }
+
+    private void history(ClientMessage.History request) {
+        String channel = request.channel();
+        if (!permissions.canRead(channel)) {
+            error(request.id(), "forbidden", "no read permission for this channel");
+            return;
+        }
+        ClientMessage.Since since = request.since();
+        context.history().read(channel, since == null ? 0 : since.offset(), request.limit())
+                .whenComplete((page, failure) -> executor.execute(() -> {
+                    if (closed) {
+                        return;
+                    }
+                    if (failure != null) {
+                        error(request.id(), "unavailable", "history is unavailable right now; retry later");
+                        return;
+                    }
+                    boolean sameEpoch = since == null || page.position().epoch().equals(since.epoch());
+                    List<ServerMessage.History.Stored> publications = sameEpoch
+                            ? page.publications().stream().map(e -> new ServerMessage.History.Stored(e.offset(), e.dataJson())).toList()
+                            : List.of();
+                    send(new ServerMessage.History(request.id(), channel, page.position().offset(), page.position().epoch(),
+                            sameEpoch && page.complete(), publications));
+                }));
     }
 
     private void publish(ClientMessage.Publish publish) {
@@ -222,10 +388,10 @@ public final class Session {
             error(publish.id(), e.code(), e.getMessage()); // the data's own errors carry no id
             return;
         }
-        context.broker().publish(channel, data).whenComplete((offset, failure) -> executor.execute(() -> {
+        context.broker().publish(channel, data).whenComplete((position, failure) -> executor.execute(() -> {
             if (failure == null) {
                 context.metrics().publication("client");
-                send(new ServerMessage.Ack(publish.id(), null, offset));
+                send(ServerMessage.Ack.published(publish.id(), position.offset(), position.epoch()));
             } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
                 if (!(cause instanceof BrokerUnavailableException)) {
@@ -241,13 +407,19 @@ public final class Session {
     private void join(String channel) {
         if (!subscriptions.contains(channel)) {
             subscriptions.add(channel);
-            context.index().subscribe(channel, out);
+            context.index().subscribe(channel, this);
         }
     }
 
     private void leave(String channel) {
         if (subscriptions.remove(channel)) {
-            context.index().unsubscribe(channel, out);
+            context.index().unsubscribe(channel, this);
+        }
+        if (recovering != null) {
+            List<Publication> held = recovering.remove(channel);
+            if (held != null) {
+                held.forEach(Publication::release);
+            }
         }
     }
 

@@ -132,6 +132,30 @@ public final class Connections implements ConnectionDirectory {
         }
     }
 
+    /**
+     * Graceful shutdown in waves: each upgraded connection is closed (1001, with a {@code disconnect}
+     * hint) at a random moment within {@code window}, and told to come back after a random delay
+     * within {@code window} too, so that a redeploy does not send every client to the other instances
+     * at once. Sockets still handshaking are dropped now.
+     */
+    public void closeInWaves(Duration window) {
+        draining = true;
+        long windowMillis = Math.max(1, window.toMillis());
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (Channel channel : accepted) {
+            long delay = random.nextLong(windowMillis);
+            long retryAfter = random.nextLong(windowMillis);
+            channel.eventLoop().execute(() -> {
+                WebSocketHandler handler = channel.pipeline().get(WebSocketHandler.class);
+                if (handler != null) {
+                    handler.goAwayLater(delay, retryAfter);
+                } else {
+                    channel.close();
+                }
+            });
+        }
+    }
+
     /** Waits until every socket has closed; false when {@code timeout} passed first. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

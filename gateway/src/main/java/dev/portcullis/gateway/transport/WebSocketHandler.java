@@ -69,6 +69,20 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         return session;
     }
 
+    /**
+     * Graceful shutdown of this connection after {@code delayMillis}: a {@code disconnect} hint to
+     * retry after {@code retryAfterMillis}, then close 1001. From any thread.
+     */
+    public void goAwayLater(long delayMillis, long retryAfterMillis) {
+        channel.eventLoop().schedule(() -> {
+            if (session != null) {
+                session.goAway(Disconnect.SHUTDOWN, retryAfterMillis);
+            } else {
+                close(Disconnect.SHUTDOWN);
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
+    }
+
     /** Closes from any thread: the decision is made on the connection's own event loop. */
     public void disconnectLater(Disconnect disconnect) {
         channel.eventLoop().execute(() -> {
@@ -111,7 +125,6 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
     }
 
-    @Override
     public EventExecutor executor() {
         return channel.eventLoop();
     }
