@@ -34,6 +34,38 @@ public final class MessageCodec {
         return since == null ? null : new ClientMessage.Since(since.get("offset").longValue(), since.get("epoch").stringValue());
     }
 
+    /**
+     * The {@code recover} query parameter of the upgrade request: a JSON object from channel name to
+     * {@code {"offset":N,"epoch":E}}, the positions a reconnecting client has in channels it is
+     * subscribed to automatically. At most 64 entries.
+     *
+     * @throws ProtocolException {@code invalid_message} naming what is wrong
+     */
+    public java.util.Map<String, ClientMessage.Since> decodeRecover(String text) {
+        JsonNode root;
+        try {
+            root = reader.readTree(text);
+        } catch (JacksonException e) {
+            throw new ProtocolException(ProtocolException.BAD_JSON, null, "recover: not valid JSON");
+        }
+        if (!(root instanceof ObjectNode object) || object.size() > 64) {
+            throw new ProtocolException(ProtocolException.INVALID_MESSAGE, null, "recover: a JSON object of at most 64 channels");
+        }
+        java.util.Map<String, ClientMessage.Since> positions = new java.util.LinkedHashMap<>();
+        for (var field : object.properties()) {
+            JsonNode position = field.getValue();
+            JsonNode offset = position.get("offset");
+            JsonNode epoch = position.get("epoch");
+            if (!field.getKey().matches("[A-Za-z0-9_.:-]{1,128}") || offset == null || !offset.canConvertToLong() || offset.longValue() < 0
+                    || epoch == null || !epoch.isString() || epoch.stringValue().length() > 64) {
+                throw new ProtocolException(ProtocolException.INVALID_MESSAGE, null,
+                        "recover: each entry is \"channel\": {\"offset\": N, \"epoch\": \"...\"}");
+            }
+            positions.put(field.getKey(), new ClientMessage.Since(offset.longValue(), epoch.stringValue()));
+        }
+        return positions;
+    }
+
     public ClientMessage decode(String text) {
         JsonNode root;
         try {

@@ -131,20 +131,40 @@ public final class Session implements Subscriber {
         return List.copyOf(subscriptions);
     }
 
-    /** Greets the client, joins the automatic channels and arms the expiry and re-auth timers. */
+    /** {@link #start(Map)} without recovery positions. */
     public void start() {
+        start(Map.of());
+    }
+
+    /**
+     * Greets the client, joins the automatic channels and arms the expiry and re-auth timers. An
+     * automatic channel for which the client gave a position (the {@code recover} parameter of its
+     * upgrade request) is joined through recovery, exactly like {@code subscribe} with {@code since}:
+     * an {@code ack} with {@code recovered}, the missed publications, then live ones. Without a
+     * position it is joined silently, as before.
+     */
+    public void start(Map<String, ClientMessage.Since> recover) {
         if (closed) {
             return; // closed while the 101 was being written
         }
         send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAt().toEpochMilli()));
         SessionSettings settings = context.settings();
+        List<String> automatic = new ArrayList<>();
         if (settings.autoSubscribePersonal()) {
             String personal = ChannelNames.personal(principal.subject());
             if (personal != null) {
-                join(personal);
+                automatic.add(personal);
             }
         }
-        settings.autoSubscribe().forEach(this::join);
+        automatic.addAll(settings.autoSubscribe());
+        for (String channel : automatic) {
+            ClientMessage.Since since = recover.get(channel);
+            if (since == null) {
+                join(channel);
+            } else {
+                subscribe(new ClientMessage.Subscribe(null, channel, since));
+            }
+        }
         armExpiry();
         long interval = settings.reauthInterval().toMillis();
         if (interval > 0) {

@@ -30,6 +30,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import dev.portcullis.gateway.protocol.ClientMessage;
+import dev.portcullis.gateway.protocol.ProtocolException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -59,6 +62,8 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private long startNanos;
     private boolean handled;
     private ConnectionSlots.Result slot;
+    /** Positions in automatic channels from the {@code recover} query parameter. */
+    private Map<String, ClientMessage.Since> recover = Map.of();
 
     UpgradeHandler(Services services, ForwardedFor forwardedFor) {
         this.services = services;
@@ -171,6 +176,15 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
             return;
         }
+        List<String> recoverParam = uri.parameters().get("recover");
+        if (recoverParam != null && !recoverParam.isEmpty()) {
+            try {
+                recover = services.sessions().codec().decodeRecover(recoverParam.get(0));
+            } catch (ProtocolException e) {
+                refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
+                return;
+            }
+        }
         String token = tokens.extract(request, uri);
         if (token == null) {
             refuse(ctx, HttpResponseStatus.UNAUTHORIZED, "missing_token",
@@ -280,7 +294,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 services.registry().unregistered(principal.subject(), session.id());
             });
             replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
-            session.start();
+            session.start(recover);
         });
     }
 
