@@ -185,7 +185,8 @@ public final class BackendApi {
             throw new BadRequest(400, "invalid_message", "$.revoke: a boolean");
         }
         boolean revoke = revokeNode != null && revokeNode.asBoolean(false);
-        String reason = reasonNode != null && reasonNode.isTextual() ? reasonNode.textValue() : Disconnect.LOGGED_OUT.reason();
+        String reason = reasonNode != null && reasonNode.isTextual() && !reasonNode.textValue().isBlank()
+                ? reasonNode.textValue() : Disconnect.LOGGED_OUT.reason();
         // Revoke first, so that a reconnect racing this call is already refused; then close.
         CompletableFuture<Void> revoked = revoke ? revocations.revoke(user) : CompletableFuture.completedFuture(null);
         Disconnect disconnect = new Disconnect(Disconnect.LOGGED_OUT.code(), reason);

@@ -117,6 +117,8 @@ public final class RedisBroker implements Broker {
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     /** Channels subscribed in Redis; touched only on {@code subscriptionThread}. */
     private final Set<String> subscribed = new HashSet<>();
+    /** Channels we asked Redis to unsubscribe, so that their SUNSUBSCRIBE is not taken for a slot move. */
+    private final Set<String> unsubscribing = ConcurrentHashMap.newKeySet();
     private volatile long canarySentNanos;
     private volatile long canaryReceivedNanos = System.nanoTime();
     private volatile boolean closed;
@@ -125,7 +127,7 @@ public final class RedisBroker implements Broker {
             GatewayConfig gateway, ScheduledExecutorService subscriptionThread) {
         BrokerConfig config = gateway.broker();
         this.redis = redis;
-        this.publishScript = new RedisScript(PUBLISH);
+        this.publishScript = new RedisScript(PUBLISH, true);
         this.history = new RedisHistory(redis, gateway.history(), config.redisPrefix() + ":");
         this.index = index;
         this.alloc = alloc;
@@ -145,6 +147,27 @@ public final class RedisBroker implements Broker {
             @Override
             public void message(String channel, String message) {
                 onMessage(channel, message);
+            }
+
+            /**
+             * Redis also sends SUNSUBSCRIBE by itself when a slot moves to another shard (Lettuce
+             * does not resubscribe then): a channel still wanted is subscribed again, after a
+             * topology refresh so the command goes to the slot's new owner.
+             */
+            @Override
+            public void sunsubscribed(String channel, long count) {
+                if (closed || channel.equals(canaryChannel)) {
+                    if (!closed && channel.equals(canaryChannel)) {
+                        subscriptionThread.schedule(() -> redis.pubSub().ssubscribe(canaryChannel), 200, TimeUnit.MILLISECONDS);
+                    }
+                    return;
+                }
+                String name = channelOf(channel);
+                if (name != null && !unsubscribing.remove(name)) {
+                    subscriptionThread.execute(() -> subscribed.remove(name));
+                    redis.refreshTopology();
+                    subscriptionThread.schedule(() -> channelChanged(name), 200, TimeUnit.MILLISECONDS);
+                }
             }
         });
         redis.onReconnect(this::resubscribeAll);
@@ -204,9 +227,10 @@ public final class RedisBroker implements Broker {
         if (!redis.open()) {
             return BrokerHealth.degraded("redis", "redis connection down");
         }
-        long sent = canarySentNanos;
-        long timeout = config.canaryTimeout().toNanos();
-        if (sent != 0 && canaryReceivedNanos - sent < 0 && System.nanoTime() - sent > timeout) {
+        // Judged on the last canary that came back, not on the last one sent: a new canary every
+        // interval must not keep resetting the clock of a pub/sub connection that stopped delivering.
+        long allowed = config.canaryInterval().toNanos() + config.canaryTimeout().toNanos();
+        if (canarySentNanos != 0 && System.nanoTime() - canaryReceivedNanos > allowed) {
             return BrokerHealth.degraded("redis", "canary not back within " + config.canaryTimeout());
         }
         return BrokerHealth.ok("redis");
@@ -221,10 +245,10 @@ public final class RedisBroker implements Broker {
             canaryReceivedNanos = System.nanoTime();
             return;
         }
-        if (!redisChannel.startsWith(prefix + "{") || !redisChannel.endsWith("}")) {
+        String channel = channelOf(redisChannel);
+        if (channel == null) {
             return;
         }
-        String channel = redisChannel.substring(prefix.length() + 1, redisChannel.length() - 1);
         int first = message.indexOf(' ');
         int second = message.indexOf(' ', first + 1);
         int third = message.indexOf(' ', second + 1);
@@ -232,9 +256,16 @@ public final class RedisBroker implements Broker {
             log.warn("malformed publication on {}", redisChannel);
             return;
         }
-        long offset = Long.parseLong(message, 0, first, 10);
+        long offset;
+        long publishedAt;
+        try {
+            offset = Long.parseLong(message, 0, first, 10);
+            publishedAt = Long.parseLong(message, second + 1, third, 10);
+        } catch (NumberFormatException e) {
+            log.warn("malformed publication on {}", redisChannel);
+            return;
+        }
         String epoch = message.substring(first + 1, second);
-        long publishedAt = Long.parseLong(message, second + 1, third, 10);
         metrics.brokerLag(Duration.ofMillis(clock.millis() - publishedAt));
         Publication publication = Publication.encode(alloc, channel, offset, epoch, message.substring(third + 1));
         try {
@@ -242,6 +273,14 @@ public final class RedisBroker implements Broker {
         } finally {
             publication.release();
         }
+    }
+
+    /** The gateway channel of a Redis pub/sub channel of ours, or null. */
+    private String channelOf(String redisChannel) {
+        if (!redisChannel.startsWith(prefix + "{") || !redisChannel.endsWith("}")) {
+            return null;
+        }
+        return redisChannel.substring(prefix.length() + 1, redisChannel.length() - 1);
     }
 
     private void channelChanged(String channel) {
@@ -269,6 +308,7 @@ public final class RedisBroker implements Broker {
             if (wanted && subscribed.add(channel)) {
                 subscribe.add(pubSubChannel(channel));
             } else if (!wanted && subscribed.remove(channel)) {
+                unsubscribing.add(channel);
                 unsubscribe.add(pubSubChannel(channel));
             }
         }
@@ -291,16 +331,36 @@ public final class RedisBroker implements Broker {
 
     private void sendBatches(List<String> channels, boolean subscribe) {
         for (int from = 0; from < channels.size(); from += BATCH) {
-            List<String> batch = channels.subList(from, Math.min(channels.size(), from + BATCH));
+            List<String> batch = List.copyOf(channels.subList(from, Math.min(channels.size(), from + BATCH)));
             String[] names = batch.toArray(String[]::new);
             var command = subscribe ? redis.pubSub().ssubscribe(names) : redis.pubSub().sunsubscribe(names);
             command.whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    // Redis is down: the reconnect hook subscribes everything again.
-                    log.warn("{} of {} channels failed: {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length, failure.toString());
+                    log.warn("{} of {} channels failed (retrying): {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length,
+                            failure.toString());
+                    retry(batch, subscribe);
                 }
             });
         }
+    }
+
+    /** A failed (un)subscribe: forget the assumed state and try again in a second. */
+    private void retry(List<String> redisChannels, boolean subscribe) {
+        if (closed) {
+            return;
+        }
+        List<String> names = redisChannels.stream().map(this::channelOf).filter(java.util.Objects::nonNull).toList();
+        subscriptionThread.schedule(() -> {
+            for (String name : names) {
+                if (subscribe) {
+                    subscribed.remove(name);
+                } else {
+                    subscribed.add(name);
+                    unsubscribing.remove(name);
+                }
+                channelChanged(name);
+            }
+        }, 1, TimeUnit.SECONDS);
     }
 
     /** After a reconnect: every channel with local subscribers again (Redis forgot, or the slot moved). */

@@ -71,7 +71,10 @@ public final class RedisCluster implements AutoCloseable {
                 config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime(), localStats);
         long beat = Math.max(100, config.broker().presenceTtl().toMillis() / 3);
         thread.scheduleAtFixedRate(presence::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
-        thread.scheduleAtFixedRate(presence::refreshUsers, 1, 1, TimeUnit.HOURS);
+        long refresh = presence.refreshInterval().toMillis();
+        thread.scheduleAtFixedRate(presence::refreshUsers, refresh, refresh, TimeUnit.MILLISECONDS);
+        // When Redis is back (pub/sub reconnected), "newest wins" and presence are made whole again.
+        redis.onReconnect(() -> thread.schedule(presence::reconcile, 500, TimeUnit.MILLISECONDS));
         return new RedisCluster(redis, thread, broker, attempts, revocations, presence);
     }
 
@@ -104,14 +107,13 @@ public final class RedisCluster implements AutoCloseable {
         broker.close();
         thread.shutdownNow();
         try {
-            presence.leave().get(1, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            // Redis is down or slow: the liveness key expires by itself within the presence TTL
-        }
-        try {
+            // A heartbeat still running must not rewrite the liveness key after it was deleted.
             thread.awaitTermination(2, TimeUnit.SECONDS);
+            presence.leave().get(1, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // Redis is down or slow: the liveness key expires by itself within the presence TTL
         }
         redis.close();
     }

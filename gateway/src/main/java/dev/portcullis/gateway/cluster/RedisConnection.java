@@ -99,10 +99,17 @@ final class RedisConnection implements AutoCloseable {
 
     private RedisConnection listening() {
         client.addListener(new RedisConnectionStateListener() {
+            /**
+             * Only pub/sub connections matter here: Redis forgot their subscriptions. Command
+             * connections (and the cluster's topology-refresh connections) come and go without
+             * needing every channel subscribed again.
+             */
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
-                log.info("redis connected: {}", address);
-                onReconnect.forEach(Runnable::run);
+                if (connection instanceof StatefulRedisPubSubConnection<?, ?>) {
+                    log.info("redis pub/sub connected: {}", address);
+                    onReconnect.forEach(Runnable::run);
+                }
             }
 
             @Override
@@ -128,6 +135,13 @@ final class RedisConnection implements AutoCloseable {
     /** Called (on a Lettuce thread) whenever a connection is (re)established. */
     void onReconnect(Runnable action) {
         onReconnect.add(action);
+    }
+
+    /** Cluster only: re-read which node owns which slot (after a slot moved). */
+    void refreshTopology() {
+        if (client instanceof RedisClusterClient cluster) {
+            cluster.refreshPartitionsAsync();
+        }
     }
 
     boolean open() {

@@ -53,21 +53,22 @@ final class RedisControl {
         return redis.commands().publish(channel, message.toString()).toCompletableFuture();
     }
 
+    /** Malformed messages (from anything that can publish to the channel) are logged, never thrown on the I/O thread. */
     private void dispatch(String message) {
-        String[] parts = message.split(" ");
+        String[] parts = message.split(" ", -1);
         Consumer<String[]> handler = handlers.get(parts[0]);
         if (handler == null) {
             log.debug("unknown control message verb {}", parts[0]);
             return;
         }
-        String[] arguments = new String[parts.length - 1];
-        for (int i = 1; i < parts.length; i++) {
-            arguments[i - 1] = RedisKeys.untag(parts[i]);
-        }
         try {
+            String[] arguments = new String[parts.length - 1];
+            for (int i = 1; i < parts.length; i++) {
+                arguments[i - 1] = RedisKeys.untag(parts[i]);
+            }
             handler.accept(arguments);
         } catch (RuntimeException e) {
-            log.warn("control message {} failed", parts[0], e);
+            log.warn("control message {} failed: {}", parts[0], e.toString());
         }
     }
 }

@@ -71,7 +71,53 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
     private final RedisControl control;
     private final ConnectionDirectory local;
     private final GatewayMetrics metrics;
-    private final RedisScript register = new RedisScript(REGISTER);
+    /**
+     * After Redis was away: KEYS seq, conns, presence. ARGV member, known sequence (0: never
+     * registered), limit, TTL (s), control channel, connection id, info. A connection whose entry is
+     * missing (never registered because Redis was down at its connect, or Redis lost it) is older
+     * than every entry registered since Redis came back, so it is put back below the lowest score;
+     * the user's counter is raised to at least the known sequence (a restarted Redis counts from 0).
+     * Then the limit is enforced as in REGISTER. Returns -1 when this connection lost (the caller
+     * closes it even if the control message is missed), 1 otherwise.
+     */
+    private static final String RECONCILE = """
+            local known = tonumber(ARGV[2])
+            if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+              local lowest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+              local score
+              if #lowest > 0 then score = tonumber(lowest[2]) - 1 else score = redis.call('INCR', KEYS[1]) end
+              if tonumber(redis.call('GET', KEYS[1]) or '0') < known then redis.call('SET', KEYS[1], known) end
+              redis.call('ZADD', KEYS[2], score, ARGV[1])
+              redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+            end
+            redis.call('EXPIRE', KEYS[1], ARGV[4])
+            redis.call('EXPIRE', KEYS[2], ARGV[4])
+            redis.call('EXPIRE', KEYS[3], ARGV[4])
+            local limit = tonumber(ARGV[3])
+            if limit > 0 then
+              local extra = redis.call('ZCARD', KEYS[2]) - limit
+              if extra > 0 then
+                local evicted = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
+                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+                for _, member in ipairs(evicted) do
+                  local space = string.find(member, ' ', 1, true)
+                  redis.call('HDEL', KEYS[3], string.sub(member, space + 1))
+                  redis.call('PUBLISH', ARGV[5], 'evict ' .. member)
+                end
+              end
+            end
+            if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
+            return 1
+            """;
+    /** Registrations reconciled or refreshed per batch; the next batch waits for this one. */
+    private static final int BATCH = 300;
+
+    private final RedisScript register = new RedisScript(REGISTER, true);
+    private final RedisScript reconcile = new RedisScript(RECONCILE, true);
+    /** This instance's registered connections: id -> (user, sequence; 0 while not registered in Redis). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Registration> registrations = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Registration(String user, String info, long sequence) {}
     private final String prefix;
     private final String instance;
     private final int limit;
@@ -97,8 +143,9 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
                 local.disconnectConnection(arguments[1], Disconnect.REPLACED);
             }
         });
-        control.on("disconnect", arguments ->
-                local.disconnect(arguments[0], new Disconnect(Integer.parseInt(arguments[1]), arguments[2])));
+        control.on("disconnect", arguments -> local.disconnect(arguments[0],
+                new Disconnect(Integer.parseInt(arguments[1]), arguments.length > 2 && !arguments[2].isBlank()
+                        ? arguments[2] : Disconnect.LOGGED_OUT.reason())));
     }
 
     private String userKey(String user, String suffix) {
@@ -111,21 +158,65 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
 
     @Override
     public void registered(String user, String connectionId, String remote, Instant since) {
+        String info = instance + " " + remote + " " + since.toEpochMilli();
+        registrations.put(connectionId, new Registration(user, info, 0));
         String[] keys = {userKey(user, "seq"), userKey(user, "conns"), userKey(user, "presence")};
         register.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys,
-                        RedisKeys.tag(instance) + " " + RedisKeys.tag(connectionId), Integer.toString(limit),
-                        Long.toString(keyTtl.toSeconds()), control.channel(), connectionId,
-                        instance + " " + remote + " " + since.toEpochMilli())
+                        member(connectionId), Integer.toString(limit),
+                        Long.toString(keyTtl.toSeconds()), control.channel(), connectionId, info)
                 .whenComplete((seq, failure) -> {
                     if (failure != null) {
+                        // Enforced locally meanwhile; reconciled when Redis is back.
                         metrics.clusterFallback();
                         log.debug("registering a connection in redis failed: {}", failure.toString());
+                    } else {
+                        registrations.computeIfPresent(connectionId, (id, r) -> new Registration(r.user(), r.info(), seq));
                     }
                 });
     }
 
+    private String member(String connectionId) {
+        return RedisKeys.tag(instance) + " " + RedisKeys.tag(connectionId);
+    }
+
+    /**
+     * After Redis comes back (its pub/sub reconnected): every connection here is checked against the
+     * user's set in Redis, in batches. A connection replaced while this instance could not hear about
+     * it is closed (4500); one never registered (Redis was down at its connect) is registered now;
+     * entries Redis lost are put back. "Newest wins" thus holds again after an outage.
+     */
+    void reconcile() {
+        reconcileBatch(new ArrayList<>(registrations.entrySet()), 0);
+    }
+
+    private void reconcileBatch(List<Map.Entry<String, Registration>> all, int from) {
+        List<CompletableFuture<?>> batch = new ArrayList<>();
+        for (int i = from; i < Math.min(all.size(), from + BATCH); i++) {
+            String connectionId = all.get(i).getKey();
+            Registration registration = all.get(i).getValue();
+            String user = registration.user();
+            String[] keys = {userKey(user, "seq"), userKey(user, "conns"), userKey(user, "presence")};
+            batch.add(reconcile.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys, member(connectionId),
+                            Long.toString(registration.sequence()), Integer.toString(limit), Long.toString(keyTtl.toSeconds()),
+                            control.channel(), connectionId, registration.info())
+                    .whenComplete((seq, failure) -> {
+                        if (failure != null) {
+                            return;
+                        }
+                        if (seq < 0) {
+                            local.disconnectConnection(connectionId, Disconnect.REPLACED);
+                        }
+                    }));
+        }
+        if (from + BATCH < all.size()) {
+            CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new))
+                    .whenComplete((done, failure) -> reconcileBatch(all, from + BATCH));
+        }
+    }
+
     @Override
     public void unregistered(String user, String connectionId) {
+        registrations.remove(connectionId);
         redis.commands().zrem(userKey(user, "conns"), RedisKeys.tag(instance) + " " + RedisKeys.tag(connectionId));
         redis.commands().hdel(userKey(user, "presence"), connectionId);
     }
@@ -145,7 +236,7 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
                 });
     }
 
-    /** Entries of other instances whose liveness key still exists; stale ones are deleted. */
+    /** Entries of other instances whose liveness key still exists; those of dead instances are deleted. */
     private CompletableFuture<List<ConnectionInfo>> alive(String user, Map<String, String> entries) {
         Map<String, CompletableFuture<Long>> instances = new HashMap<>();
         for (String value : entries.values()) {
@@ -162,7 +253,10 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
                     return;
                 }
                 if (instances.get(parts[0]).join() == 0) {
-                    return; // a dead instance's connection: gone within the presence TTL
+                    // a dead instance's connection: not listed, and removed now
+                    redis.commands().hdel(userKey(user, "presence"), connectionId);
+                    redis.commands().zrem(userKey(user, "conns"), RedisKeys.tag(parts[0]) + " " + RedisKeys.tag(connectionId));
+                    return;
                 }
                 remote.add(new ConnectionInfo(connectionId, user, parts[1], Instant.ofEpochMilli(Long.parseLong(parts[2])), List.of()));
             });
@@ -170,9 +264,11 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
         });
     }
 
+    /** Closes this instance's connections at once (Redis or not), then announces it to the others. */
     @Override
     public CompletableFuture<Integer> disconnect(String user, Disconnect disconnect) {
         CompletableFuture<Integer> counted = connections(user).thenApply(List::size);
+        local.disconnect(user, disconnect);
         return counted.thenCompose(count -> control.send("disconnect", user, Integer.toString(disconnect.code()), disconnect.reason())
                 .thenApply(receivers -> count));
     }
@@ -231,12 +327,29 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
                 .thenApply(n -> null);
     }
 
-    /** Hourly: keep the per-user keys of users with connections here from expiring. */
+    /**
+     * Every third of the key TTL (at most hourly): keeps the per-user keys of users with connections
+     * here from expiring, in batches of {@value #BATCH} users so the command queue never fills.
+     */
     void refreshUsers() {
-        for (String user : local.users()) {
+        refreshBatch(List.copyOf(local.users()), 0);
+    }
+
+    private void refreshBatch(List<String> users, int from) {
+        List<CompletableFuture<?>> batch = new ArrayList<>();
+        for (int i = from; i < Math.min(users.size(), from + BATCH); i++) {
             for (String suffix : new String[] {"seq", "conns", "presence"}) {
-                redis.commands().expire(userKey(user, suffix), keyTtl.toSeconds());
+                batch.add(redis.commands().expire(userKey(users.get(i), suffix), keyTtl.toSeconds()).toCompletableFuture());
             }
         }
+        if (from + BATCH < users.size()) {
+            CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new))
+                    .whenComplete((done, failure) -> refreshBatch(users, from + BATCH));
+        }
+    }
+
+    /** How often {@link #refreshUsers()} must run. */
+    Duration refreshInterval() {
+        return Duration.ofMillis(Math.min(Duration.ofHours(1).toMillis(), Math.max(1000, keyTtl.toMillis() / 3)));
     }
 }

@@ -8,19 +8,34 @@ import java.util.concurrent.CompletionException;
 
 /**
  * A Lua script run by its SHA ({@code EVALSHA}), falling back to {@code EVAL} once when Redis
- * does not know it (after a restart or on a new cluster node). Thread-safe.
+ * does not know it (after a restart or on a new cluster node); or, for order-sensitive scripts,
+ * always as {@code EVAL}. Thread-safe.
  */
 final class RedisScript {
     private final String source;
     private final String sha;
+    private final boolean ordered;
 
     RedisScript(String source) {
+        this(source, false);
+    }
+
+    /**
+     * @param ordered true for scripts whose order against other commands matters (publish, register):
+     *     they always go as {@code EVAL}, because the EVALSHA-then-EVAL fallback would let commands
+     *     sent meanwhile overtake the retried script (Redis caches the compiled script either way)
+     */
+    RedisScript(String source, boolean ordered) {
         this.source = source;
         this.sha = sha1(source);
+        this.ordered = ordered;
     }
 
     <T> CompletableFuture<T> run(RedisClusterAsyncCommands<String, String> commands, ScriptOutputType type, String[] keys,
             String... args) {
+        if (ordered) {
+            return commands.<T>eval(source, type, keys, args).toCompletableFuture();
+        }
         CompletableFuture<T> result = new CompletableFuture<>();
         commands.<T>evalsha(sha, type, keys, args).whenComplete((value, failure) -> {
             Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
