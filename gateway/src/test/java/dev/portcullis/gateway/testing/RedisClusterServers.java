@@ -39,6 +39,10 @@ public final class RedisClusterServers implements AutoCloseable {
         }
     }
 
+    public List<Integer> ports() {
+        return nodes.stream().map(RedisServer::port).toList();
+    }
+
     /** The seed list for {@code broker.redis-url}. */
     public String urls() {
         return String.join(",", nodes.stream().map(RedisServer::url).toList());
