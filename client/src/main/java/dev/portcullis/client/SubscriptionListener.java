@@ -1,0 +1,30 @@
+package dev.portcullis.client;
+
+/**
+ * What happens in one subscribed channel. Called on the client's own thread, one call at a time.
+ *
+ * <p>Ordering and delivery: messages arrive in offset order and never twice (a message whose offset
+ * is not above the last one delivered in the same epoch is dropped). {@link #onSubscribed} comes
+ * before the messages it announces: after every (re)subscription and when a message reveals a new
+ * epoch. Between two {@code onSubscribed} calls no message was lost; across one, check
+ * {@link Subscribed#gap()}.
+ *
+ * <p>A listener must not block for long: the client reads nothing from the server meanwhile (and a
+ * server that cannot write to a connection for long enough closes it as a slow consumer; the client
+ * then reconnects and recovers). Exceptions it throws are logged and otherwise ignored.
+ */
+@FunctionalInterface
+public interface SubscriptionListener {
+    /** The server confirmed the subscription, or the channel's history position changed. */
+    default void onSubscribed(Subscribed subscribed) {}
+
+    /** A publication in the channel. */
+    void onMessage(Message message);
+
+    /**
+     * The server refused the subscription ({@code forbidden}, {@code bad_channel},
+     * {@code too_many_subscriptions}), at first or when it was restored after a reconnect. The
+     * subscription has ended; no other call follows.
+     */
+    default void onError(ServerErrorException error) {}
+}
