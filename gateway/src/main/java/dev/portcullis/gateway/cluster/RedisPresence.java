@@ -44,14 +44,12 @@ import org.slf4j.LoggerFactory;
  */
 final class RedisPresence implements SessionRegistry, ConnectionDirectory, ClusterView {
     private static final Logger log = LoggerFactory.getLogger(RedisPresence.class);
-    private static final String REGISTER = """
-            local seq = redis.call('INCR', KEYS[1])
-            redis.call('EXPIRE', KEYS[1], ARGV[3])
-            redis.call('ZADD', KEYS[2], seq, ARGV[1])
-            redis.call('EXPIRE', KEYS[2], ARGV[3])
-            redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-            redis.call('EXPIRE', KEYS[3], ARGV[3])
-            local limit = tonumber(ARGV[2])
+    /**
+     * Lua shared by REGISTER and RECONCILE (KEYS[2] the user's sorted set, KEYS[3] the presence hash,
+     * locals {@code limit} and {@code control}): over the limit, the lowest scores are removed and
+     * announced on the control channel.
+     */
+    private static final String ENFORCE_LIMIT = """
             if limit > 0 then
               local extra = redis.call('ZCARD', KEYS[2]) - limit
               if extra > 0 then
@@ -60,10 +58,22 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
                 for _, member in ipairs(evicted) do
                   local space = string.find(member, ' ', 1, true)
                   redis.call('HDEL', KEYS[3], string.sub(member, space + 1))
-                  redis.call('PUBLISH', ARGV[4], 'evict ' .. member)
+                  redis.call('PUBLISH', control, 'evict ' .. member)
                 end
               end
             end
+            """;
+
+    private static final String REGISTER = """
+            local seq = redis.call('INCR', KEYS[1])
+            redis.call('EXPIRE', KEYS[1], ARGV[3])
+            redis.call('ZADD', KEYS[2], seq, ARGV[1])
+            redis.call('EXPIRE', KEYS[2], ARGV[3])
+            redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+            redis.call('EXPIRE', KEYS[3], ARGV[3])
+            local limit = tonumber(ARGV[2])
+            local control = ARGV[4]
+            """ + ENFORCE_LIMIT + """
             return seq
             """;
 
@@ -94,18 +104,8 @@ final class RedisPresence implements SessionRegistry, ConnectionDirectory, Clust
             redis.call('EXPIRE', KEYS[2], ARGV[4])
             redis.call('EXPIRE', KEYS[3], ARGV[4])
             local limit = tonumber(ARGV[3])
-            if limit > 0 then
-              local extra = redis.call('ZCARD', KEYS[2]) - limit
-              if extra > 0 then
-                local evicted = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
-                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
-                for _, member in ipairs(evicted) do
-                  local space = string.find(member, ' ', 1, true)
-                  redis.call('HDEL', KEYS[3], string.sub(member, space + 1))
-                  redis.call('PUBLISH', ARGV[5], 'evict ' .. member)
-                end
-              end
-            end
+            local control = ARGV[5]
+            """ + ENFORCE_LIMIT + """
             if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
             return 1
             """;
