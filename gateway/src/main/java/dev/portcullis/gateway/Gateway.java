@@ -114,7 +114,8 @@ public final class Gateway implements AutoCloseable {
                 config.auth().reauthInterval(), config.auth().reauthGrace(), config.auth().clockSkew(),
                 limits.protocolViolations(), limits.protocolViolationWindow(),
                 MessageRate.of(limits.messagesPerMinute(), limits.messageBurst()), limits.rateLimitGrace(),
-                limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal());
+                limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal(),
+                limits.maxConnectionAge());
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
                 Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock);
         BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, metrics,

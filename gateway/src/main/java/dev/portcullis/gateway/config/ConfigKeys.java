@@ -104,6 +104,8 @@ public final class ConfigKeys {
                     "A connection still over its message rate this long after its first `rate_limited` closes with 4008."),
             key("limits.max-outbound-bytes", Kind.INT, "1048576",
                     "Unsent bytes a connection may hold; a connection over it past `limits.slow-consumer-grace` (or over twice it at once) closes with 4009."),
+            key("limits.max-connection-age", Kind.DURATION, "0",
+                    "Close connections older than this (minus up to 10% jitter) with 1001 and a reconnect hint, to rebalance after a scale-out; 0 keeps them."),
             key("limits.slow-consumer-grace", Kind.DURATION, "2s", "How long a connection may stay over `limits.max-outbound-bytes`."),
             key("heartbeat.interval", Kind.DURATION, "30s", "Server WebSocket ping interval."),
             key("heartbeat.timeout", Kind.DURATION, "10s", "No pong within this time after a ping closes the connection."),

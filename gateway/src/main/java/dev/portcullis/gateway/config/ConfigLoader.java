@@ -311,7 +311,8 @@ public final class ConfigLoader {
                 r.integer("limits.message-burst", 1, 1_000_000),
                 r.positiveDuration("limits.rate-limit-grace"),
                 r.integer("limits.max-outbound-bytes", 16 * 1024, Integer.MAX_VALUE / 4),
-                r.positiveDuration("limits.slow-consumer-grace"));
+                r.positiveDuration("limits.slow-consumer-grace"),
+                r.duration("limits.max-connection-age"));
     }
 
     private static HeartbeatConfig heartbeat(ConfigReader r) {

@@ -19,6 +19,7 @@ import java.time.Duration;
  * @param rateLimitGrace still over the rate this long after the first rejection closes with 4008
  * @param maxOutboundBytes unsent bytes a connection may hold (write-buffer high water mark)
  * @param slowConsumerGrace how long a connection may stay over {@code maxOutboundBytes} (4009 after)
+ * @param maxConnectionAge connections older than this are asked to reconnect (rebalancing); zero: never
  */
 public record LimitsConfig(
         int connectionsPerUser,
@@ -34,4 +35,5 @@ public record LimitsConfig(
         int messageBurst,
         Duration rateLimitGrace,
         int maxOutboundBytes,
-        Duration slowConsumerGrace) {}
+        Duration slowConsumerGrace,
+        Duration maxConnectionAge) {}

@@ -6,6 +6,7 @@ package dev.portcullis.gateway.session;
  */
 public record Disconnect(int code, String reason) {
     public static final Disconnect SHUTDOWN = new Disconnect(1001, "server shutting down");
+    public static final Disconnect AGE = new Disconnect(1001, "connection age limit reached; reconnect");
     public static final Disconnect UNSUPPORTED_DATA = new Disconnect(1003, "binary frames are not supported");
     public static final Disconnect INVALID_UTF8 = new Disconnect(1007, "invalid UTF-8 in text frame");
     public static final Disconnect TOO_BIG = new Disconnect(1009, "message too big");

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,6 +88,9 @@ public final class Session implements Subscriber {
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> reauthTimer;
     private ScheduledFuture<?> reauthDeadline;
+    private ScheduledFuture<?> ageTimer;
+    /** Reconnect hints of connections closed for age are spread over this. */
+    private static final long AGE_RETRY_SPREAD_MILLIS = 5_000;
     private long violationWindowStartMillis;
     private int violationsInWindow;
     private long rateArrivalNanos;
@@ -166,6 +170,13 @@ public final class Session implements Subscriber {
             }
         }
         armExpiry();
+        long maxAge = settings.maxConnectionAge().toMillis();
+        if (maxAge > 0) {
+            // Up to 10% early, so that connections opened together (after a deploy) do not all leave together.
+            long age = maxAge - ThreadLocalRandom.current().nextLong(Math.max(1, maxAge / 10));
+            ageTimer = executor.schedule(() -> goAway(Disconnect.AGE,
+                    ThreadLocalRandom.current().nextLong(AGE_RETRY_SPREAD_MILLIS)), age, TimeUnit.MILLISECONDS);
+        }
         long interval = settings.reauthInterval().toMillis();
         if (interval > 0) {
             reauthTimer = executor.scheduleAtFixedRate(this::requestReauth, interval, interval, TimeUnit.MILLISECONDS);
@@ -555,11 +566,11 @@ public final class Session implements Subscriber {
     }
 
     private void cancelTimers() {
-        for (ScheduledFuture<?> timer : new ScheduledFuture<?>[] {expiryTimer, reauthTimer, reauthDeadline}) {
+        for (ScheduledFuture<?> timer : new ScheduledFuture<?>[] {expiryTimer, reauthTimer, reauthDeadline, ageTimer}) {
             if (timer != null) {
                 timer.cancel(false);
             }
         }
-        expiryTimer = reauthTimer = reauthDeadline = null;
+        expiryTimer = reauthTimer = reauthDeadline = ageTimer = null;
     }
 }

@@ -16,6 +16,7 @@ import java.util.List;
  * @param subscriptionsPerConnection 0 for unlimited
  * @param autoSubscribe channels every connection joins at start (besides the personal one)
  * @param autoSubscribePersonal join {@code user:<sub>} at start
+ * @param maxConnectionAge zero, or the age after which the connection is asked to reconnect
  */
 public record SessionSettings(
         Duration reauthInterval,
@@ -27,7 +28,8 @@ public record SessionSettings(
         Duration rateLimitGrace,
         int subscriptionsPerConnection,
         List<String> autoSubscribe,
-        boolean autoSubscribePersonal) {
+        boolean autoSubscribePersonal,
+        Duration maxConnectionAge) {
     public SessionSettings {
         autoSubscribe = List.copyOf(autoSubscribe);
     }

@@ -65,11 +65,13 @@ class SessionTest {
         return session(user, Map.of(), ttl, reauthEvery, violations, MessageRate.of(0, 0));
     }
 
+    private Duration maxAge = Duration.ZERO;
+
     private Session session(String user, Map<String, Object> claims, Duration ttl, Duration reauthEvery, int violations,
             MessageRate rate) {
         Principal principal = verifier.verify(TokenMinter.hs256(SECRET, user, clock.instant(), ttl, claims)).join();
         SessionSettings settings = new SessionSettings(reauthEvery, Duration.ofSeconds(10), Duration.ZERO, violations,
-                Duration.ofMinutes(1), rate, Duration.ofSeconds(5), 3, List.of("alerts"), true);
+                Duration.ofMinutes(1), rate, Duration.ofSeconds(5), 3, List.of("alerts"), true, maxAge);
         Outbound out = new Outbound() {
             @Override
             public void send(String text) {
@@ -242,6 +244,20 @@ class SessionTest {
         assertThat(closes).containsExactly(Disconnect.VIOLATIONS);
         session.onText("{\"type\":\"ping\"}");
         assertThat(last().path("type").asText()).isEqualTo("error");
+    }
+
+    @Test
+    void anOldConnectionIsAskedToReconnectWithAHint() throws Exception {
+        maxAge = Duration.ofMinutes(10);
+        session("lena", Duration.ofHours(2), Duration.ZERO, 0);
+        advance(Duration.ofMinutes(8)); // more than 10% early is never
+        assertThat(closes).isEmpty();
+        advance(Duration.ofMinutes(2));
+        assertThat(closes).containsExactly(Disconnect.AGE);
+        JsonNode hint = last();
+        assertThat(hint.path("type").asText()).isEqualTo("disconnect");
+        assertThat(hint.path("code").asInt()).isEqualTo(1001);
+        assertThat(hint.path("retryAfterMs").asLong()).isBetween(0L, 5_000L);
     }
 
     @Test
