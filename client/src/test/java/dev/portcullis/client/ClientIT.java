@@ -132,6 +132,8 @@ class ClientIT {
         try (PortcullisClient client = client(wrongPath, "max", events).build()) {
             assertThatThrownBy(() -> client.connect().get(10, TimeUnit.SECONDS))
                     .cause().isInstanceOf(ClientClosedException.class);
+            // the client fails connect()'s future before its last listener call, on its own thread
+            await().atMost(WAIT).until(() -> !events.disconnected.isEmpty());
             assertThat(events.disconnected).singleElement().satisfies(d -> {
                 assertThat(d.httpStatus()).isEqualTo(404);
                 assertThat(d.willReconnect()).isFalse();

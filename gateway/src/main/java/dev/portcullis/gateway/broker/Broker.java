@@ -37,6 +37,16 @@ public interface Broker extends AutoCloseable {
     /** The history that publications of this broker are kept in. */
     History history();
 
+    /**
+     * Completes once publications of {@code channel} reach this instance's subscribers: for a
+     * clustered broker, once the upstream subscription is confirmed. A recovering subscriber reads
+     * the history only after this, so that no publication falls between the history it read and the
+     * live ones it gets. The channel must already have a local subscriber.
+     */
+    default CompletableFuture<Void> awaitSubscribed(String channel) {
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** For {@code /readyz}: whether publications currently reach every instance. */
     BrokerHealth health();
 

@@ -117,6 +117,10 @@ public final class RedisBroker implements Broker {
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     /** Channels subscribed in Redis; touched only on {@code subscriptionThread}. */
     private final Set<String> subscribed = new HashSet<>();
+    /** Channels whose SSUBSCRIBE Redis confirmed (any thread reads; changes follow Redis's answers). */
+    private final Set<String> confirmed = ConcurrentHashMap.newKeySet();
+    /** Subscribers waiting for a channel's confirmation. */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
     /** Channels we asked Redis to unsubscribe, so that their SUNSUBSCRIBE is not taken for a slot move. */
     private final Set<String> unsubscribing = ConcurrentHashMap.newKeySet();
     private volatile long canarySentNanos;
@@ -164,6 +168,7 @@ public final class RedisBroker implements Broker {
                 }
                 String name = channelOf(channel);
                 if (name != null && !unsubscribing.remove(name)) {
+                    confirmed.remove(name);
                     subscriptionThread.execute(() -> subscribed.remove(name));
                     redis.refreshTopology();
                     subscriptionThread.schedule(() -> channelChanged(name), 200, TimeUnit.MILLISECONDS);
@@ -201,6 +206,32 @@ public final class RedisBroker implements Broker {
                     }
                 });
         return result;
+    }
+
+    @Override
+    public CompletableFuture<Void> awaitSubscribed(String channel) {
+        if (confirmed.contains(channel)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> future = waiting.computeIfAbsent(channel, c -> new CompletableFuture<>());
+        if (confirmed.contains(channel) && waiting.remove(channel, future)) {
+            future.complete(null); // confirmed between the check and the registration
+        }
+        long timeout = 2 * config.redisTimeout().toMillis() + 1000;
+        return future.copy().orTimeout(timeout, TimeUnit.MILLISECONDS);
+    }
+
+    private void confirm(List<String> redisChannels) {
+        for (String redisChannel : redisChannels) {
+            String name = channelOf(redisChannel);
+            if (name != null) {
+                confirmed.add(name);
+                CompletableFuture<Void> future = waiting.remove(name);
+                if (future != null) {
+                    future.complete(null);
+                }
+            }
+        }
     }
 
     static long metaTtlSeconds(HistoryConfig.Rule rule) {
@@ -334,11 +365,16 @@ public final class RedisBroker implements Broker {
             List<String> batch = List.copyOf(channels.subList(from, Math.min(channels.size(), from + BATCH)));
             String[] names = batch.toArray(String[]::new);
             var command = subscribe ? redis.pubSub().ssubscribe(names) : redis.pubSub().sunsubscribe(names);
+            if (!subscribe) {
+                batch.forEach(redisChannel -> confirmed.remove(channelOf(redisChannel)));
+            }
             command.whenComplete((ok, failure) -> {
                 if (failure != null) {
                     log.warn("{} of {} channels failed (retrying): {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length,
                             failure.toString());
                     retry(batch, subscribe);
+                } else if (subscribe) {
+                    confirm(batch);
                 }
             });
         }
@@ -365,6 +401,7 @@ public final class RedisBroker implements Broker {
 
     /** After a reconnect: every channel with local subscribers again (Redis forgot, or the slot moved). */
     private void resubscribeAll() {
+        confirmed.clear();
         subscriptionThread.execute(() -> {
             subscribed.clear();
             dirty.addAll(index.channelNames());

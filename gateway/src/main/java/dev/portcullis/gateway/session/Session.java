@@ -284,8 +284,10 @@ public final class Session implements Subscriber {
     /**
      * Subscribe, and recover what was missed since the client's position. The race argument:
      * <ol>
-     *   <li>The channel is marked recovering and joined in the index first, so from this moment every
-     *       live publication reaches {@link #deliver}, which holds it back.</li>
+     *   <li>The channel is marked recovering and joined in the index first, and the broker confirms
+     *       that publications of the channel reach this instance (a clustered broker's upstream
+     *       subscription); from then on every live publication reaches {@link #deliver}, which holds
+     *       it back.</li>
      *   <li>Then the history is read. Every publication is in the history from the moment it has its
      *       offset (the broker stores and fans out in one step), so any publication that was not held
      *       back in (1) has an offset the read returns, and any publication after the read is held
@@ -322,7 +324,10 @@ public final class Session implements Subscriber {
         join(channel);
         ClientMessage.Since since = subscribe.since();
         long from = since == null ? Long.MAX_VALUE : since.offset();
-        context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, MAX_RECOVERY + 1)
+        // Only once publications of the channel reach us (a clustered broker subscribes upstream first)
+        // is the history read: then every publication is either in it or held back here.
+        context.broker().awaitSubscribed(channel)
+                .thenCompose(ready -> context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, MAX_RECOVERY + 1))
                 .whenComplete((page, failure) -> executor.execute(() -> recovered(subscribe, page, failure)));
     }
 
