@@ -26,6 +26,9 @@ import java.util.TreeMap;
  *     with a larger offset releases the waiting ones first: they are late, never lost.</li>
  * <li>A message in another epoch than the cursor's means the server lost the channel's history: the
  *     cursor reports a non-recovered {@link Subscribed} at that message and continues from it.</li>
+ * <li>A message that skips offsets within the epoch (publications lost on the way) is reported the
+ *     same way before it is delivered: the application is told to reload, never left with a silent
+ *     gap.</li>
  * </ul>
  * Client thread only.
  */
@@ -152,6 +155,11 @@ final class ChannelCursor {
     }
 
     private void deliver(Message message, Sink sink) {
+        if (offset >= 0 && epoch != null && epoch.equals(message.epoch()) && message.offset() > offset + 1) {
+            // Offsets skipped within one epoch: publications were lost on the way (e.g. a server
+            // without the subscribe/history ordering guarantee). Say so, as for a lost history.
+            sink.subscribed(new Subscribed(channel, message.offset() - 1, epoch, true, false));
+        }
         offset = message.offset();
         if (epoch == null) {
             epoch = message.epoch();
