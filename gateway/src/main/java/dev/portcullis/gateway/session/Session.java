@@ -10,8 +10,6 @@ import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.Subscriber;
 import dev.portcullis.gateway.history.History;
-import dev.portcullis.gateway.history.HistoryPage;
-import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ClientMessage;
@@ -23,7 +21,6 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.List;
@@ -81,9 +78,7 @@ public final class Session implements Subscriber {
 
     private Principal principal;
     private Permissions permissions;
-    private final List<String> subscriptions = new ArrayList<>(2);
-    /** Channels whose subscribe is waiting for history, with the live publications held meanwhile; null when none. */
-    private Map<String, List<Publication>> recovering;
+    private final ChannelSubscriptions channels;
     private boolean closed;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> reauthTimer;
@@ -108,6 +103,7 @@ public final class Session implements Subscriber {
         this.executor = executor;
         this.context = context;
         this.openedAt = context.clock().instant();
+        this.channels = new ChannelSubscriptions(this, context, out, executor);
     }
 
     public String id() {
@@ -132,7 +128,7 @@ public final class Session implements Subscriber {
 
     /** A copy of the subscribed channels; call on the executor. */
     public List<String> subscriptions() {
-        return List.copyOf(subscriptions);
+        return List.copyOf(channels.channels());
     }
 
     /** {@link #start(Map)} without recovery positions. */
@@ -164,9 +160,9 @@ public final class Session implements Subscriber {
         for (String channel : automatic) {
             ClientMessage.Since since = recover.get(channel);
             if (since == null) {
-                join(channel);
+                channels.join(channel);
             } else {
-                subscribe(new ClientMessage.Subscribe(null, channel, since));
+                channels.subscribe(new ClientMessage.Subscribe(null, channel, since), permissions);
             }
         }
         armExpiry();
@@ -203,10 +199,10 @@ public final class Session implements Subscriber {
         switch (message) {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
-            case ClientMessage.Subscribe subscribe -> subscribe(subscribe);
-            case ClientMessage.History history -> history(history);
+            case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions);
+            case ClientMessage.History history -> channels.history(history, permissions);
             case ClientMessage.Unsubscribe unsubscribe -> {
-                leave(unsubscribe.channel());
+                channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));
             }
             case ClientMessage.Publish publish -> publish(publish);
@@ -224,15 +220,7 @@ public final class Session implements Subscriber {
         if (closed) {
             return;
         }
-        List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
-        if (held == null) {
-            out.deliver(publication);
-        } else if (held.size() < MAX_RECOVERY_BUFFER) {
-            publication.retain();
-            held.add(publication);
-        } else {
-            disconnect(Disconnect.SLOW_CONSUMER);
-        }
+        channels.deliver(publication);
     }
 
     @Override
@@ -267,146 +255,11 @@ public final class Session implements Subscriber {
     public void closed() {
         closed = true;
         cancelTimers();
-        for (String channel : subscriptions) {
-            context.index().unsubscribe(channel, this);
-        }
-        subscriptions.clear();
-        if (recovering != null) {
-            recovering.values().forEach(held -> held.forEach(Publication::release));
-            recovering = null;
-        }
+        channels.closeAll();
     }
 
     public boolean isClosed() {
         return closed;
-    }
-
-    /**
-     * Subscribe, and recover what was missed since the client's position. The race argument:
-     * <ol>
-     *   <li>The channel is marked recovering and joined in the index first, and the broker confirms
-     *       that publications of the channel reach this instance (a clustered broker's upstream
-     *       subscription); from then on every live publication reaches {@link #deliver}, which holds
-     *       it back.</li>
-     *   <li>Then the history is read. Every publication is in the history from the moment it has its
-     *       offset (the broker stores and fans out in one step), so any publication that was not held
-     *       back in (1) has an offset the read returns, and any publication after the read is held
-     *       back: together they leave no gap.</li>
-     *   <li>The ack goes out with the channel's position, then the history after the client's offset,
-     *       then the held publications whose offset is beyond the last one sent: overlap between (1)
-     *       and (2) is removed by offset, so nothing is sent twice.</li>
-     * </ol>
-     * If the history no longer reaches back to the client's offset, or the epoch differs, the ack
-     * says {@code recovered: false} with the current position; no history is sent (the client must
-     * reload), only live publications after that position.
-     */
-    private void subscribe(ClientMessage.Subscribe subscribe) {
-        String channel = subscribe.channel();
-        if (!permissions.canRead(channel)) {
-            error(subscribe.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        boolean already = subscriptions.contains(channel);
-        if (!already && context.settings().subscriptionsPerConnection() > 0
-                && subscriptions.size() >= context.settings().subscriptionsPerConnection()) {
-            error(subscribe.id(), "too_many_subscriptions",
-                    "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
-            return;
-        }
-        if (recovering != null && recovering.containsKey(channel)) {
-            error(subscribe.id(), "bad_request", "a subscribe to this channel is already in progress");
-            return;
-        }
-        if (recovering == null) {
-            recovering = new HashMap<>(4);
-        }
-        recovering.put(channel, new ArrayList<>());
-        join(channel);
-        ClientMessage.Since since = subscribe.since();
-        long from = since == null ? Long.MAX_VALUE : since.offset();
-        // Only once publications of the channel reach us (a clustered broker subscribes upstream first)
-        // is the history read: then every publication is either in it or held back here.
-        context.broker().awaitSubscribed(channel)
-                .thenCompose(ready -> context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, MAX_RECOVERY + 1))
-                .whenComplete((page, failure) -> executor.execute(() -> recovered(subscribe, page, failure)));
-    }
-
-    private void recovered(ClientMessage.Subscribe subscribe, HistoryPage page, Throwable failure) {
-        String channel = subscribe.channel();
-        List<Publication> held = recovering == null ? null : recovering.remove(channel);
-        if (recovering != null && recovering.isEmpty()) {
-            recovering = null;
-        }
-        if (held == null) {
-            return; // closed meanwhile
-        }
-        try {
-            if (closed || !subscriptions.contains(channel)) {
-                return;
-            }
-            ClientMessage.Since since = subscribe.since();
-            if (failure != null) {
-                log.debug("conn={} history of a channel unavailable: {}", id, failure.toString());
-                send(new ServerMessage.Ack(subscribe.id(), channel, null, null, null, since == null ? null : false));
-                held.forEach(out::deliver);
-                out.flush();
-                return;
-            }
-            Position position = page.position();
-            boolean recovered = since != null && page.complete() && position.epoch().equals(since.epoch())
-                    && since.offset() <= position.offset() && page.publications().size() <= MAX_RECOVERY;
-            send(ServerMessage.Ack.subscribed(subscribe.id(), channel, position.offset(), position.epoch(),
-                    since == null ? null : recovered));
-            long last = recovered ? since.offset() : position.offset();
-            if (recovered) {
-                for (HistoryPage.Entry entry : page.publications()) {
-                    Publication missed = Publication.encode(channel, entry.offset(), position.epoch(), entry.dataJson());
-                    try {
-                        out.deliver(missed);
-                    } finally {
-                        missed.release();
-                    }
-                    last = entry.offset();
-                }
-                context.metrics().recovered(page.publications().size());
-            }
-            for (Publication live : held) {
-                if (!live.epoch().equals(position.epoch()) || live.offset() > last) {
-                    out.deliver(live);
-                    if (live.epoch().equals(position.epoch())) {
-                        last = live.offset();
-                    }
-                }
-            }
-            out.flush();
-        } finally {
-            held.forEach(Publication::release);
-        }
-    }
-
-    private void history(ClientMessage.History request) {
-        String channel = request.channel();
-        if (!permissions.canRead(channel)) {
-            error(request.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        ClientMessage.Since since = request.since();
-        context.history().read(channel, since == null ? 0 : since.offset(), request.limit())
-                .whenComplete((page, failure) -> executor.execute(() -> {
-                    if (closed) {
-                        return;
-                    }
-                    if (failure != null) {
-                        error(request.id(), "unavailable", "history is unavailable right now; retry later");
-                        return;
-                    }
-                    boolean sameEpoch = since == null || page.position().epoch().equals(since.epoch());
-                    List<ServerMessage.History.Stored> publications = sameEpoch
-                            ? page.publications().stream().map(e -> new ServerMessage.History.Stored(e.offset(), e.dataJson())).toList()
-                            : List.of();
-                    send(new ServerMessage.History(request.id(), channel, page.position().offset(), page.position().epoch(),
-                            sameEpoch && page.complete(), publications));
-                }));
     }
 
     private void publish(ClientMessage.Publish publish) {
@@ -440,25 +293,6 @@ public final class Session implements Subscriber {
         }));
     }
 
-    private void join(String channel) {
-        if (!subscriptions.contains(channel)) {
-            subscriptions.add(channel);
-            context.index().subscribe(channel, this);
-        }
-    }
-
-    private void leave(String channel) {
-        if (subscriptions.remove(channel)) {
-            context.index().unsubscribe(channel, this);
-        }
-        if (recovering != null) {
-            List<Publication> held = recovering.remove(channel);
-            if (held != null) {
-                held.forEach(Publication::release);
-            }
-        }
-    }
-
     /**
      * Token bucket check. Over the limit: an {@code error} with {@code retryAfterMs}. Refusals less
      * than {@code rate-limit-grace} apart form a streak (accepted messages in between do not end it:
@@ -489,11 +323,11 @@ public final class Session implements Subscriber {
         return false;
     }
 
-    private void error(String messageId, String code, String message) {
+    void error(String messageId, String code, String message) {
         send(new ServerMessage.Error(messageId, code, message, null));
     }
 
-    private void send(ServerMessage message) {
+    void send(ServerMessage message) {
         if (!closed) {
             out.send(context.codec().encode(message));
             context.metrics().messageSent(message.type());
@@ -536,9 +370,9 @@ public final class Session implements Subscriber {
             reauthDeadline = null;
         }
         armExpiry();
-        for (String channel : List.copyOf(subscriptions)) {
+        for (String channel : List.copyOf(channels.channels())) {
             if (!permissions.canRead(channel)) {
-                leave(channel);
+                channels.leave(channel);
                 error(null, "forbidden", "read permission for " + channel + " was withdrawn; unsubscribed");
             }
         }

@@ -1,0 +1,220 @@
+package dev.portcullis.gateway.session;
+
+import dev.portcullis.gateway.channel.Permissions;
+import dev.portcullis.gateway.channel.Publication;
+import dev.portcullis.gateway.history.HistoryPage;
+import dev.portcullis.gateway.history.Position;
+import dev.portcullis.gateway.protocol.ClientMessage;
+import dev.portcullis.gateway.protocol.ServerMessage;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The channels of one {@link Session}: joining and leaving them in the index, subscribing with
+ * recovery from a position, the {@code history} request, and holding back live publications of a
+ * channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
+ * rate limit, re-auth, expiry, violations) and answers the client through the same replies.
+ *
+ * <p>Threading: like its session, everything runs on the session's executor; history reads and the
+ * broker's confirmation may complete elsewhere and are handed back to it.
+ */
+final class ChannelSubscriptions {
+    private static final Logger log = LoggerFactory.getLogger(ChannelSubscriptions.class);
+
+    private final Session session;
+    private final Session.Context context;
+    private final Outbound out;
+    private final Executor executor;
+    private final List<String> subscriptions = new ArrayList<>(2);
+    /** Channels whose subscribe is waiting for history, with the live publications held meanwhile; null when none. */
+    private Map<String, List<Publication>> recovering;
+
+    ChannelSubscriptions(Session session, Session.Context context, Outbound out, Executor executor) {
+        this.session = session;
+        this.context = context;
+        this.out = out;
+        this.executor = executor;
+    }
+
+    List<String> channels() {
+        return subscriptions;
+    }
+
+    /** A publication from the index: written, or held back while its channel recovers. */
+    void deliver(Publication publication) {
+        List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
+        if (held == null) {
+            out.deliver(publication);
+        } else if (held.size() < Session.MAX_RECOVERY_BUFFER) {
+            publication.retain();
+            held.add(publication);
+        } else {
+            session.disconnect(Disconnect.SLOW_CONSUMER);
+        }
+    }
+
+    /** Leaves every channel and drops what was held back: the session is over. */
+    void closeAll() {
+        for (String channel : subscriptions) {
+            context.index().unsubscribe(channel, session);
+        }
+        subscriptions.clear();
+        if (recovering != null) {
+            recovering.values().forEach(held -> held.forEach(Publication::release));
+            recovering = null;
+        }
+    }
+
+    /**
+     * Subscribe, and recover what was missed since the client's position. The race argument:
+     * <ol>
+     *   <li>The channel is marked recovering and joined in the index first, and the broker confirms
+     *       that publications of the channel reach this instance (a clustered broker's upstream
+     *       subscription); from then on every live publication reaches {@link #deliver}, which holds
+     *       it back.</li>
+     *   <li>Then the history is read. Every publication is in the history from the moment it has its
+     *       offset (the broker stores and fans out in one step), so any publication that was not held
+     *       back in (1) has an offset the read returns, and any publication after the read is held
+     *       back: together they leave no gap.</li>
+     *   <li>The ack goes out with the channel's position, then the history after the client's offset,
+     *       then the held publications whose offset is beyond the last one sent: overlap between (1)
+     *       and (2) is removed by offset, so nothing is sent twice.</li>
+     * </ol>
+     * If the history no longer reaches back to the client's offset, or the epoch differs, the ack
+     * says {@code recovered: false} with the current position; no history is sent (the client must
+     * reload), only live publications after that position.
+     */
+    void subscribe(ClientMessage.Subscribe subscribe, Permissions permissions) {
+        String channel = subscribe.channel();
+        if (!permissions.canRead(channel)) {
+            session.error(subscribe.id(), "forbidden", "no read permission for this channel");
+            return;
+        }
+        boolean already = subscriptions.contains(channel);
+        if (!already && context.settings().subscriptionsPerConnection() > 0
+                && subscriptions.size() >= context.settings().subscriptionsPerConnection()) {
+            session.error(subscribe.id(), "too_many_subscriptions",
+                    "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
+            return;
+        }
+        if (recovering != null && recovering.containsKey(channel)) {
+            session.error(subscribe.id(), "bad_request", "a subscribe to this channel is already in progress");
+            return;
+        }
+        if (recovering == null) {
+            recovering = new HashMap<>(4);
+        }
+        recovering.put(channel, new ArrayList<>());
+        join(channel);
+        ClientMessage.Since since = subscribe.since();
+        long from = since == null ? Long.MAX_VALUE : since.offset();
+        // Only once publications of the channel reach us (a clustered broker subscribes upstream first)
+        // is the history read: then every publication is either in it or held back here.
+        context.broker().awaitSubscribed(channel)
+                .thenCompose(ready -> context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, Session.MAX_RECOVERY + 1))
+                .whenComplete((page, failure) -> executor.execute(() -> recovered(subscribe, page, failure)));
+    }
+
+    private void recovered(ClientMessage.Subscribe subscribe, HistoryPage page, Throwable failure) {
+        String channel = subscribe.channel();
+        List<Publication> held = recovering == null ? null : recovering.remove(channel);
+        if (recovering != null && recovering.isEmpty()) {
+            recovering = null;
+        }
+        if (held == null) {
+            return; // closed meanwhile
+        }
+        try {
+            if (session.isClosed() || !subscriptions.contains(channel)) {
+                return;
+            }
+            ClientMessage.Since since = subscribe.since();
+            if (failure != null) {
+                log.debug("conn={} history of a channel unavailable: {}", session.id(), failure.toString());
+                session.send(new ServerMessage.Ack(subscribe.id(), channel, null, null, null, since == null ? null : false));
+                held.forEach(out::deliver);
+                out.flush();
+                return;
+            }
+            Position position = page.position();
+            boolean recovered = since != null && page.complete() && position.epoch().equals(since.epoch())
+                    && since.offset() <= position.offset() && page.publications().size() <= Session.MAX_RECOVERY;
+            session.send(ServerMessage.Ack.subscribed(subscribe.id(), channel, position.offset(), position.epoch(),
+                    since == null ? null : recovered));
+            long last = recovered ? since.offset() : position.offset();
+            if (recovered) {
+                for (HistoryPage.Entry entry : page.publications()) {
+                    Publication missed = Publication.encode(channel, entry.offset(), position.epoch(), entry.dataJson());
+                    try {
+                        out.deliver(missed);
+                    } finally {
+                        missed.release();
+                    }
+                    last = entry.offset();
+                }
+                context.metrics().recovered(page.publications().size());
+            }
+            for (Publication live : held) {
+                if (!live.epoch().equals(position.epoch()) || live.offset() > last) {
+                    out.deliver(live);
+                    if (live.epoch().equals(position.epoch())) {
+                        last = live.offset();
+                    }
+                }
+            }
+            out.flush();
+        } finally {
+            held.forEach(Publication::release);
+        }
+    }
+
+    void history(ClientMessage.History request, Permissions permissions) {
+        String channel = request.channel();
+        if (!permissions.canRead(channel)) {
+            session.error(request.id(), "forbidden", "no read permission for this channel");
+            return;
+        }
+        ClientMessage.Since since = request.since();
+        context.history().read(channel, since == null ? 0 : since.offset(), request.limit())
+                .whenComplete((page, failure) -> executor.execute(() -> {
+                    if (session.isClosed()) {
+                        return;
+                    }
+                    if (failure != null) {
+                        session.error(request.id(), "unavailable", "history is unavailable right now; retry later");
+                        return;
+                    }
+                    boolean sameEpoch = since == null || page.position().epoch().equals(since.epoch());
+                    List<ServerMessage.History.Stored> publications = sameEpoch
+                            ? page.publications().stream().map(e -> new ServerMessage.History.Stored(e.offset(), e.dataJson())).toList()
+                            : List.of();
+                    session.send(new ServerMessage.History(request.id(), channel, page.position().offset(), page.position().epoch(),
+                            sameEpoch && page.complete(), publications));
+                }));
+    }
+
+    void join(String channel) {
+        if (!subscriptions.contains(channel)) {
+            subscriptions.add(channel);
+            context.index().subscribe(channel, session);
+        }
+    }
+
+    void leave(String channel) {
+        if (subscriptions.remove(channel)) {
+            context.index().unsubscribe(channel, session);
+        }
+        if (recovering != null) {
+            List<Publication> held = recovering.remove(channel);
+            if (held != null) {
+                held.forEach(Publication::release);
+            }
+        }
+    }
+
+}
