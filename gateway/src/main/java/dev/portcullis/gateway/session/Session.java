@@ -329,8 +329,9 @@ public final class Session implements Subscriber {
 
     void send(ServerMessage message) {
         if (!closed) {
-            out.send(context.codec().encode(message));
+            // Counted before the write: once a client holds the reply, the metric already shows it.
             context.metrics().messageSent(message.type());
+            out.send(context.codec().encode(message));
         }
     }
 
