@@ -1,22 +1,33 @@
 package dev.portcullis.gateway.channel;
 
-import java.util.concurrent.Executor;
 import java.util.Arrays;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Which connection is subscribed to which channel, sharded by event loop, and the fan-out.
  *
  * <p>Each channel keeps one shard per event loop that has subscribers on it. A shard's member array
- * is only read and written on its own loop, so fan-out needs no locks: a publication becomes one
- * task per shard, and each task writes the shared frame to every member of its shard, then flushes
- * them. A channel with 10,000 subscribers on 2 loops costs 2 task hand-offs per publication.
+ * is only read and written on its own loop, so fan-out needs no locks: a publication is queued on
+ * each shard, and the shard's drain task (on its loop) writes the shared frame to every member and
+ * flushes it. A channel with 10,000 subscribers on 2 loops costs 2 task hand-offs per
+ * publication.
  *
- * <p>Ordering: tasks for one executor run in submission order, so publications of a channel that
- * are {@link #publish published} in offset order (the broker's contract) reach each subscriber in
- * offset order. A subscriber added while a publication's task is queued may or may not receive
- * that publication; never a later one without an earlier one.
+ * <p>Flushes are coalesced: a drain takes every publication queued by then (at most
+ * {@link #MAX_BATCH}) before it flushes, so when publications arrive faster than a loop writes them
+ * out, each member gets one write system call for several publications instead of one each. The
+ * system call is most of a delivery's cost (see BENCHMARKS.md), so the busier the loop, the cheaper
+ * each delivery; at low rates nothing waits, a drain starts as soon as its first publication is
+ * queued.
+ *
+ * <p>Ordering: a shard's queue is drained in order, by one drain at a time on the shard's loop, so
+ * publications of a channel that are {@link #publish published} in offset order (the broker's
+ * contract) reach each subscriber in offset order. A subscriber added while a publication is queued
+ * may or may not receive that publication; never a later one without an earlier one.
  *
  * <p>Threading: {@link #subscribe} and {@link #unsubscribe} must run on the subscriber's executor;
  * {@link #publish} may run anywhere. Channels with no subscribers are removed, so memory follows
@@ -43,16 +54,68 @@ public final class SubscriptionIndex {
         int members;
     }
 
-    private static final class Shard {
+    /** Publications one drain writes at most before it flushes, so one busy channel cannot starve a loop. */
+    static final int MAX_BATCH = 64;
+
+    private static final class Shard implements Runnable {
         private static final Subscriber[] EMPTY = new Subscriber[0];
         final Executor executor;
         /** Copy-on-write, touched only on {@code executor}. */
         Subscriber[] members = EMPTY;
         /** Read by publishers on other threads to skip empty shards. */
         volatile int size;
+        /** Publications waiting for the drain, each retained once for this shard. */
+        final Queue<Publication> pending = new ConcurrentLinkedQueue<>();
+        /** The length of {@code pending} (the queue's own size() walks it). */
+        final AtomicInteger backlog = new AtomicInteger();
+        /** True from the moment a drain is handed to the executor until it has looked at the queue for the last time. */
+        final AtomicBoolean scheduled = new AtomicBoolean();
 
         Shard(Executor executor) {
             this.executor = executor;
+        }
+
+        void enqueue(Publication publication) {
+            pending.add(publication);
+            backlog.incrementAndGet();
+            if (scheduled.compareAndSet(false, true)) {
+                executor.execute(this);
+            }
+        }
+
+        /**
+         * The drain: takes what is queued (up to a batch), then, member by member, writes all of it and
+         * flushes. One pass over the members, because with thousands of them their state does not
+         * stay in the CPU caches between two passes.
+         */
+        @Override
+        public void run() {
+            Subscriber[] snapshot = members; // a delivery may unsubscribe (slow consumer): iterate the snapshot
+            Publication[] batch = new Publication[Math.clamp(backlog.get(), 1, MAX_BATCH)];
+            int taken = 0;
+            Publication publication;
+            while (taken < batch.length && (publication = pending.poll()) != null) {
+                batch[taken++] = publication;
+            }
+            backlog.addAndGet(-taken);
+            try {
+                for (Subscriber member : snapshot) {
+                    for (int i = 0; i < taken; i++) {
+                        member.deliver(batch[i]);
+                    }
+                    member.flush();
+                }
+            } finally {
+                for (int i = 0; i < taken; i++) {
+                    batch[i].release();
+                }
+                scheduled.set(false);
+                // A publication queued after the last poll but before the flag was cleared saw the
+                // flag set and did not schedule: look again.
+                if (!pending.isEmpty() && scheduled.compareAndSet(false, true)) {
+                    executor.execute(this);
+                }
+            }
         }
     }
 
@@ -129,23 +192,9 @@ public final class SubscriptionIndex {
             }
             handed += size;
             publication.retain();
-            shard.executor.execute(() -> deliver(shard, publication));
+            shard.enqueue(publication);
         }
         return handed;
-    }
-
-    private static void deliver(Shard shard, Publication publication) {
-        try {
-            Subscriber[] members = shard.members; // a delivery may unsubscribe (slow consumer): iterate the snapshot
-            for (Subscriber member : members) {
-                member.deliver(publication);
-            }
-            for (Subscriber member : members) {
-                member.flush();
-            }
-        } finally {
-            publication.release();
-        }
     }
 
     public void listener(ChannelListener listener) {
