@@ -2,6 +2,7 @@ package dev.portcullis.gateway;
 
 import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
+import dev.portcullis.gateway.admission.FileLimit;
 import dev.portcullis.gateway.api.BackendApi;
 import dev.portcullis.gateway.api.MessageRates;
 import dev.portcullis.gateway.auth.JwtVerifier;
@@ -25,6 +26,7 @@ import dev.portcullis.gateway.protocol.NamespacePolicies;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.session.MessageRate;
 import io.netty.buffer.PooledByteBufAllocator;
+import dev.portcullis.gateway.config.ConfigKeys;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
@@ -120,8 +122,18 @@ public final class Gateway implements AutoCloseable {
                 Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock);
         BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, metrics,
                 localStats, clusterView);
+        long fileLimit = FileLimit.current();
+        ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);
+        if (slots.maxConnections() != limits.maxConnections()) {
+            // The default asks for more than most machines allow: say so quietly; a configured value loudly.
+            boolean asDefault = String.valueOf(limits.maxConnections()).equals(ConfigKeys.ALL.stream()
+                    .filter(k -> k.name().equals("limits.max-connections")).findFirst().orElseThrow().defaultValue());
+            log.atLevel(asDefault ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN).log("limits.max-connections {} is more than this process can hold with {} open files; capped at {} "
+                    + "(raise the file limit, e.g. LimitNOFILE= or ulimit -n, to allow more)",
+                    limits.maxConnections() == 0 ? "(unlimited)" : limits.maxConnections(), fileLimit, slots.maxConnections());
+        }
         Services services = new Services(
-                config, tokens, new ConnectionSlots(limits), attemptGate, registry, connections, metrics, spikes, sessions, api, clock);
+                config, tokens, slots, attemptGate, registry, connections, metrics, spikes, sessions, api, clock);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "portcullis-housekeeping");
             thread.setDaemon(true);

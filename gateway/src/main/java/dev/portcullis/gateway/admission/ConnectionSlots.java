@@ -31,8 +31,22 @@ public final class ConnectionSlots {
     private final ConcurrentHashMap<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
 
     public ConnectionSlots(LimitsConfig limits) {
-        this.maxConnections = requireNonNegative(limits.maxConnections(), "max-connections");
+        this(limits, -1);
+    }
+
+    /**
+     * Caps as configured, with the gateway-wide one held under what {@code fileLimit} open files allow
+     * (see {@link FileLimit}); -1 for no such bound.
+     */
+    public ConnectionSlots(LimitsConfig limits, long fileLimit) {
+        this.maxConnections = FileLimit.capConnections(
+                requireNonNegative(limits.maxConnections(), "max-connections"), fileLimit);
         this.connectionsPerIp = requireNonNegative(limits.connectionsPerIp(), "connections-per-ip");
+    }
+
+    /** The gateway-wide cap in force (0: none). */
+    public int maxConnections() {
+        return maxConnections;
     }
 
     /** Outcome of {@link #tryAcquire}: a slot the caller must release on close, or a rejection. */

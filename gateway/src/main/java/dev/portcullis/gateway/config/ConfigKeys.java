@@ -92,7 +92,7 @@ public final class ConfigKeys {
             key("limits.connections-per-user", Kind.INT, "1", "Concurrent connections per user; the newest wins, older ones close with 4500."),
             key("limits.connect-attempts-per-user-per-minute", Kind.INT, "5", "Handshakes per user per minute; more get 429 with Retry-After."),
             key("limits.connections-per-ip", Kind.INT, "100", "Concurrent connections per client address; more get 429."),
-            key("limits.max-connections", Kind.INT, "100000", "Concurrent connections of this gateway; more get 503."),
+            key("limits.max-connections", Kind.INT, "100000", "Concurrent connections of this gateway; more get 503. Held below the open-file limit (5% of it, at least 256, kept for other files); 0: only that bound."),
             key("limits.max-message-bytes", Kind.INT, "10240", "Largest inbound message (all fragments); larger closes with 1009."),
             key("limits.handshake-timeout", Kind.DURATION, "10s", "Time from TCP accept to a completed upgrade; slower sockets are dropped."),
             key("limits.protocol-violations", Kind.INT, "10", "Bad messages (not JSON, unknown type) tolerated per window; one more closes with 4503."),

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The README's configuration table lists every key with its default: docs cannot drift from code. */
+/** The README's configuration table lists every key with its default and meaning: docs cannot drift from code. */
 class ReadmeConfigTableTest {
 
     @Test
@@ -15,7 +15,7 @@ class ReadmeConfigTableTest {
         for (ConfigKeys.Key key : ConfigKeys.ALL) {
             String def = key.defaultValue().isEmpty() ? "" : "`" + key.defaultValue() + "`";
             assertThat(readme).as("README row for %s", key.name())
-                    .contains("| `" + key.name() + "` | `" + key.envName() + "` | " + def + " |");
+                    .contains("| `" + key.name() + "` | `" + key.envName() + "` | " + def + " | " + key.meaning() + " |");
         }
     }
 }
