@@ -23,6 +23,8 @@ import java.util.Set;
 final class RawConfig {
     /** Environment variables of ours that are not configuration keys. */
     private static final Set<String> NOT_KEYS = Set.of("PORTCULLIS_CONFIG", "PORTCULLIS_JAVA_OPTS", "PORTCULLIS_JAVA_HOME");
+    /** The load generator's variables ({@code PORTCULLIS_BENCH_SECRET}, ...), often exported in the gateway's shell. */
+    private static final String BENCH_PREFIX = "PORTCULLIS_BENCH_";
 
     private final Map<String, Object> values = new LinkedHashMap<>();
     private final List<String> problems;
@@ -60,7 +62,7 @@ final class RawConfig {
         Map<String, ConfigKeys.Key> byEnvName = new LinkedHashMap<>();
         ConfigKeys.ALL.forEach(key -> byEnvName.put(key.envName(), key));
         env.forEach((name, value) -> {
-            if (!name.startsWith("PORTCULLIS_") || NOT_KEYS.contains(name)) {
+            if (!name.startsWith("PORTCULLIS_") || NOT_KEYS.contains(name) || name.startsWith(BENCH_PREFIX)) {
                 return;
             }
             ConfigKeys.Key key = byEnvName.get(name);

@@ -50,6 +50,8 @@ class ConfigLoaderTest {
         GatewayConfig c = ConfigLoader.load(file, Map.of(
                 "PORTCULLIS_SERVER_PORT", "7001",
                 "PORTCULLIS_ADMIN_API_KEYS", "key-one-0123456789, key-two-0123456789",
+                "PORTCULLIS_BENCH_SECRET", "the load generator's, not a key of ours",
+                "PORTCULLIS_JAVA_OPTS", "-Xmx1g",
                 "HOME", "/root"), Map.of("limits.connections-per-user", "4"));
         assertThat(c.server().port()).isEqualTo(7001);
         assertThat(c.server().allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com");
