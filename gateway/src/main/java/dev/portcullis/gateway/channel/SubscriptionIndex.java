@@ -5,8 +5,8 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Which connection is subscribed to which channel, sharded by event loop, and the fan-out.
@@ -67,9 +67,13 @@ public final class SubscriptionIndex {
         /** Publications waiting for the drain, each retained once for this shard. */
         final Queue<Publication> pending = new ConcurrentLinkedQueue<>();
         /** The length of {@code pending} (the queue's own size() walks it). */
-        final AtomicInteger backlog = new AtomicInteger();
-        /** True from the moment a drain is handed to the executor until it has looked at the queue for the last time. */
-        final AtomicBoolean scheduled = new AtomicBoolean();
+        volatile int backlog;
+        /** 1 from the moment a drain is handed to the executor until it has looked at the queue for the last time. */
+        volatile int scheduled;
+        // Field updaters rather than Atomic* objects: there is a shard per channel and loop, and
+        // every connection's personal channel has one.
+        private static final AtomicIntegerFieldUpdater<Shard> BACKLOG = AtomicIntegerFieldUpdater.newUpdater(Shard.class, "backlog");
+        private static final AtomicIntegerFieldUpdater<Shard> SCHEDULED = AtomicIntegerFieldUpdater.newUpdater(Shard.class, "scheduled");
 
         Shard(Executor executor) {
             this.executor = executor;
@@ -77,8 +81,8 @@ public final class SubscriptionIndex {
 
         void enqueue(Publication publication) {
             pending.add(publication);
-            backlog.incrementAndGet();
-            if (scheduled.compareAndSet(false, true)) {
+            BACKLOG.incrementAndGet(this);
+            if (SCHEDULED.compareAndSet(this, 0, 1)) {
                 executor.execute(this);
             }
         }
@@ -91,13 +95,13 @@ public final class SubscriptionIndex {
         @Override
         public void run() {
             Subscriber[] snapshot = members; // a delivery may unsubscribe (slow consumer): iterate the snapshot
-            Publication[] batch = new Publication[Math.clamp(backlog.get(), 1, MAX_BATCH)];
+            Publication[] batch = new Publication[Math.clamp(backlog, 1, MAX_BATCH)];
             int taken = 0;
             Publication publication;
             while (taken < batch.length && (publication = pending.poll()) != null) {
                 batch[taken++] = publication;
             }
-            backlog.addAndGet(-taken);
+            BACKLOG.addAndGet(this, -taken);
             try {
                 for (Subscriber member : snapshot) {
                     for (int i = 0; i < taken; i++) {
@@ -109,10 +113,10 @@ public final class SubscriptionIndex {
                 for (int i = 0; i < taken; i++) {
                     batch[i].release();
                 }
-                scheduled.set(false);
+                scheduled = 0;
                 // A publication queued after the last poll but before the flag was cleared saw the
                 // flag set and did not schedule: look again.
-                if (!pending.isEmpty() && scheduled.compareAndSet(false, true)) {
+                if (!pending.isEmpty() && SCHEDULED.compareAndSet(this, 0, 1)) {
                     executor.execute(this);
                 }
             }

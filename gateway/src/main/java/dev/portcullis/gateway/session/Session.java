@@ -76,6 +76,7 @@ public final class Session implements Subscriber {
     private final ScheduledExecutorService executor;
     private final Context context;
 
+    /** The token's principal without its claims: {@link #permissions} holds what they granted. */
     private Principal principal;
     private Permissions permissions;
     private final ChannelSubscriptions channels;
@@ -96,8 +97,8 @@ public final class Session implements Subscriber {
             String id, Principal principal, InetSocketAddress remote, Outbound out,
             ScheduledExecutorService executor, Context context) {
         this.id = id;
-        this.principal = principal;
         this.permissions = Permissions.of(principal.subject(), principal.claims(), context.permissions());
+        this.principal = principal.withoutClaims();
         this.remote = remote;
         this.out = out;
         this.executor = executor;
@@ -364,8 +365,8 @@ public final class Session implements Subscriber {
 
     /** A fresh token replaces the old one: new expiry, new permissions; channels no longer readable are left. */
     private void renew(Principal fresh) {
-        principal = fresh;
         permissions = Permissions.of(fresh.subject(), fresh.claims(), context.permissions());
+        principal = fresh.withoutClaims();
         if (reauthDeadline != null) {
             reauthDeadline.cancel(false);
             reauthDeadline = null;

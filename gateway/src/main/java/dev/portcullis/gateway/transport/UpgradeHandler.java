@@ -10,6 +10,7 @@ import dev.portcullis.gateway.session.Disconnect;
 import dev.portcullis.gateway.session.Session;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -289,13 +290,21 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             List<WebSocketHandler> replaced = services.connections().admit(principal.subject(), handler);
             services.registry().registered(principal.subject(), session.id(),
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(), session.openedAt());
-            channel.closeFuture().addListener(f -> {
-                services.connections().remove(principal.subject(), handler);
-                services.registry().unregistered(principal.subject(), session.id());
-            });
+            channel.closeFuture().addListener(unregisterOnClose(services, principal.subject(), session.id(), handler));
             replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
             session.start(recover);
         });
+    }
+
+    /**
+     * Forgets the connection when it closes. Built in a static method so that the listener, which
+     * lives as long as the connection, holds these three values and not this handler or the token.
+     */
+    private static ChannelFutureListener unregisterOnClose(Services services, String user, String connectionId, WebSocketHandler handler) {
+        return closed -> {
+            services.connections().remove(user, handler);
+            services.registry().unregistered(user, connectionId);
+        };
     }
 
     /**
