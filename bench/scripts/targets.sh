@@ -51,11 +51,9 @@ for target in "${TARGETS[@]}"; do
   case $target in
     memory) # 19,000 idle connections held 5 minutes, a fresh gateway per run
       # Live heap too: a class histogram (after a full GC) before the load and 60 s into the hold.
-      JCMD=$(dirname "$(readlink -f "$(command -v java)")")/jcmd
-      [[ -x ${JAVA_HOME:-}/bin/jcmd ]] && JCMD=$JAVA_HOME/bin/jcmd
-      [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/jcmd ]] && JCMD=/usr/lib/jvm/temurin-25-jdk-amd64/bin/jcmd
       for run in $(seq "$RUNS"); do
         start_gateway
+        JCMD=$(dirname "$(readlink -f "/proc/$GATEWAY_PID/exe")")/jcmd # the gateway's own JDK
         sleep 2
         "$JCMD" "$GATEWAY_PID" GC.class_histogram | tail -1 >"$OUT_DIR/memory-$run.heap-before.txt" || true
         (sleep 60; "$JCMD" "$GATEWAY_PID" GC.class_histogram | tail -1 >"$OUT_DIR/memory-$run.heap-held.txt") &

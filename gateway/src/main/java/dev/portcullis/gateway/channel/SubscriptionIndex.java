@@ -5,8 +5,11 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Which connection is subscribed to which channel, sharded by event loop, and the fan-out.
@@ -34,6 +37,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * the live subscriptions.
  */
 public final class SubscriptionIndex {
+    private static final Logger log = LoggerFactory.getLogger(SubscriptionIndex.class);
     /**
      * Told when a channel gets its first local subscriber and when it loses its last, so a clustered
      * broker subscribes upstream only to channels somebody here listens to. Calls come from any
@@ -82,8 +86,20 @@ public final class SubscriptionIndex {
         void enqueue(Publication publication) {
             pending.add(publication);
             BACKLOG.incrementAndGet(this);
+            schedule();
+        }
+
+        private void schedule() {
             if (SCHEDULED.compareAndSet(this, 0, 1)) {
-                executor.execute(this);
+                try {
+                    executor.execute(this);
+                } catch (RejectedExecutionException shutDown) {
+                    // The loop is gone, and its connections with it: drop what waits for them.
+                    for (Publication left; (left = pending.poll()) != null; ) {
+                        BACKLOG.decrementAndGet(this);
+                        left.release();
+                    }
+                }
             }
         }
 
@@ -104,10 +120,14 @@ public final class SubscriptionIndex {
             BACKLOG.addAndGet(this, -taken);
             try {
                 for (Subscriber member : snapshot) {
-                    for (int i = 0; i < taken; i++) {
-                        member.deliver(batch[i]);
+                    try {
+                        for (int i = 0; i < taken; i++) {
+                            member.deliver(batch[i]);
+                        }
+                        member.flush();
+                    } catch (RuntimeException e) {
+                        log.warn("delivery to a subscriber failed; the others still get it", e); // a bug, not a client's doing
                     }
-                    member.flush();
                 }
             } finally {
                 for (int i = 0; i < taken; i++) {
@@ -116,8 +136,8 @@ public final class SubscriptionIndex {
                 scheduled = 0;
                 // A publication queued after the last poll but before the flag was cleared saw the
                 // flag set and did not schedule: look again.
-                if (!pending.isEmpty() && SCHEDULED.compareAndSet(this, 0, 1)) {
-                    executor.execute(this);
+                if (!pending.isEmpty()) {
+                    schedule();
                 }
             }
         }

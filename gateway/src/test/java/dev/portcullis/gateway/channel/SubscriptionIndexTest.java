@@ -23,7 +23,7 @@ class SubscriptionIndexTest {
     }
 
     /** Records what the index calls, on the loop; "flush" marks each flush. */
-    private final class Recorder implements Subscriber {
+    private class Recorder implements Subscriber {
         final List<String> calls = new ArrayList<>();
 
         @Override
@@ -142,5 +142,53 @@ class SubscriptionIndexTest {
         onLoop(() -> {});
         assertThat(a.calls).isEmpty();
         assertThat(index.channels()).isZero();
+    }
+
+    @Test
+    void aSubscriberThatThrowsDoesNotKeepThePublicationFromTheOthers() throws Exception {
+        Recorder before = new Recorder();
+        Recorder broken = new Recorder() {
+            @Override
+            public void deliver(Publication publication) {
+                throw new IllegalStateException("a bug in one subscriber");
+            }
+        };
+        Recorder after = new Recorder();
+        onLoop(() -> {
+            index.subscribe("alerts", before);
+            index.subscribe("alerts", broken);
+            index.subscribe("alerts", after);
+        });
+        Publication p = publication(1);
+        index.publish(p);
+        p.release();
+        onLoop(() -> {});
+        assertThat(before.calls).containsExactly("1", "flush");
+        assertThat(after.calls).containsExactly("1", "flush");
+        assertThat(p.refCnt()).isZero();
+    }
+
+    @Test
+    void publicationsForALoopThatHasShutDownAreReleased() throws Exception {
+        ExecutorService gone = Executors.newSingleThreadExecutor();
+        Subscriber member = new Subscriber() {
+            @Override
+            public java.util.concurrent.Executor executor() {
+                return gone;
+            }
+
+            @Override
+            public void deliver(Publication publication) {}
+
+            @Override
+            public void flush() {}
+        };
+        gone.submit(() -> index.subscribe("alerts", member)).get(5, TimeUnit.SECONDS);
+        gone.shutdown();
+        assertThat(gone.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
+        Publication p = publication(1);
+        index.publish(p);
+        p.release();
+        assertThat(p.refCnt()).isZero();
     }
 }
