@@ -46,6 +46,19 @@ class SubscriptionIndexTest {
         return Publication.encode(UnpooledByteBufAllocator.DEFAULT, "alerts", offset, "e1", "{\"n\":" + offset + "}");
     }
 
+    /** Keeps the loop busy until the returned latch is counted down, so that publications queue up. */
+    private CountDownLatch holdLoop() {
+        CountDownLatch release = new CountDownLatch(1);
+        loop.execute(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return release;
+    }
+
     private void onLoop(Runnable task) throws Exception {
         loop.submit(task).get(5, TimeUnit.SECONDS);
     }
@@ -71,14 +84,7 @@ class SubscriptionIndexTest {
     void publicationsQueuedWhileTheLoopIsBusyShareOneFlushPerMember() throws Exception {
         Recorder a = new Recorder();
         onLoop(() -> index.subscribe("alerts", a));
-        CountDownLatch release = new CountDownLatch(1);
-        loop.execute(() -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        CountDownLatch release = holdLoop();
         List<Publication> sent = new ArrayList<>();
         for (long offset = 1; offset <= 3; offset++) {
             Publication p = publication(offset);
@@ -96,14 +102,7 @@ class SubscriptionIndexTest {
     void aLongBacklogIsDrainedInOrderInBoundedBatches() throws Exception {
         Recorder a = new Recorder();
         onLoop(() -> index.subscribe("alerts", a));
-        CountDownLatch release = new CountDownLatch(1);
-        loop.execute(() -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        CountDownLatch release = holdLoop();
         int count = 3 * SubscriptionIndex.MAX_BATCH + 5;
         for (long offset = 1; offset <= count; offset++) {
             Publication p = publication(offset);
