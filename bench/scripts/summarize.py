@@ -26,6 +26,13 @@ TABLE = {
         ("latency p99.9 (ms)", "latencies.delivery.p999Ms", "{:.1f}"),
         ("server CPU per million deliveries (s)", "results.serverCpuSecondsPerMillionDeliveries", "{:.2f}"),
     ]),
+    "fanout1k": ("3c. 1,000 subscribers, 100,000 deliveries/s", [
+        ("deliveries/s", "results.deliveriesPerSecond", "{:,.0f}"),
+        ("missing", "results.missing", "{:.0f}"),
+        ("latency p50 (ms)", "latencies.delivery.p50Ms", "{:.1f}"),
+        ("latency p99 (ms)", "latencies.delivery.p99Ms", "{:.1f}"),
+        ("server CPU per million deliveries (s)", "results.serverCpuSecondsPerMillionDeliveries", "{:.2f}"),
+    ]),
     "saturate": ("3b. 1,000 subscribers, saturated", [
         ("deliveries/s", "results.deliveriesPerSecond", "{:,.0f}"),
         ("missing", "results.missing", "{:.0f}"),

@@ -2,7 +2,7 @@
 # Runs the load-test targets of BENCHMARKS.md with the three-run protocol, on this machine, against
 # gateways it starts itself (loopback only), and prints a Markdown table of median [range].
 #
-#   bench/scripts/targets.sh [OUT_DIR] [TARGET...]     TARGET: memory handshake fanout saturate inbound cluster
+#   bench/scripts/targets.sh [OUT_DIR] [TARGET...]     TARGET: memory handshake fanout fanout1k saturate inbound cluster
 #
 # Takes about 35 minutes for all targets. Every run writes its JSON result into OUT_DIR (default: a
 # new directory under /tmp); bench/scripts/summarize.py OUT_DIR prints the table again. Needs
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 OUT_DIR=${1:-$(mktemp -d /tmp/portcullis-targets.XXXXXX)}
 shift || true
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(memory handshake fanout saturate inbound cluster)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(memory handshake fanout fanout1k saturate inbound cluster)
 mkdir -p "$OUT_DIR"
 RUNS=${RUNS:-3}
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTouch}
@@ -57,8 +57,9 @@ for target in "${TARGETS[@]}"; do
         sleep 2
         "$JCMD" "$GATEWAY_PID" GC.class_histogram | tail -1 >"$OUT_DIR/memory-$run.heap-before.txt" || true
         (sleep 60; "$JCMD" "$GATEWAY_PID" GC.class_histogram | tail -1 >"$OUT_DIR/memory-$run.heap-held.txt") &
+        histogram=$!
         load "memory-$run" connect -n 19000 --hold 5m --source-addresses "$SOURCES"
-        wait
+        wait "$histogram" || true
       done ;;
     handshake) # 5,000 handshakes on a warm gateway (three unmeasured runs first: JIT)
       start_gateway
@@ -67,6 +68,9 @@ for target in "${TARGETS[@]}"; do
     fanout) # 10,000 subscribers, 10 publications/s = 100,000 deliveries/s
       start_gateway
       for run in $(seq "$RUNS"); do load "fanout-$run" fanout -n 10000 --rate 10 --warmup 5s -d 20s --source-addresses "$SOURCES"; done ;;
+    fanout1k) # the same 100,000 deliveries/s to 1,000 subscribers (100 publications/s): latency vs fan-out width
+      start_gateway
+      for run in $(seq "$RUNS"); do load "fanout1k-$run" fanout -n 1000 --rate 100 --warmup 5s -d 20s; done ;;
     saturate) # 1,000 subscribers, publishing as fast as the slowest keeps up
       start_gateway
       for run in $(seq "$RUNS"); do load "saturate-$run" fanout -n 1000 --rate 0 --warmup 5s -d 15s; done ;;
