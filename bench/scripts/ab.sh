@@ -36,7 +36,8 @@ for run in $(seq "$RUNS"); do
   for side in a b; do
     jar=$JAR_A; [[ $side == b ]] && jar=$JAR_B
     # shellcheck disable=SC2086 # the flags are words
-    "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar "$jar" serve --config bench/config/gateway-load.yaml \
+    # Without the generator's variables: builds before 2026-11-22 refused unknown PORTCULLIS_* ones.
+    env -u PORTCULLIS_BENCH_SECRET -u PORTCULLIS_BENCH_API_KEY "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar "$jar" serve --config bench/config/gateway-load.yaml \
       >"$OUT_DIR/gateway-$side-$run.log" 2>&1 &
     GATEWAY_PID=$!
     for _ in $(seq 300); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && break; sleep 0.1; done

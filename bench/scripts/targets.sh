@@ -61,9 +61,9 @@ for target in "${TARGETS[@]}"; do
         load "memory-$run" connect -n 19000 --hold 5m --source-addresses "$SOURCES"
         wait "$histogram" || true
       done ;;
-    handshake) # 5,000 handshakes on a warm gateway (three unmeasured runs first: JIT)
+    handshake) # 5,000 handshakes on a warm gateway: unmeasured runs first, until the JIT is done with the path
       start_gateway
-      for run in 1 2 3; do load "handshake-warmup-$run" connect -n 5000 --hold 2s --source-addresses "$SOURCES"; done
+      for run in $(seq "${HANDSHAKE_WARMUP_RUNS:-10}"); do load "handshake-warmup-$run" connect -n 5000 --hold 2s --source-addresses "$SOURCES"; done
       for run in $(seq "$RUNS"); do load "handshake-$run" connect -n 5000 --hold 2s --source-addresses "$SOURCES"; done ;;
     fanout) # 10,000 subscribers, 10 publications/s = 100,000 deliveries/s
       start_gateway
