@@ -41,8 +41,9 @@ for run in $(seq "$RUNS"); do
       >"$OUT_DIR/gateway-$side-$run.log" 2>&1 &
     GATEWAY_PID=$!
     for _ in $(seq 300); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+    curl -sf http://127.0.0.1:9090/readyz >/dev/null || { echo "ab.sh: gateway $side did not start; see $OUT_DIR/gateway-$side-$run.log" >&2; exit 1; }
     echo "== $side-$run ($jar)" >&2
-    ./portcullis bench load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$side-$run.json" | head -1 || true
+    "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$side-$run.json" | head -1 || true
     stop_gateway
   done
 done

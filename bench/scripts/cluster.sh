@@ -22,6 +22,8 @@ export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-012345
 
 command -v redis-server >/dev/null || { echo "cluster.sh: redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
 [[ -f gateway/target/portcullis.jar && -f bench/target/portcullis-bench.jar ]] || { echo "cluster.sh: run ./portcullis build first" >&2; exit 1; }
+# The jars as they are: ./portcullis serve would rebuild stale sources, K times at once.
+JAVA=$(./portcullis java-home)/bin/java
 
 pids=()
 cleanup() {
@@ -39,8 +41,9 @@ urls=(); server_pids=()
 for i in $(seq "$K"); do
   PORTCULLIS_SERVER_PORT=$((8100 + i)) PORTCULLIS_ADMIN_PORT=$((9100 + i)) \
   PORTCULLIS_BROKER_TYPE=redis PORTCULLIS_BROKER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-  PORTCULLIS_BROKER_INSTANCE_ID="gw$i" PORTCULLIS_JAVA_OPTS="$GATEWAY_JAVA_OPTS" \
-    ./portcullis serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway-$i.log" 2>&1 &
+  PORTCULLIS_BROKER_INSTANCE_ID="gw$i" \
+    "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar gateway/target/portcullis.jar \
+    serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway-$i.log" 2>&1 &
   pids+=($!); server_pids+=(--server-pid "$!"); urls+=(--url "ws://127.0.0.1:$((8100 + i))/ws")
 done
 for i in $(seq "$K"); do
@@ -52,4 +55,4 @@ for i in $(seq "$K"); do
 done
 echo "cluster.sh: redis on $REDIS_PORT and $K gateways ready; logs in $OUT_DIR" >&2
 
-./portcullis bench load "$@" "${urls[@]}" --admin-url "http://127.0.0.1:9101" "${server_pids[@]}"
+"$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" "${urls[@]}" --admin-url "http://127.0.0.1:9101" "${server_pids[@]}"

@@ -10,6 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+KNOWN="memory handshake fanout fanout1k saturate inbound cluster"
+if [[ " $KNOWN " == *" ${1:-} "* ]]; then
+  echo "targets.sh: the first argument is the output directory, e.g. targets.sh /tmp/targets ${1}" >&2
+  exit 2
+fi
 OUT_DIR=${1:-$(mktemp -d /tmp/portcullis-targets.XXXXXX)}
 shift || true
 TARGETS=("$@")
@@ -22,11 +27,15 @@ export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-012345
 SOURCES=127.0.0.2-127.0.0.9
 
 [[ -f gateway/target/portcullis.jar && -f bench/target/portcullis-bench.jar ]] || { echo "targets.sh: run ./portcullis build first" >&2; exit 1; }
+# The jars as they are (./portcullis would rebuild stale sources in the middle of a run).
+JAVA=$(./portcullis java-home)/bin/java
 
 GATEWAY_PID=
 start_gateway() {
   stop_gateway
-  PORTCULLIS_JAVA_OPTS="$GATEWAY_JAVA_OPTS" ./portcullis serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway.log" 2>&1 &
+  # shellcheck disable=SC2086 # the flags are words
+  "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar gateway/target/portcullis.jar \
+    serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway.log" 2>&1 &
   GATEWAY_PID=$!
   for _ in $(seq 300); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && return; sleep 0.1; done
   echo "targets.sh: the gateway did not become ready; see $OUT_DIR/gateway.log" >&2
@@ -44,7 +53,7 @@ trap stop_gateway EXIT
 load() { # load NAME ARGS...: one run, its result in OUT_DIR/NAME.json
   local name=$1; shift
   echo "== $name: portcullis-bench load $*" >&2
-  ./portcullis bench load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$name.json" | tail -3 >&2 || true
+  "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$name.json" | tail -3 >&2 || true
 }
 
 for target in "${TARGETS[@]}"; do

@@ -90,14 +90,20 @@ public final class SubscriptionIndex {
         }
 
         private void schedule() {
-            if (SCHEDULED.compareAndSet(this, 0, 1)) {
+            while (SCHEDULED.compareAndSet(this, 0, 1)) {
                 try {
                     executor.execute(this);
+                    return;
                 } catch (RejectedExecutionException shutDown) {
-                    // The loop is gone, and its connections with it: drop what waits for them.
+                    // The loop is gone, and its connections with it: drop what waits for them, and
+                    // stay schedulable so that later publications are dropped (released) too.
                     for (Publication left; (left = pending.poll()) != null; ) {
                         BACKLOG.decrementAndGet(this);
                         left.release();
+                    }
+                    scheduled = 0;
+                    if (pending.isEmpty()) {
+                        return; // else one was queued while the flag was set: go round again
                     }
                 }
             }
@@ -124,9 +130,10 @@ public final class SubscriptionIndex {
                         for (int i = 0; i < taken; i++) {
                             member.deliver(batch[i]);
                         }
-                        member.flush();
                     } catch (RuntimeException e) {
                         log.warn("delivery to a subscriber failed; the others still get it", e); // a bug, not a client's doing
+                    } finally {
+                        member.flush();
                     }
                 }
             } finally {

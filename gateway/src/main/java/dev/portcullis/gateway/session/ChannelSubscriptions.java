@@ -33,6 +33,16 @@ final class ChannelSubscriptions {
     private final List<String> subscriptions = new ArrayList<>(2);
     /** Channels whose subscribe is waiting for history, with the live publications held meanwhile; null when none. */
     private Map<String, List<Publication>> recovering;
+    /**
+     * After a subscribe: per channel, the epoch and the last offset the client has been sent or told
+     * about (the ack's position). A live publication at or below it may still arrive afterwards (its
+     * fan-out was queued behind the subscribe's reply, or a clustered broker's pub/sub message came
+     * after the history read saw it) and is dropped; the entry goes once the live stream passes it.
+     * Null when none.
+     */
+    private Map<String, Floor> floors;
+
+    private record Floor(String epoch, long offset) {}
 
     ChannelSubscriptions(Session session, Session.Context context, Outbound out, Executor executor) {
         this.session = session;
@@ -49,12 +59,33 @@ final class ChannelSubscriptions {
     void deliver(Publication publication) {
         List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
         if (held == null) {
-            out.deliver(publication);
+            if (floors == null || !belowFloor(publication)) {
+                out.deliver(publication);
+            }
         } else if (held.size() < Session.MAX_RECOVERY_BUFFER) {
             publication.retain();
             held.add(publication);
         } else {
             session.disconnect(Disconnect.SLOW_CONSUMER);
+        }
+    }
+
+    /** True for a late live publication the client already has (or was told it does not need). */
+    private boolean belowFloor(Publication publication) {
+        Floor floor = floors.get(publication.channel());
+        if (floor == null) {
+            return false;
+        }
+        if (floor.epoch().equals(publication.epoch()) && publication.offset() <= floor.offset()) {
+            return true;
+        }
+        dropFloor(publication.channel()); // publications of a channel arrive in order: none older will follow
+        return false;
+    }
+
+    private void dropFloor(String channel) {
+        if (floors != null && floors.remove(channel) != null && floors.isEmpty()) {
+            floors = null;
         }
     }
 
@@ -64,6 +95,7 @@ final class ChannelSubscriptions {
             context.index().unsubscribe(channel, session);
         }
         subscriptions.clear();
+        floors = null;
         if (recovering != null) {
             recovering.values().forEach(held -> held.forEach(Publication::release));
             recovering = null;
@@ -84,6 +116,10 @@ final class ChannelSubscriptions {
      *   <li>The ack goes out with the channel's position, then the history after the client's offset,
      *       then the held publications whose offset is beyond the last one sent: overlap between (1)
      *       and (2) is removed by offset, so nothing is sent twice.</li>
+     *   <li>A live publication the history read already returned may still reach {@link #deliver} after
+     *       all this (the index queues fan-out per loop, and a clustered broker's pub/sub message can
+     *       trail the history read): the last offset sent is kept as the channel's floor, and live
+     *       publications at or below it are dropped.</li>
      * </ol>
      * If the history no longer reaches back to the client's offset, or the epoch differs, the ack
      * says {@code recovered: false} with the current position; no history is sent (the client must
@@ -159,14 +195,22 @@ final class ChannelSubscriptions {
                 }
                 context.metrics().recovered(page.publications().size());
             }
+            String epoch = position.epoch();
             for (Publication live : held) {
-                if (!live.epoch().equals(position.epoch()) || live.offset() > last) {
+                if (!live.epoch().equals(epoch) || live.offset() > last) {
                     out.deliver(live);
-                    if (live.epoch().equals(position.epoch())) {
+                    if (live.epoch().equals(epoch)) {
+                        last = live.offset();
+                    } else {
+                        epoch = live.epoch(); // the channel's history was reset meanwhile
                         last = live.offset();
                     }
                 }
             }
+            if (floors == null) {
+                floors = new HashMap<>(4);
+            }
+            floors.put(channel, new Floor(epoch, last));
             out.flush();
         } finally {
             held.forEach(Publication::release);
@@ -209,6 +253,7 @@ final class ChannelSubscriptions {
         if (subscriptions.remove(channel)) {
             context.index().unsubscribe(channel, session);
         }
+        dropFloor(channel);
         if (recovering != null) {
             List<Publication> held = recovering.remove(channel);
             if (held != null) {

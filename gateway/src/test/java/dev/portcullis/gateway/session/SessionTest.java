@@ -66,6 +66,8 @@ class SessionTest {
     }
 
     private Duration maxAge = Duration.ZERO;
+    /** The broker of the last session made. */
+    private LocalBroker lastBroker;
 
     private Session session(String user, Map<String, Object> claims, Duration ttl, Duration reauthEvery, int violations,
             MessageRate rate) {
@@ -97,6 +99,7 @@ class SessionTest {
         var config = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.auto-subscribe", List.of("alerts")));
         ChannelsConfig channels = config.channels();
         LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, clock::millis);
+        lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
                 new Session.Context(settings, verifier, new MessageCodec(), NamespacePolicies.create(channels),
                         Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock));
@@ -118,6 +121,49 @@ class SessionTest {
         session.closed();
         assertThat(index.subscriptions()).isZero();
         assertThat(index.channels()).isZero();
+    }
+
+    /**
+     * A publication the recovery sent from history can still arrive live afterwards: here its fan-out
+     * is queued (by a drain already running) behind the subscribe's reply. It must not reach the
+     * client twice, nor out of order.
+     */
+    @Test
+    void aLivePublicationThatRecoveryAlreadySentIsNotSentAgain() throws Exception {
+        LocalBroker[] broker = new LocalBroker[1];
+        Session[] session = new Session[1];
+        String[] epoch = new String[1];
+        // A member of the same shard ahead of the session: while the drain of offset 1 runs, offset 2
+        // is published and the client subscribes with recovery from offset 0.
+        index.subscribe("alerts", new dev.portcullis.gateway.channel.Subscriber() {
+            @Override
+            public java.util.concurrent.Executor executor() {
+                return loop.eventLoop();
+            }
+
+            @Override
+            public void deliver(Publication publication) {
+                if (publication.offset() == 1) {
+                    broker[0].publish("alerts", "{\"n\":2}").join();
+                    session[0].onText("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"alerts\",\"since\":{\"offset\":0,\"epoch\":\""
+                            + epoch[0] + "\"}}");
+                }
+            }
+
+            @Override
+            public void flush() {}
+        });
+        session[0] = session("kim", Duration.ofHours(1), Duration.ZERO, 0);
+        broker[0] = lastBroker;
+        epoch[0] = broker[0].history().read("alerts", 0, 1).join().position().epoch();
+        broker[0].publish("alerts", "{\"n\":1}").join();
+        loop.runPendingTasks();
+        loop.runPendingTasks();
+
+        List<Long> offsets = delivered.stream().filter(m -> m.contains("\"channel\":\"alerts\""))
+                .map(m -> Long.parseLong(m.replaceAll(".*\"offset\":(\\d+).*", "$1"))).toList();
+        assertThat(offsets).containsExactly(1L, 2L);
+        assertThat(sent).anySatisfy(m -> assertThat(m).contains("\"type\":\"ack\"").contains("\"recovered\":true"));
     }
 
     @Test
