@@ -156,7 +156,9 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
      * The frame encoder's context. A publication is already a complete frame, so it is written from
      * there: it skips the tail and the inbound handlers a {@code channel.write} would walk past, and
      * still goes through TLS when there is TLS. Replies and control frames take the whole pipeline.
-     * Fan-out writes one of these per subscriber, so the few nanoseconds add up.
+     * Fan-out writes one of these per subscriber, so the few nanoseconds add up. An outbound handler
+     * added later between the encoder and this handler (byte counting, say) would not see
+     * publications: add it before the encoder instead.
      */
     private ChannelHandlerContext frames() {
         ChannelHandlerContext ctx = frames;
