@@ -74,10 +74,10 @@ class LoadGeneratorTest {
 
     @Test
     void sourceAddressRangesExpand() {
-        assertThat(Coordinator.sourceRange("127.0.0.2-127.0.0.4")).containsExactly("127.0.0.2", "127.0.0.3", "127.0.0.4");
-        assertThat(Coordinator.sourceRange("127.0.0.8-9,127.0.1.1")).containsExactly("127.0.0.8", "127.0.0.9", "127.0.1.1");
-        assertThatThrownBy(() -> Coordinator.sourceRange("127.0.0.9-127.0.0.2")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Coordinator.sourceRange("127.0.0.2-127.0.1.2")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Preflight.sourceRange("127.0.0.2-127.0.0.4")).containsExactly("127.0.0.2", "127.0.0.3", "127.0.0.4");
+        assertThat(Preflight.sourceRange("127.0.0.8-9,127.0.1.1")).containsExactly("127.0.0.8", "127.0.0.9", "127.0.1.1");
+        assertThatThrownBy(() -> Preflight.sourceRange("127.0.0.9-127.0.0.2")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Preflight.sourceRange("127.0.0.2-127.0.1.2")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
