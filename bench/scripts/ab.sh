@@ -18,32 +18,16 @@ shift 3
 OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/portcullis-ab.XXXXXX)}
 mkdir -p "$OUT_DIR"
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTouch}
-export PORTCULLIS_BENCH_SECRET=${PORTCULLIS_BENCH_SECRET:-bench-secret-0123456789-0123456789-0123456789}
-export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-0123456789}
-JAVA=$(./portcullis java-home)/bin/java
 
-GATEWAY_PID=
-stop_gateway() {
-  if [[ -n $GATEWAY_PID ]]; then
-    kill "$GATEWAY_PID" 2>/dev/null || true
-    wait "$GATEWAY_PID" 2>/dev/null || true
-    GATEWAY_PID=
-  fi
-}
+source bench/scripts/lib.sh
 trap stop_gateway EXIT
 
 for run in $(seq "$RUNS"); do
   for side in a b; do
     jar=$JAR_A; [[ $side == b ]] && jar=$JAR_B
-    # shellcheck disable=SC2086 # the flags are words
-    # Without the generator's variables: builds before 2026-11-22 refused unknown PORTCULLIS_* ones.
-    env -u PORTCULLIS_BENCH_SECRET -u PORTCULLIS_BENCH_API_KEY "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar "$jar" serve --config bench/config/gateway-load.yaml \
-      >"$OUT_DIR/gateway-$side-$run.log" 2>&1 &
-    GATEWAY_PID=$!
-    for _ in $(seq 300); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && break; sleep 0.1; done
-    curl -sf http://127.0.0.1:9090/readyz >/dev/null || { echo "ab.sh: gateway $side did not start; see $OUT_DIR/gateway-$side-$run.log" >&2; exit 1; }
+    start_gateway "$jar" "$OUT_DIR/gateway-$side-$run.log"
     echo "== $side-$run ($jar)" >&2
-    "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$side-$run.json" | head -1 || true
+    bench_load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$side-$run.json" | head -1 || true
     stop_gateway
   done
 done

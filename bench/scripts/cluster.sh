@@ -17,13 +17,10 @@ shift
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms192m -Xmx192m -XX:+AlwaysPreTouch}
 OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/portcullis-cluster.XXXXXX)}
 REDIS_PORT=${REDIS_PORT:-6400}
-export PORTCULLIS_BENCH_SECRET=${PORTCULLIS_BENCH_SECRET:-bench-secret-0123456789-0123456789-0123456789}
-export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-0123456789}
 
 command -v redis-server >/dev/null || { echo "cluster.sh: redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
 [[ -f gateway/target/portcullis.jar && -f bench/target/portcullis-bench.jar ]] || { echo "cluster.sh: run ./portcullis build first" >&2; exit 1; }
-# The jars as they are: ./portcullis serve would rebuild stale sources, K times at once.
-JAVA=$(./portcullis java-home)/bin/java
+source bench/scripts/lib.sh
 
 pids=()
 cleanup() {
@@ -41,18 +38,10 @@ urls=(); server_pids=()
 for i in $(seq "$K"); do
   PORTCULLIS_SERVER_PORT=$((8100 + i)) PORTCULLIS_ADMIN_PORT=$((9100 + i)) \
   PORTCULLIS_BROKER_TYPE=redis PORTCULLIS_BROKER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-  PORTCULLIS_BROKER_INSTANCE_ID="gw$i" \
-    "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar gateway/target/portcullis.jar \
-    serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway-$i.log" 2>&1 &
+  PORTCULLIS_BROKER_INSTANCE_ID="gw$i" launch_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway-$i.log"
   pids+=($!); server_pids+=(--server-pid "$!"); urls+=(--url "ws://127.0.0.1:$((8100 + i))/ws")
 done
-for i in $(seq "$K"); do
-  for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$((9100 + i))/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  curl -sf "http://127.0.0.1:$((9100 + i))/readyz" >/dev/null || { echo "cluster.sh: gateway $i is not ready; see $OUT_DIR/gateway-$i.log" >&2; exit 1; }
-done
+for i in $(seq "$K"); do await_ready $((9100 + i)) "$OUT_DIR/gateway-$i.log"; done
 echo "cluster.sh: redis on $REDIS_PORT and $K gateways ready; logs in $OUT_DIR" >&2
 
-"$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" "${urls[@]}" --admin-url "http://127.0.0.1:9101" "${server_pids[@]}"
+bench_load "$@" "${urls[@]}" --admin-url "http://127.0.0.1:9101" "${server_pids[@]}"

@@ -22,38 +22,16 @@ TARGETS=("$@")
 mkdir -p "$OUT_DIR"
 RUNS=${RUNS:-3}
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTouch}
-export PORTCULLIS_BENCH_SECRET=${PORTCULLIS_BENCH_SECRET:-bench-secret-0123456789-0123456789-0123456789}
-export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-0123456789}
 SOURCES=127.0.0.2-127.0.0.9
 
 [[ -f gateway/target/portcullis.jar && -f bench/target/portcullis-bench.jar ]] || { echo "targets.sh: run ./portcullis build first" >&2; exit 1; }
-# The jars as they are (./portcullis would rebuild stale sources in the middle of a run).
-JAVA=$(./portcullis java-home)/bin/java
-
-GATEWAY_PID=
-start_gateway() {
-  stop_gateway
-  # shellcheck disable=SC2086 # the flags are words
-  "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar gateway/target/portcullis.jar \
-    serve --config bench/config/gateway-load.yaml >"$OUT_DIR/gateway.log" 2>&1 &
-  GATEWAY_PID=$!
-  for _ in $(seq 300); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "targets.sh: the gateway did not become ready; see $OUT_DIR/gateway.log" >&2
-  exit 1
-}
-stop_gateway() {
-  if [[ -n $GATEWAY_PID ]]; then
-    kill "$GATEWAY_PID" 2>/dev/null || true
-    wait "$GATEWAY_PID" 2>/dev/null || true
-    GATEWAY_PID=
-  fi
-}
+source bench/scripts/lib.sh
 trap stop_gateway EXIT
 
 load() { # load NAME ARGS...: one run, its result in OUT_DIR/NAME.json
   local name=$1; shift
   echo "== $name: portcullis-bench load $*" >&2
-  "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$name.json" | tail -3 >&2 || true
+  bench_load "$@" --server-pid "$GATEWAY_PID" --no-progress --out "$OUT_DIR/$name.json" | tail -3 >&2 || true
 }
 
 for target in "${TARGETS[@]}"; do
@@ -61,7 +39,7 @@ for target in "${TARGETS[@]}"; do
     memory) # 19,000 idle connections held 5 minutes, a fresh gateway per run
       # Live heap too: a class histogram (after a full GC) before the load and 60 s into the hold.
       for run in $(seq "$RUNS"); do
-        start_gateway
+        start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
         JCMD=$(dirname "$(readlink -f "/proc/$GATEWAY_PID/exe")")/jcmd # the gateway's own JDK
         sleep 2
         "$JCMD" "$GATEWAY_PID" GC.class_histogram | tail -1 >"$OUT_DIR/memory-$run.heap-before.txt" || true
@@ -71,20 +49,20 @@ for target in "${TARGETS[@]}"; do
         wait "$histogram" || true
       done ;;
     handshake) # 5,000 handshakes on a warm gateway: unmeasured runs first, until the JIT is done with the path
-      start_gateway
+      start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
       for run in $(seq "${HANDSHAKE_WARMUP_RUNS:-10}"); do load "handshake-warmup-$run" connect -n 5000 --hold 2s --source-addresses "$SOURCES"; done
       for run in $(seq "$RUNS"); do load "handshake-$run" connect -n 5000 --hold 2s --source-addresses "$SOURCES"; done ;;
     fanout) # 10,000 subscribers, 10 publications/s = 100,000 deliveries/s
-      start_gateway
+      start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
       for run in $(seq "$RUNS"); do load "fanout-$run" fanout -n 10000 --rate 10 --warmup 5s -d 20s --source-addresses "$SOURCES"; done ;;
     fanout1k) # the same 100,000 deliveries/s to 1,000 subscribers (100 publications/s): latency vs fan-out width
-      start_gateway
+      start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
       for run in $(seq "$RUNS"); do load "fanout1k-$run" fanout -n 1000 --rate 100 --warmup 5s -d 20s; done ;;
     saturate) # 1,000 subscribers, publishing as fast as the slowest keeps up
-      start_gateway
+      start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
       for run in $(seq "$RUNS"); do load "saturate-$run" fanout -n 1000 --rate 0 --warmup 5s -d 15s; done ;;
     inbound) # 200 clients publishing into 100 rooms as fast as they can
-      start_gateway
+      start_gateway gateway/target/portcullis.jar "$OUT_DIR/gateway.log"
       for run in $(seq "$RUNS"); do load "inbound-$run" inbound -n 200 -d 10s; done ;;
     cluster) # 100,000 connections over 6 gateways on one redis-server; a broadcast every 2 s
       stop_gateway

@@ -48,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One running gateway: wires the capabilities together, binds both listeners, and shuts down
@@ -126,10 +127,10 @@ public final class Gateway implements AutoCloseable {
         ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);
         if (slots.maxConnections() != limits.maxConnections()) {
             // The default asks for more than most machines allow: say so quietly; a configured value loudly.
-            boolean asDefault = String.valueOf(limits.maxConnections()).equals(ConfigKeys.ALL.stream()
-                    .filter(k -> k.name().equals("limits.max-connections")).findFirst().orElseThrow().defaultValue());
-            log.atLevel(asDefault ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN).log("limits.max-connections {} is more than this process can hold with {} open files; capped at {} "
-                    + "(raise the file limit, e.g. LimitNOFILE= or ulimit -n, to allow more)",
+            boolean asDefault = String.valueOf(limits.maxConnections())
+                    .equals(ConfigKeys.byName("limits.max-connections").defaultValue());
+            log.atLevel(asDefault ? Level.INFO : Level.WARN).log("limits.max-connections {} is more than this process can hold"
+                    + " with {} open files; capped at {} (raise the file limit, e.g. LimitNOFILE= or ulimit -n, to allow more)",
                     limits.maxConnections() == 0 ? "(unlimited)" : limits.maxConnections(), fileLimit, slots.maxConnections());
         }
         Services services = new Services(

@@ -70,13 +70,10 @@ public final class SubscriptionIndex {
         volatile int size;
         /** Publications waiting for the drain, each retained once for this shard. */
         final Queue<Publication> pending = new ConcurrentLinkedQueue<>();
-        /** The length of {@code pending} (the queue's own size() walks it). */
-        volatile int backlog;
         /** 1 from the moment a drain is handed to the executor until it has looked at the queue for the last time. */
         volatile int scheduled;
-        // Field updaters rather than Atomic* objects: there is a shard per channel and loop, and
+        // A field updater rather than an AtomicInteger: there is a shard per channel and loop, and
         // every connection's personal channel has one.
-        private static final AtomicIntegerFieldUpdater<Shard> BACKLOG = AtomicIntegerFieldUpdater.newUpdater(Shard.class, "backlog");
         private static final AtomicIntegerFieldUpdater<Shard> SCHEDULED = AtomicIntegerFieldUpdater.newUpdater(Shard.class, "scheduled");
 
         Shard(Executor executor) {
@@ -85,7 +82,6 @@ public final class SubscriptionIndex {
 
         void enqueue(Publication publication) {
             pending.add(publication);
-            BACKLOG.incrementAndGet(this);
             schedule();
         }
 
@@ -98,7 +94,6 @@ public final class SubscriptionIndex {
                     // The loop is gone, and its connections with it: drop what waits for them, and
                     // stay schedulable so that later publications are dropped (released) too.
                     for (Publication left; (left = pending.poll()) != null; ) {
-                        BACKLOG.decrementAndGet(this);
                         left.release();
                     }
                     scheduled = 0;
@@ -117,13 +112,12 @@ public final class SubscriptionIndex {
         @Override
         public void run() {
             Subscriber[] snapshot = members; // a delivery may unsubscribe (slow consumer): iterate the snapshot
-            Publication[] batch = new Publication[Math.clamp(backlog, 1, MAX_BATCH)];
+            Publication[] batch = new Publication[MAX_BATCH];
             int taken = 0;
             Publication publication;
-            while (taken < batch.length && (publication = pending.poll()) != null) {
+            while (taken < MAX_BATCH && (publication = pending.poll()) != null) {
                 batch[taken++] = publication;
             }
-            BACKLOG.addAndGet(this, -taken);
             try {
                 for (Subscriber member : snapshot) {
                     try {

@@ -7,6 +7,7 @@ import dev.portcullis.gateway.session.Session;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
@@ -143,30 +144,26 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
             return;
         }
-        ChannelHandlerContext frames = frames();
-        if (frames != null) {
-            frames.write(publication.retainedWireFrame(), channel.voidPromise());
-        } else {
-            channel.write(publication.retainedWireFrame(), channel.voidPromise());
-        }
+        frames().write(publication.retainedWireFrame(), channel.voidPromise());
         unflushed = true;
     }
 
     /**
-     * The frame encoder's context. A publication is already a complete frame, so it is written from
+     * The frame encoder's context (the channel while there is none). A publication is already a complete frame, so it is written from
      * there: it skips the tail and the inbound handlers a {@code channel.write} would walk past, and
      * still goes through TLS when there is TLS. Replies and control frames take the whole pipeline.
      * Fan-out writes one of these per subscriber, so the few nanoseconds add up. An outbound handler
      * added later between the encoder and this handler (byte counting, say) would not see
      * publications: add it before the encoder instead.
      */
-    private ChannelHandlerContext frames() {
-        ChannelHandlerContext ctx = frames;
-        if (ctx == null) {
-            ctx = channel.pipeline().context(WebSocketFrameEncoder.class); // null while torn down: the whole pipeline then
-            frames = ctx;
+    private ChannelOutboundInvoker frames() {
+        if (frames == null) {
+            frames = channel.pipeline().context(WebSocketFrameEncoder.class);
+            if (frames == null) {
+                return channel; // torn down: the whole pipeline, and look again next time
+            }
         }
-        return ctx;
+        return frames;
     }
 
     /**
@@ -190,12 +187,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     public void flush() {
         if (unflushed) {
             unflushed = false;
-            ChannelHandlerContext frames = frames();
-            if (frames != null) {
-                frames.flush();
-            } else {
-                channel.flush();
-            }
+            frames().flush();
         }
     }
 

@@ -1,0 +1,48 @@
+# Shared by the bench scripts (sourced, from the repository root): the benchmark credentials, the
+# JDK, and starting, awaiting and stopping gateway processes. The jars are run as they are:
+# ./portcullis serve and ./portcullis bench would rebuild stale sources in the middle of a run.
+
+export PORTCULLIS_BENCH_SECRET=${PORTCULLIS_BENCH_SECRET:-bench-secret-0123456789-0123456789-0123456789}
+export PORTCULLIS_BENCH_API_KEY=${PORTCULLIS_BENCH_API_KEY:-bench-api-key-0123456789}
+JAVA=$(./portcullis java-home)/bin/java
+
+# launch_gateway JAR LOG: starts the gateway jar with bench/config/gateway-load.yaml and
+# $GATEWAY_JAVA_OPTS in the background (PORTCULLIS_* variables set by the caller apply); its pid is
+# in $!. The generator's own variables are left out: builds before 2026-11-22 refused them.
+launch_gateway() {
+  # shellcheck disable=SC2086 # the flags are words
+  env -u PORTCULLIS_BENCH_SECRET -u PORTCULLIS_BENCH_API_KEY \
+    "$JAVA" --enable-native-access=ALL-UNNAMED $GATEWAY_JAVA_OPTS -jar "$1" \
+    serve --config bench/config/gateway-load.yaml >"$2" 2>&1 &
+}
+
+# await_ready ADMIN_PORT LOG: waits up to 30 s for /readyz, or exits naming the log.
+await_ready() {
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "$(basename "$0"): the gateway on admin port $1 is not ready; see $2" >&2
+  exit 1
+}
+
+# start_gateway JAR LOG / stop_gateway: one gateway at a time (admin port 9090), its pid in $GATEWAY_PID.
+GATEWAY_PID=
+start_gateway() {
+  stop_gateway
+  launch_gateway "$1" "$2"
+  GATEWAY_PID=$!
+  await_ready 9090 "$2"
+}
+stop_gateway() {
+  if [[ -n $GATEWAY_PID ]]; then
+    kill "$GATEWAY_PID" 2>/dev/null || true
+    wait "$GATEWAY_PID" 2>/dev/null || true
+    GATEWAY_PID=
+  fi
+}
+
+# bench_load ARGS...: the load generator.
+bench_load() {
+  "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@"
+}
