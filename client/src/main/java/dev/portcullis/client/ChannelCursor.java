@@ -29,6 +29,8 @@ import java.util.TreeMap;
  * <li>A message that skips offsets within the epoch (publications lost on the way) is reported the
  *     same way before it is delivered: the application is told to reload, never left with a silent
  *     gap.</li>
+ * <li>The server's {@code gap} notice (a hole it could not fill) is reported the same way, and the
+ *     cursor continues from the notice's position.</li>
  * </ul>
  * Client thread only.
  */
@@ -129,6 +131,23 @@ final class ChannelCursor {
             return;
         }
         accept(message, sink);
+    }
+
+    /**
+     * The server's {@code gap} notice: publications up to (offset, epoch) may have been lost and
+     * cannot be recovered (a Redis failover lost them, or the server's history did not cover a hole
+     * in its own subscription). Reported as a non-recovered {@link Subscribed}; messages continue
+     * after that position. While a (re)subscription awaits its ack the notice is ignored: the ack
+     * decides.
+     */
+    void onGap(long gapOffset, String gapEpoch, Sink sink) {
+        if (awaitingAck) {
+            return;
+        }
+        waiting.clear();
+        offset = gapOffset;
+        epoch = gapEpoch;
+        sink.subscribed(new Subscribed(channel, offset, epoch, true, false));
     }
 
     private void accept(Message message, Sink sink) {

@@ -403,6 +403,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         switch (frame.path("type").asText()) {
             case "connected" -> onConnected(frame);
             case "message" -> onMessage(frame);
+            case "gap" -> onGap(frame);
             case "ack" -> onAck(frame);
             case "error" -> onError(frame);
             case "history" -> onHistory(frame);
@@ -475,6 +476,14 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             return;
         }
         handle.cursor().onMessage(message, sinkOf(handle));
+    }
+
+    private void onGap(JsonNode frame) {
+        SubscriptionHandle handle = subscriptions.get(Frames.text(frame, "channel"));
+        Long offset = Frames.number(frame, "offset");
+        if (handle != null && offset != null) {
+            handle.cursor().onGap(offset, Frames.text(frame, "epoch"), sinkOf(handle));
+        }
     }
 
     private void onAck(JsonNode frame) {

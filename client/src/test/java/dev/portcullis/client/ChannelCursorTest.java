@@ -163,4 +163,16 @@ class ChannelCursorTest {
         assertThat(out.get(1)).isEqualTo("S5/e1/true/false");
         assertThat(out.get(2)).isEqualTo("M6");
     }
+
+    /** Issue 16: the server's gap notice is the same signal as recovered: false, and messages continue after it. */
+    @Test
+    void aGapNoticeIsReportedAsNotRecoveredAndMessagesContinueAfterIt() {
+        ChannelCursor cursor = new ChannelCursor(CHANNEL, null);
+        cursor.onAck(0L, "e1", null, false, sink);
+        receive(cursor, "e1", 1, 2);
+        cursor.onGap(0, "e2", sink);
+        receive(cursor, "e2", 1, 2);
+        assertThat(out).containsExactly("S0/e1/false/false", "M1", "M2", "S0/e2/true/false", "M1", "M2");
+        assertThat(cursor.position()).isEqualTo(new Position(2, "e2"));
+    }
 }

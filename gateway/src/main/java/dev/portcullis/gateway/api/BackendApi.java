@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portcullis.gateway.auth.RevocationStore;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
+import dev.portcullis.gateway.broker.PublishOutcomeUnknownException;
 import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
@@ -30,15 +31,17 @@ import org.slf4j.LoggerFactory;
  * The backend's operations on the admin port, behind {@code Authorization: Bearer <admin.api-keys>}:
  *
  * <pre>
- * POST /api/publish                 {channel, data, idempotencyKey?} -> {offset, epoch}
- * POST /api/broadcast               {channels: [...], data}    -> {offsets: {channel: offset}, epochs: {channel: epoch}}
+ * POST /api/publish                 {channel, data, idempotencyKey?}          -> {offset, epoch}
+ * POST /api/broadcast               {channels: [...], data, idempotencyKey?}  -> {offsets: {channel: offset}, epochs: {channel: epoch}}
  * POST /api/users/{user}/disconnect {reason?, revoke?}         -> {disconnected, revoked}
  * GET  /api/connections?user=...                               -> {connections: [...]}
  * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond, instances: [...]}
  * </pre>
  *
  * Errors are {@code {error, message}} with 400 (bad JSON, bad channel, invalid data), 401 (no or
- * wrong key), 404, 405, 503 (the broker cannot take publications). Publication data goes through the
+ * wrong key), 404, 405, 503 {@code unavailable} (the broker cannot take publications: certainly not
+ * published), 504 {@code outcome_unknown} (sent, but no answer in time: maybe published; the answer
+ * carries the {@code idempotencyKey} to retry with, generated when the request had none). Publication data goes through the
  * same namespace schema and sanitising as client publications. Never blocks: every answer is a
  * future. Thread-safe.
  */
@@ -126,14 +129,19 @@ public final class BackendApi {
     private CompletableFuture<ApiResponse> publish(ObjectNode request) {
         String channel = channel(request.get("channel"), "$.channel");
         String data = prepare(channel, request);
+        String key = broker.idempotencyKeyFor(idempotencyKey(request));
+        return broker.publish(channel, data, key).handle((position, failure) -> failure == null
+                ? published(ApiResponse.ok(json.createObjectNode().put("offset", position.offset())
+                        .put("epoch", position.epoch()).toString()), 1)
+                : failed(failure));
+    }
+
+    private static String idempotencyKey(ObjectNode request) {
         JsonNode key = request.get("idempotencyKey");
         if (key != null && (!key.isTextual() || key.textValue().isEmpty() || key.textValue().length() > 128)) {
             throw new BadRequest(400, "invalid_message", "$.idempotencyKey: a string of 1 to 128 characters");
         }
-        return broker.publish(channel, data, key == null ? null : key.textValue()).handle((position, failure) -> failure == null
-                ? published(ApiResponse.ok(json.createObjectNode().put("offset", position.offset())
-                        .put("epoch", position.epoch()).toString()), 1)
-                : unavailable(failure));
+        return key == null ? null : key.textValue();
     }
 
     private CompletableFuture<ApiResponse> broadcast(ObjectNode request) {
@@ -151,11 +159,14 @@ public final class BackendApi {
             }
             dataByChannel.put(channel, dataByNamespace.get(namespace));
         }
+        // One key for every channel of the broadcast (keys are per channel): a retry after
+        // outcome_unknown publishes to the channels that missed it and to no other.
+        String key = broker.idempotencyKeyFor(idempotencyKey(request));
         List<CompletableFuture<Position>> offsets = new ArrayList<>();
-        dataByChannel.forEach((channel, data) -> offsets.add(broker.publish(channel, data)));
+        dataByChannel.forEach((channel, data) -> offsets.add(broker.publish(channel, data, key)));
         return CompletableFuture.allOf(offsets.toArray(CompletableFuture[]::new)).handle((ignored, failure) -> {
             if (failure != null) {
-                return unavailable(failure);
+                return failed(firstFailure(offsets, failure));
             }
             ObjectNode byChannel = json.createObjectNode();
             ObjectNode epochs = json.createObjectNode();
@@ -303,12 +314,36 @@ public final class BackendApi {
         return response;
     }
 
-    private ApiResponse unavailable(Throwable failure) {
+    /** Of several publishes, an unknown outcome wins over a refusal: the caller must retry with the key. */
+    private static Throwable firstFailure(List<CompletableFuture<Position>> publishes, Throwable any) {
+        for (CompletableFuture<Position> publish : publishes) {
+            if (publish.isCompletedExceptionally()) {
+                Throwable cause = publish.exceptionNow();
+                if (cause instanceof PublishOutcomeUnknownException) {
+                    return cause;
+                }
+            }
+        }
+        return any;
+    }
+
+    /**
+     * 503 {@code unavailable} only when the publication certainly was not made; 504
+     * {@code outcome_unknown} with the idempotency key when it may have been.
+     */
+    private ApiResponse failed(Throwable failure) {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof PublishOutcomeUnknownException unknown) {
+            metrics.broker().outcomeUnknown("api");
+            return new ApiResponse(504, json.createObjectNode().put("error", "outcome_unknown")
+                    .put("message", "the broker did not answer in time: this may or may not have been published; "
+                            + "retry with this idempotencyKey, which publishes it at most once")
+                    .put("idempotencyKey", unknown.idempotencyKey()).toString());
+        }
         if (!(cause instanceof BrokerUnavailableException)) {
             log.warn("api: publish failed", cause);
         }
-        return error(503, "unavailable", "the broker cannot accept publications right now");
+        return error(503, "unavailable", "the broker cannot accept publications right now; nothing was published");
     }
 
     private ApiResponse counted(ApiResponse response) {
@@ -316,6 +351,7 @@ public final class BackendApi {
             case 200 -> "ok";
             case 404 -> "not_found";
             case 503 -> "unavailable";
+            case 504 -> "outcome_unknown";
             default -> "bad_request";
         });
         return response;

@@ -16,7 +16,9 @@ import java.util.concurrent.CompletableFuture;
  *       its offset.</li>
  *   <li>Delivery is in offset order per channel, at most once per subscriber.</li>
  *   <li>The returned future completes with the offset once the publication is accepted (handed to
- *       fan-out); it fails with {@link BrokerUnavailableException} when the broker cannot take it.
+ *       fan-out); it fails with {@link BrokerUnavailableException} when the publication certainly was
+ *       not made, and with {@link PublishOutcomeUnknownException} when it may have been (no answer in
+ *       time).
  *       It never completes on the caller's thread after blocking: callers on an event loop stay
  *       responsive.</li>
  *   <li>{@code dataJson} is trusted: validated and sanitised before it gets here.</li>
@@ -32,6 +34,16 @@ public interface Broker extends AutoCloseable {
 
     default CompletableFuture<Position> publish(String channel, String dataJson) {
         return publish(channel, dataJson, null);
+    }
+
+    /**
+     * The key to publish with when the caller gave {@code given} (null: none). A broker whose
+     * publishes can end without an answer ({@link PublishOutcomeUnknownException}) makes one up, so
+     * that the caller can retry safely; a broker that always knows the outcome returns {@code given}.
+     * Used where one key must cover several publishes (a broadcast).
+     */
+    default String idempotencyKeyFor(String given) {
+        return given;
     }
 
     /** The history that publications of this broker are kept in. */

@@ -23,19 +23,22 @@ public final class Publication extends AbstractReferenceCounted {
     private static final String OFFSET = "\",\"offset\":";
     private static final String EPOCH = ",\"epoch\":\"";
     private static final String DATA = "\",\"data\":";
+    private static final String GAP_PREFIX = "{\"type\":\"gap\",\"channel\":\"";
 
     private final String channel;
     private final long offset;
     private final String epoch;
     private final ByteBuf frame;
     private final int headerLength;
+    private final boolean gap;
 
-    private Publication(String channel, long offset, String epoch, ByteBuf frame, int headerLength) {
+    private Publication(String channel, long offset, String epoch, ByteBuf frame, int headerLength, boolean gap) {
         this.channel = channel;
         this.offset = offset;
         this.epoch = epoch;
         this.frame = frame;
         this.headerLength = headerLength;
+        this.gap = gap;
     }
 
     /**
@@ -43,10 +46,24 @@ public final class Publication extends AbstractReferenceCounted {
      * no escaping needed) and the data's JSON text.
      */
     public static Publication encode(ByteBufAllocator alloc, String channel, long offset, String epoch, String dataJson) {
-        byte[] data = dataJson.getBytes(StandardCharsets.UTF_8);
+        return encode(alloc, PREFIX, channel, offset, epoch, DATA, dataJson.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    /**
+     * A {@code gap} notice, {@code {"type":"gap","channel":...,"offset":...,"epoch":...}}: publications
+     * of the channel up to this position may have been lost and cannot be recovered (a Redis failover
+     * lost them, or the history no longer covers the hole); live ones continue after it. It travels
+     * the fan-out path like a publication, so it reaches each subscriber in order with them.
+     */
+    public static Publication gap(ByteBufAllocator alloc, String channel, long offset, String epoch) {
+        return encode(alloc, GAP_PREFIX, channel, offset, epoch, "\"", new byte[0], true);
+    }
+
+    private static Publication encode(ByteBufAllocator alloc, String prefix, String channel, long offset, String epoch, String beforeData,
+            byte[] data, boolean gap) {
         String offsetText = Long.toString(offset);
-        int payload = PREFIX.length() + channel.length() + OFFSET.length() + offsetText.length() + EPOCH.length() + epoch.length()
-                + DATA.length() + data.length + 1;
+        int payload = prefix.length() + channel.length() + OFFSET.length() + offsetText.length() + EPOCH.length() + epoch.length()
+                + beforeData.length() + data.length + 1;
         int header = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
         ByteBuf frame = alloc.directBuffer(header + payload);
         frame.writeByte(0x81); // FIN + text
@@ -59,16 +76,16 @@ public final class Publication extends AbstractReferenceCounted {
             frame.writeByte(127);
             frame.writeLong(payload);
         }
-        frame.writeCharSequence(PREFIX, StandardCharsets.US_ASCII);
+        frame.writeCharSequence(prefix, StandardCharsets.US_ASCII);
         frame.writeCharSequence(channel, StandardCharsets.US_ASCII);
         frame.writeCharSequence(OFFSET, StandardCharsets.US_ASCII);
         frame.writeCharSequence(offsetText, StandardCharsets.US_ASCII);
         frame.writeCharSequence(EPOCH, StandardCharsets.US_ASCII);
         frame.writeCharSequence(epoch, StandardCharsets.US_ASCII);
-        frame.writeCharSequence(DATA, StandardCharsets.US_ASCII);
+        frame.writeCharSequence(beforeData, StandardCharsets.US_ASCII);
         frame.writeBytes(data);
         frame.writeByte('}');
-        return new Publication(channel, offset, epoch, frame, header);
+        return new Publication(channel, offset, epoch, frame, header, gap);
     }
 
     public String channel() {
@@ -81,6 +98,11 @@ public final class Publication extends AbstractReferenceCounted {
 
     public String epoch() {
         return epoch;
+    }
+
+    /** True for a {@link #gap} notice rather than a publication. */
+    public boolean isGap() {
+        return gap;
     }
 
     /** {@link #encode(ByteBufAllocator, String, long, String, String)} with Netty's pooled allocator. */

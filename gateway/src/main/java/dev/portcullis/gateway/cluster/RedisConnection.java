@@ -12,7 +12,13 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.event.command.CommandFailedEvent;
+import io.lettuce.core.event.command.CommandListener;
+import io.lettuce.core.event.command.CommandSucceededEvent;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.RedisPubSubListener;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -20,7 +26,10 @@ import io.lettuce.core.pubsub.api.async.RedisPubSubAsyncCommands;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import dev.portcullis.gateway.metrics.BrokerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +40,19 @@ import org.slf4j.LoggerFactory;
  * open lazily, they wait in a bounded queue. Every command times out after
  * {@code broker.redis-timeout}: nothing queues without bound. Nothing here blocks but {@link #connect}
  * and {@link #close}.
+ *
+ * <p><b>Failover.</b> Reconnect attempts back off with full jitter from 50 ms to at most 1 s
+ * (Lettuce's default grows to 30 s, which after a failover of a few seconds would leave the gateway
+ * waiting long after Redis is back). A Sentinel URL is resolved again through the sentinels at every
+ * attempt, so a reconnect after a failover reaches the promoted master. In a cluster, topology
+ * refreshes are triggered by MOVED, ASK, persistent reconnects and unknown nodes at most once a
+ * second, and run every {@value #CLUSTER_REFRESH_SECONDS} s regardless.
+ *
+ * <p><b>What an operator sees.</b> A node's connections going down or coming back are logged once
+ * per node and change (not once per connection and attempt) and counted in
+ * {@code portcullis_redis_connection_events_total}. A command that times out is counted and makes
+ * {@link #stalled()} true until a command succeeds again, so readiness turns degraded on the first
+ * timeout rather than waiting for the canary.
  */
 final class RedisConnection implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RedisConnection.class);
@@ -38,16 +60,26 @@ final class RedisConnection implements AutoCloseable {
     private static final int REQUEST_QUEUE = 65_536;
     /** Commands that may wait for a cluster node connection (opened lazily); each still times out. */
     private static final int CLUSTER_REQUEST_QUEUE = 16_384;
+    static final int CLUSTER_REFRESH_SECONDS = 5;
 
     private final AbstractRedisClient client;
     private final RedisClusterAsyncCommands<String, String> commands;
     private final StatefulRedisPubSubConnection<String, String> pubSub;
     private final List<Runnable> onReconnect = new CopyOnWriteArrayList<>();
     private final AutoCloseable commandConnection;
+    private final ClientResources resources;
+    /** The node each connection last reached, and the nodes seen down: a change is logged once per node. */
+    private final Map<RedisChannelHandler<?, ?>, String> connectionNodes = new java.util.WeakHashMap<>();
+    private final java.util.Set<String> nodesDown = new java.util.HashSet<>();
+    private volatile BrokerMetrics metrics;
+    private final Stalls stalls;
 
-    private RedisConnection(AbstractRedisClient client, RedisClusterAsyncCommands<String, String> commands,
-            AutoCloseable commandConnection, StatefulRedisPubSubConnection<String, String> pubSub) {
+    private RedisConnection(AbstractRedisClient client, ClientResources resources, Stalls stalls,
+            RedisClusterAsyncCommands<String, String> commands, AutoCloseable commandConnection,
+            StatefulRedisPubSubConnection<String, String> pubSub) {
         this.client = client;
+        this.stalls = stalls;
+        this.resources = resources;
         this.commands = commands;
         this.commandConnection = commandConnection;
         this.pubSub = pubSub;
@@ -55,12 +87,25 @@ final class RedisConnection implements AutoCloseable {
 
     /** Connects (blocking, at start-up only). @throws IllegalStateException naming the config key when Redis cannot be reached */
     static RedisConnection connect(BrokerConfig config) {
+        ClientResources resources = ClientResources.builder()
+                .reconnectDelay(Delay.fullJitter(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                .build();
+        try {
+            return connect(config, resources);
+        } catch (RuntimeException e) {
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    private static RedisConnection connect(BrokerConfig config, ClientResources resources) {
         Duration timeout = config.redisTimeout();
+        Stalls stalls = new Stalls();
         SocketOptions socket = SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build();
         TimeoutOptions timeouts = TimeoutOptions.enabled(timeout);
         try {
             if (config.redisCluster()) {
-                RedisClusterClient cluster = RedisClusterClient.create(config.redisUrls().stream().map(RedisURI::create).toList());
+                RedisClusterClient cluster = RedisClusterClient.create(resources, config.redisUrls().stream().map(RedisURI::create).toList());
                 // The cluster client opens node connections lazily, so commands must be allowed to wait
                 // for a connection being opened: the queue is bounded and every command times out.
                 cluster.setOptions(ClusterClientOptions.builder()
@@ -70,18 +115,22 @@ final class RedisConnection implements AutoCloseable {
                         .timeoutOptions(timeouts)
                         .socketOptions(socket)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-                                .enablePeriodicRefresh(Duration.ofSeconds(30))
+                                .enablePeriodicRefresh(Duration.ofSeconds(CLUSTER_REFRESH_SECONDS))
                                 .enableAllAdaptiveRefreshTriggers()
+                                .adaptiveRefreshTriggersTimeout(Duration.ofSeconds(1))
+                                .refreshTriggersReconnectAttempts(3)
+                                .closeStaleConnections(true)
                                 .build())
                         .build());
+                cluster.addListener(stalls);
                 var commandConnection = cluster.connect(StringCodec.UTF8);
                 var pubSub = cluster.connectPubSub(StringCodec.UTF8);
                 // Sharded subscriptions live on the node connection of each slot's owner; their
                 // messages must reach the listeners of the cluster connection.
                 pubSub.setNodeMessagePropagation(true);
-                return new RedisConnection(cluster, commandConnection.async(), commandConnection, pubSub).listening();
+                return new RedisConnection(cluster, resources, stalls, commandConnection.async(), commandConnection, pubSub).listening();
             }
-            RedisClient standalone = RedisClient.create(RedisURI.create(config.redisUrls().get(0)));
+            RedisClient standalone = RedisClient.create(resources, RedisURI.create(config.redisUrls().get(0)));
             standalone.setOptions(ClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
@@ -89,9 +138,10 @@ final class RedisConnection implements AutoCloseable {
                     .timeoutOptions(timeouts)
                     .socketOptions(socket)
                     .build());
+            standalone.addListener(stalls);
             var commandConnection = standalone.connect(StringCodec.UTF8);
             var pubSub = standalone.connectPubSub(StringCodec.UTF8);
-            return new RedisConnection(standalone, commandConnection.async(), commandConnection, pubSub).listening();
+            return new RedisConnection(standalone, resources, stalls, commandConnection.async(), commandConnection, pubSub).listening();
         } catch (RuntimeException e) {
             throw new IllegalStateException("broker.redis-url: cannot connect to Redis: " + e.getMessage(), e);
         }
@@ -100,24 +150,102 @@ final class RedisConnection implements AutoCloseable {
     private RedisConnection listening() {
         client.addListener(new RedisConnectionStateListener() {
             /**
-             * Only pub/sub connections matter here: Redis forgot their subscriptions. Command
-             * connections (and the cluster's topology-refresh connections) come and go without
-             * needing every channel subscribed again.
+             * Only pub/sub connections matter for resubscribing: Redis forgot their subscriptions.
+             * Command connections (and the cluster's topology-refresh connections) come and go
+             * without needing every channel subscribed again.
              */
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
+                nodeUp(connection, address);
                 if (connection instanceof StatefulRedisPubSubConnection<?, ?>) {
-                    log.info("redis pub/sub connected: {}", address);
                     onReconnect.forEach(Runnable::run);
                 }
             }
 
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                log.warn("redis connection lost; reconnecting in the background");
+                nodeDown(connection);
             }
         });
         return this;
+    }
+
+    /** A connection reached a node: the node is up; logged when it was down before. */
+    private synchronized void nodeUp(RedisChannelHandler<?, ?> connection, SocketAddress address) {
+        String node = String.valueOf(address);
+        connectionNodes.put(connection, node);
+        if (nodesDown.remove(node)) {
+            log.info("redis: {} is reachable again", node);
+            BrokerMetrics m = metrics;
+            if (m != null) {
+                m.connectionEvent(false);
+            }
+        }
+    }
+
+    /**
+     * A connection dropped. A connection we (or Lettuce, after a topology refresh) closed on purpose
+     * is not a fault. Otherwise its node is down until one of its connections connects again: one
+     * WARN per node and outage, however many connections and reconnect attempts it takes.
+     */
+    private synchronized void nodeDown(RedisChannelHandler<?, ?> connection) {
+        String node = connection.isClosed() ? connectionNodes.remove(connection) : connectionNodes.get(connection);
+        if (node == null || connection.isClosed()) {
+            return;
+        }
+        if (nodesDown.add(node)) {
+            log.warn("redis: lost the connection to {}; reconnecting in the background (every 50 ms to 1 s)", node);
+            BrokerMetrics m = metrics;
+            if (m != null) {
+                m.connectionEvent(true);
+            }
+        }
+    }
+
+    void metrics(BrokerMetrics metrics) {
+        this.metrics = metrics;
+        stalls.metrics = metrics;
+    }
+
+    /** True from a command timeout until the next command succeeds: Redis is stalled or unreachable. */
+    boolean stalled() {
+        return stalls.stalled();
+    }
+
+    /**
+     * Watches every command's outcome. Registered before the connections open: Lettuce only wraps
+     * commands for listeners that exist when a connection is made.
+     */
+    private static final class Stalls implements CommandListener {
+        /** Nanos of the last command timeout not yet followed by a success; 0 when none. */
+        private volatile long stalledSince;
+        private volatile BrokerMetrics metrics;
+
+        boolean stalled() {
+            return stalledSince != 0;
+        }
+
+        @Override
+        public void commandFailed(CommandFailedEvent event) {
+            if (event.getCause() instanceof RedisCommandTimeoutException) {
+                if (stalledSince == 0) {
+                    stalledSince = System.nanoTime() | 1;
+                    log.warn("redis: a command got no answer within broker.redis-timeout; the broker is degraded until one does");
+                }
+                BrokerMetrics m = metrics;
+                if (m != null) {
+                    m.commandTimeout();
+                }
+            }
+        }
+
+        @Override
+        public void commandSucceeded(CommandSucceededEvent event) {
+            if (stalledSince != 0) {
+                stalledSince = 0;
+                log.info("redis: commands are answered again");
+            }
+        }
     }
 
     RedisClusterAsyncCommands<String, String> commands() {
@@ -157,5 +285,6 @@ final class RedisConnection implements AutoCloseable {
             log.debug("closing redis connections: {}", e.toString());
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }

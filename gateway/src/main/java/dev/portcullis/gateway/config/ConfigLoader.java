@@ -266,19 +266,17 @@ public final class ConfigLoader {
     private static BrokerConfig broker(ConfigReader r) {
         String type = r.string("broker.type", List.of(BrokerConfig.LOCAL, BrokerConfig.REDIS));
         boolean cluster = "true".equals(r.string("broker.redis-cluster", List.of("true", "false")));
-        String url = r.string("broker.redis-url");
-        List<String> urls = url == null ? List.of() : RawConfig.splitList(url);
+        List<String> urlProblems = new java.util.ArrayList<>();
+        List<String> urls = RedisUrls.parse(r.string("broker.redis-url"), urlProblems);
+        urlProblems.forEach(p -> r.problem("broker.redis-url", p.substring("broker.redis-url: ".length())));
         if (BrokerConfig.REDIS.equals(type) && urls.isEmpty()) {
             r.problem("broker.redis-url", "is required with broker.type: redis");
         }
-        if (!cluster && urls.size() > 1 && !urls.get(0).startsWith("redis-sentinel://")) {
-            r.problem("broker.redis-url", "several URLs need broker.redis-cluster: true (or one redis-sentinel:// URL)");
+        if (!cluster && urls.size() > 1) {
+            r.problem("broker.redis-url", "several URLs need broker.redis-cluster: true (or one redis-sentinel:// URL naming every sentinel)");
         }
-        for (String u : urls) {
-            if (!u.matches("(redis|rediss|redis-sentinel|rediss-sentinel)://.+")) {
-                r.problem("broker.redis-url", "'" + u.replaceAll("//[^@/]*@", "//<redacted>@")
-                        + "' is not a redis://, rediss:// or redis-sentinel:// URL");
-            }
+        if (cluster && urls.stream().anyMatch(RedisUrls::isSentinel)) {
+            r.problem("broker.redis-url", "a redis-sentinel:// URL cannot be used with broker.redis-cluster: true");
         }
         String prefix = r.string("broker.redis-prefix");
         if (prefix == null || !prefix.matches("[A-Za-z0-9_.-]{1,32}")) {

@@ -11,8 +11,16 @@ import java.util.List;
  * @param publications oldest first
  */
 public record HistoryPage(Position position, boolean complete, List<Entry> publications) {
-    /** One stored publication: its offset and the JSON text of its data. */
-    public record Entry(long offset, String dataJson) {}
+    /**
+     * One stored publication: its offset, the JSON text of its data, and when it was published
+     * (epoch ms by the publisher's clock; 0 when the store does not keep it). The publish time tells
+     * two publications at one offset apart after a failover that reused offsets.
+     */
+    public record Entry(long offset, String dataJson, long publishedAt) {
+        public Entry(long offset, String dataJson) {
+            this(offset, dataJson, 0);
+        }
+    }
 
     public HistoryPage {
         publications = List.copyOf(publications);

@@ -60,10 +60,7 @@ public final class GatewayMetrics {
     private final TaggedCounters validationFailures;
     private final TaggedCounters apiRequests;
 
-    private final Timer brokerLag;
-    private final Counter brokerOutages;
-    private final AtomicInteger brokerDegraded = new AtomicInteger();
-    private final Counter canaryFailures;
+    private final BrokerMetrics broker;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
 
@@ -137,24 +134,9 @@ public final class GatewayMetrics {
                 "Publications refused by their namespace's data schema, by namespace (configured namespaces only)",
                 "namespace", Set.of(), MAX_CODES);
         apiRequests = new TaggedCounters(registry, "portcullis.api.requests",
-                "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable"), MAX_CODES);
+                "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable", "outcome_unknown"), MAX_CODES);
 
-        brokerLag = Timer.builder("portcullis.broker.lag")
-                .description("Publish-to-delivery lag through the broker (publisher's clock to receiver's clock)")
-                .serviceLevelObjectives(
-                        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-                        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-                        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5))
-                .register(registry);
-        brokerOutages = Counter.builder("portcullis.broker.outages")
-                .description("Times the broker went from healthy to degraded (Redis down, canary lost or late)")
-                .register(registry);
-        Gauge.builder("portcullis.broker.degraded", brokerDegraded, AtomicInteger::get)
-                .description("1 while the broker is degraded, else 0")
-                .register(registry);
-        canaryFailures = Counter.builder("portcullis.broker.canary.failures")
-                .description("Canary round trips through the broker that were lost or too slow")
-                .register(registry);
+        broker = new BrokerMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -289,19 +271,9 @@ public final class GatewayMetrics {
         apiRequests.increment(outcome);
     }
 
-    public void brokerLag(Duration lag) {
-        brokerLag.record(lag.isNegative() ? Duration.ZERO : lag);
-    }
-
-    /** The broker's health changed; a change to degraded counts one outage. */
-    public void brokerDegraded(boolean degraded) {
-        if (brokerDegraded.getAndSet(degraded ? 1 : 0) == 0 && degraded) {
-            brokerOutages.increment();
-        }
-    }
-
-    public void canaryFailure() {
-        canaryFailures.increment();
+    /** The broker's meters (health, canaries, Redis faults, failover catch-up). */
+    public BrokerMetrics broker() {
+        return broker;
     }
 
     public void recovered(int publications) {

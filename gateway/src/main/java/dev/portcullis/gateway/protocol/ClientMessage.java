@@ -51,7 +51,11 @@ public sealed interface ClientMessage {
      * against the envelope schema only; its namespace schema and sanitising are applied later by
      * {@link PublicationData#prepare} once the publication is allowed.
      */
-    record Publish(String id, String channel, JsonNode data) implements ClientMessage {
+    record Publish(String id, String channel, JsonNode data, String idempotencyKey) implements ClientMessage {
+        public Publish(String id, String channel, JsonNode data) {
+            this(id, channel, data, null);
+        }
+
         @Override
         public String type() {
             return "publish";

@@ -88,8 +88,13 @@ public sealed interface ServerMessage {
         }
     }
 
-    @JsonPropertyOrder({"type", "id", "code", "message", "retryAfterMs"})
-    record Error(String id, String code, String message, Long retryAfterMs) implements ServerMessage {
+    /** {@code idempotencyKey}: only with {@code outcome_unknown}, the key that makes a retry of the publish safe. */
+    @JsonPropertyOrder({"type", "id", "code", "message", "retryAfterMs", "idempotencyKey"})
+    record Error(String id, String code, String message, Long retryAfterMs, String idempotencyKey) implements ServerMessage {
+        public Error(String id, String code, String message, Long retryAfterMs) {
+            this(id, code, message, retryAfterMs, null);
+        }
+
         @Override
         public String type() {
             return "error";

@@ -59,7 +59,10 @@ final class ChannelSubscriptions {
     void deliver(Publication publication) {
         List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
         if (held == null) {
-            if (floors == null || !belowFloor(publication)) {
+            if (publication.isGap()) {
+                dropFloor(publication.channel()); // the client continues from the notice's position
+                out.deliver(publication);
+            } else if (floors == null || !belowFloor(publication)) {
                 out.deliver(publication);
             }
         } else if (held.size() < Session.MAX_RECOVERY_BUFFER) {

@@ -5,6 +5,7 @@ import dev.portcullis.gateway.auth.TokenRejectedException;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
+import dev.portcullis.gateway.broker.PublishOutcomeUnknownException;
 import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
@@ -278,12 +279,19 @@ public final class Session implements Subscriber {
             error(publish.id(), e.code(), e.getMessage()); // the data's own errors carry no id
             return;
         }
-        context.broker().publish(channel, data).whenComplete((position, failure) -> executor.execute(() -> {
+        context.broker().publish(channel, data, publish.idempotencyKey()).whenComplete((position, failure) -> executor.execute(() -> {
             if (failure == null) {
                 context.metrics().publication("client");
                 send(ServerMessage.Ack.published(publish.id(), position.offset(), position.epoch()));
             } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+                if (cause instanceof PublishOutcomeUnknownException unknown) {
+                    context.metrics().broker().outcomeUnknown("client");
+                    send(new ServerMessage.Error(publish.id(), "outcome_unknown",
+                            "the broker did not answer in time: this may or may not have been published; retry with this idempotencyKey",
+                            null, unknown.idempotencyKey()));
+                    return;
+                }
                 if (!(cause instanceof BrokerUnavailableException)) {
                     try (var ignored = MDC.putCloseable("conn", id)) {
                         log.warn("publish failed", cause);

@@ -145,4 +145,33 @@ class ConfigLoaderTest {
                 .isEqualTo("PORTCULLIS_LIMITS_CONNECT_ATTEMPTS_PER_USER_PER_MINUTE");
         assertThat(ConfigKeys.ALL).extracting(ConfigKeys.Key::name).doesNotHaveDuplicates();
     }
+
+    /** Issue 16 point 4: the documented multi-sentinel URL, and several Sentinel URLs, become one URL naming every sentinel. */
+    @Test
+    void sentinelUrlsKeepEverySentinel() {
+        Map<String, Object> base = Map.of("auth.hmac-secret", SECRET, "broker.type", "redis");
+        GatewayConfig one = ConfigLoader.load(with(base, "broker.redis-url", "redis-sentinel://h1:26379,h2:26380/0#mymaster"));
+        assertThat(one.broker().redisUrls()).containsExactly("redis-sentinel://h1:26379,h2:26380/0#mymaster");
+        GatewayConfig env = ConfigLoader.load(null, Map.of("PORTCULLIS_AUTH_HMAC_SECRET", SECRET, "PORTCULLIS_BROKER_TYPE", "redis",
+                "PORTCULLIS_BROKER_REDIS_URL", "redis-sentinel://:pw@h1:26379, h2:26380 ,h3:26381/2#m1"), Map.of());
+        assertThat(env.broker().redisUrls()).containsExactly("redis-sentinel://:pw@h1:26379,h2:26380,h3:26381/2#m1");
+        GatewayConfig several = ConfigLoader.load(with(base, "broker.redis-url",
+                "redis-sentinel://h1:26379#mymaster, redis-sentinel://h2:26379,h3:26379#mymaster"));
+        assertThat(several.broker().redisUrls()).containsExactly("redis-sentinel://h1:26379,h2:26379,h3:26379#mymaster");
+        assertThatThrownBy(() -> ConfigLoader.load(with(base, "broker.redis-url",
+                "redis-sentinel://h1:26379#a,redis-sentinel://h2:26379#b")))
+                .hasMessageContaining("broker.redis-url: the redis-sentinel:// URLs must name the same master");
+        assertThatThrownBy(() -> ConfigLoader.load(with(base, "broker.redis-url", "redis-sentinel://h1:26379,h2:26379/0")))
+                .hasMessageContaining("names no master");
+        assertThatThrownBy(() -> ConfigLoader.load(with(base, "broker.redis-url", "redis://a:6379,redis://b:6379")))
+                .hasMessageContaining("several URLs need broker.redis-cluster: true");
+        assertThat(ConfigLoader.load(with(with(base, "broker.redis-cluster", "true"), "broker.redis-url", "redis://a:6379,redis://b:6379"))
+                .broker().redisUrls()).containsExactly("redis://a:6379", "redis://b:6379");
+    }
+
+    private static Map<String, Object> with(Map<String, Object> base, String key, Object value) {
+        Map<String, Object> copy = new java.util.HashMap<>(base);
+        copy.put(key, value);
+        return copy;
+    }
 }

@@ -1,0 +1,244 @@
+package dev.portcullis.gateway.cluster;
+
+import dev.portcullis.gateway.channel.SubscriptionIndex;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this instance's Redis (sharded) subscriptions in line with local interest: the
+ * {@link SubscriptionIndex} reports a channel's first and last local subscriber, and one thread
+ * batches the resulting {@code SSUBSCRIBE}/{@code SUNSUBSCRIBE} (up to {@value #BATCH} channels per
+ * command, grouped by slot in a cluster, where one command may only name channels of one slot).
+ * Split from {@link RedisBroker}, which publishes and delivers.
+ *
+ * <p><b>Interruptions.</b> When the pub/sub connection comes back (Redis restart, Sentinel failover)
+ * or Redis drops a subscription by itself (a slot moved), every affected channel is subscribed again
+ * and marked interrupted; once Redis confirms it, {@link ChannelCursors#resubscribed} reads back what
+ * was published meanwhile. A subscription is "confirmed" only by Redis's answer, which is what
+ * {@link #awaitSubscribed} waits for.
+ *
+ * <p>Threading: {@code subscribed} is touched only on the subscription thread; the other sets are
+ * concurrent because Lettuce's callbacks change them.
+ */
+final class RedisSubscriptions {
+    private static final Logger log = LoggerFactory.getLogger(RedisSubscriptions.class);
+    static final int BATCH = 500;
+
+    private final RedisConnection redis;
+    private final SubscriptionIndex index;
+    private final ChannelCursors cursors;
+    private final ScheduledExecutorService thread;
+    private final String prefix;
+    private final boolean cluster;
+    private final long confirmTimeoutMillis;
+    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    /** Channels subscribed in Redis; touched only on {@code thread}. */
+    private final Set<String> subscribed = new HashSet<>();
+    /** Channels whose SSUBSCRIBE Redis confirmed (any thread reads; changes follow Redis's answers). */
+    private final Set<String> confirmed = ConcurrentHashMap.newKeySet();
+    /** Channels whose subscription Redis lost: their next confirmation starts a catch-up. */
+    private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
+    /** Subscribers waiting for a channel's confirmation. */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
+    /** Channels we asked Redis to unsubscribe, so that their SUNSUBSCRIBE is not taken for a slot move. */
+    private final Set<String> unsubscribing = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    RedisSubscriptions(RedisConnection redis, SubscriptionIndex index, ChannelCursors cursors, ScheduledExecutorService thread,
+            String prefix, boolean cluster, long confirmTimeoutMillis) {
+        this.redis = redis;
+        this.index = index;
+        this.cursors = cursors;
+        this.thread = thread;
+        this.prefix = prefix;
+        this.cluster = cluster;
+        this.confirmTimeoutMillis = confirmTimeoutMillis;
+        redis.addPubSubListener(new RedisPubSubAdapter<>() {
+            /**
+             * Redis also sends SUNSUBSCRIBE by itself when a slot moves to another shard (Lettuce
+             * does not resubscribe then): a channel still wanted is subscribed again, after a
+             * topology refresh so the command goes to the slot's new owner.
+             */
+            @Override
+            public void sunsubscribed(String redisChannel, long count) {
+                String name = channelOf(redisChannel);
+                if (closed || name == null || unsubscribing.remove(name)) {
+                    return;
+                }
+                confirmed.remove(name);
+                interrupted.add(name);
+                thread.execute(() -> subscribed.remove(name));
+                redis.refreshTopology();
+                thread.schedule(() -> channelChanged(name), 200, TimeUnit.MILLISECONDS);
+            }
+        });
+        redis.onReconnect(this::resubscribeAll);
+        index.listener(this::channelChanged);
+    }
+
+    /** Completes once Redis confirmed the channel's subscription (or fails after twice the command timeout and a second). */
+    CompletableFuture<Void> awaitSubscribed(String channel) {
+        if (confirmed.contains(channel)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> future = waiting.computeIfAbsent(channel, c -> new CompletableFuture<>());
+        if (confirmed.contains(channel) && waiting.remove(channel, future)) {
+            future.complete(null); // confirmed between the check and the registration
+        }
+        return future.copy().orTimeout(confirmTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    String pubSubChannel(String channel) {
+        return prefix + "{" + channel + "}";
+    }
+
+    /** The gateway channel of a Redis pub/sub channel of ours, or null. */
+    String channelOf(String redisChannel) {
+        if (!redisChannel.startsWith(prefix + "{") || !redisChannel.endsWith("}")) {
+            return null;
+        }
+        return redisChannel.substring(prefix.length() + 1, redisChannel.length() - 1);
+    }
+
+    void close() {
+        closed = true;
+    }
+
+    private void channelChanged(String channel) {
+        if (closed) {
+            return; // shutting down: Redis forgets this connection's subscriptions anyway
+        }
+        dirty.add(channel);
+        if (flushScheduled.compareAndSet(false, true)) {
+            try {
+                thread.execute(this::flush);
+            } catch (RejectedExecutionException closing) {
+                flushScheduled.set(false);
+            }
+        }
+    }
+
+    /** Brings Redis subscriptions in line with the local index, in batches. Runs on the subscription thread. */
+    private void flush() {
+        flushScheduled.set(false);
+        List<String> subscribe = new ArrayList<>();
+        List<String> unsubscribe = new ArrayList<>();
+        for (String channel : List.copyOf(dirty)) {
+            dirty.remove(channel);
+            boolean wanted = index.subscribers(channel) > 0;
+            if (wanted && subscribed.add(channel)) {
+                cursors.open(channel);
+                subscribe.add(pubSubChannel(channel));
+            } else if (!wanted) {
+                cursors.close(channel);
+                interrupted.remove(channel);
+                if (subscribed.remove(channel)) {
+                    unsubscribing.add(channel);
+                    unsubscribe.add(pubSubChannel(channel));
+                }
+            }
+        }
+        send(subscribe, true);
+        send(unsubscribe, false);
+    }
+
+    /** In a cluster one SSUBSCRIBE may only name channels of one slot, so batches are formed per slot. */
+    private void send(List<String> channels, boolean subscribe) {
+        if (!cluster) {
+            sendBatches(channels, subscribe);
+            return;
+        }
+        Map<Integer, List<String>> bySlot = new HashMap<>();
+        for (String channel : channels) {
+            bySlot.computeIfAbsent(SlotHash.getSlot(channel), slot -> new ArrayList<>()).add(channel);
+        }
+        bySlot.values().forEach(slotChannels -> sendBatches(slotChannels, subscribe));
+    }
+
+    private void sendBatches(List<String> channels, boolean subscribe) {
+        for (int from = 0; from < channels.size(); from += BATCH) {
+            List<String> batch = List.copyOf(channels.subList(from, Math.min(channels.size(), from + BATCH)));
+            String[] names = batch.toArray(String[]::new);
+            var command = subscribe ? redis.pubSub().ssubscribe(names) : redis.pubSub().sunsubscribe(names);
+            if (!subscribe) {
+                batch.forEach(redisChannel -> confirmed.remove(channelOf(redisChannel)));
+            }
+            command.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    log.debug("{} of {} channels failed (retrying): {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length,
+                            failure.toString());
+                    retry(batch, subscribe);
+                } else if (subscribe) {
+                    confirm(batch);
+                }
+            });
+        }
+    }
+
+    private void confirm(List<String> redisChannels) {
+        for (String redisChannel : redisChannels) {
+            String name = channelOf(redisChannel);
+            if (name != null) {
+                confirmed.add(name);
+                cursors.resubscribed(name, interrupted.remove(name));
+                CompletableFuture<Void> future = waiting.remove(name);
+                if (future != null) {
+                    future.complete(null);
+                }
+            }
+        }
+    }
+
+    /** A failed (un)subscribe: forget the assumed state and try again in a second. */
+    private void retry(List<String> redisChannels, boolean subscribe) {
+        if (closed) {
+            return;
+        }
+        List<String> names = redisChannels.stream().map(this::channelOf).filter(Objects::nonNull).toList();
+        thread.schedule(() -> {
+            for (String name : names) {
+                if (subscribe) {
+                    subscribed.remove(name);
+                } else {
+                    subscribed.add(name);
+                    unsubscribing.remove(name);
+                }
+                channelChanged(name);
+            }
+        }, 1, TimeUnit.SECONDS);
+    }
+
+    /** After a reconnect: every channel with local subscribers again (Redis forgot, or the slot moved), each to be caught up. */
+    private void resubscribeAll() {
+        if (closed) {
+            return;
+        }
+        confirmed.clear();
+        try {
+            thread.execute(() -> {
+                interrupted.addAll(subscribed);
+                subscribed.clear();
+                dirty.addAll(index.channelNames());
+                flush();
+            });
+        } catch (RejectedExecutionException closing) {
+            // shutting down
+        }
+    }
+}
