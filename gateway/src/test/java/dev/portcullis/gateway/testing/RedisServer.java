@@ -1,38 +1,95 @@
 package dev.portcullis.gateway.testing;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A real {@code redis-server} process on a free loopback port, for integration tests: started per
  * test class, killed (SIGKILL) and restarted on the same port where a test needs a Redis fault.
- * No persistence: a restart starts empty, as a crashed cache would.
+ * No persistence: a restart starts empty, as a crashed cache would. The same class runs a Sentinel
+ * ({@link #startSentinel}), and {@link #stop()}/{@link #resume()} freeze a process without closing
+ * its sockets, which is how a hung (GC-paused, swapped-out) Redis looks to its clients.
  */
 public final class RedisServer implements AutoCloseable {
+    /** How long {@link #cli} waits: a SIGSTOPped server accepts the connection but never answers. */
+    private static final Duration CLI_TIMEOUT = Duration.ofSeconds(5);
+
     private final int port;
     private final Path dir;
     private final List<String> extraArgs;
+    private final boolean sentinel;
     private Process process;
+    private volatile boolean stopped;
 
-    private RedisServer(int port, List<String> extraArgs) throws IOException {
+    private RedisServer(int port, List<String> extraArgs, boolean sentinel) throws IOException {
         this.port = port;
         this.extraArgs = extraArgs;
+        this.sentinel = sentinel;
         this.dir = Files.createTempDirectory("portcullis-redis-" + port);
     }
 
+    /** A data node; {@code extraArgs} are appended to the command line, e.g. {@code --enable-debug-command local}. */
     public static RedisServer start(String... extraArgs) {
         try {
-            RedisServer server = new RedisServer(freePort(), List.of(extraArgs));
-            server.startProcess();
-            return server;
+            return launch(new RedisServer(freePort(), List.of(extraArgs), false));
         } catch (IOException e) {
             throw new IllegalStateException("cannot start redis-server (is the Debian package redis-server installed?)", e);
+        }
+    }
+
+    /** A data node replicating {@code master} ({@code --replicaof}); returns once it listens, maybe before it has synced. */
+    public static RedisServer startReplicaOf(RedisServer master, String... extraArgs) {
+        List<String> args = new ArrayList<>(List.of(extraArgs));
+        args.addAll(List.of("--replicaof", "127.0.0.1", Integer.toString(master.port())));
+        return start(args.toArray(String[]::new));
+    }
+
+    /**
+     * A Sentinel monitoring {@code 127.0.0.1:masterPort} as {@code masterName}, 1 s down-after, 5 s
+     * failover timeout. Its sentinel.conf lives in the temp dir because Sentinel rewrites it with
+     * what it learns (replicas, other sentinels, its id), so a {@link #restart()} remembers them.
+     */
+    public static RedisServer startSentinel(String masterName, int masterPort, int quorum) {
+        RedisServer server;
+        try {
+            server = new RedisServer(freePort(), List.of(), true);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start redis-server --sentinel", e);
+        }
+        try {
+            Files.writeString(server.dir.resolve("sentinel.conf"), String.join("\n",
+                    "bind 127.0.0.1",
+                    "protected-mode no",
+                    "dir " + server.dir,
+                    "sentinel monitor " + masterName + " 127.0.0.1 " + masterPort + " " + quorum,
+                    "sentinel down-after-milliseconds " + masterName + " 1000",
+                    "sentinel failover-timeout " + masterName + " 5000",
+                    "sentinel parallel-syncs " + masterName + " 2",
+                    ""));
+            return launch(server);
+        } catch (IOException e) {
+            server.close();
+            throw new IllegalStateException("cannot start redis-server --sentinel", e);
+        }
+    }
+
+    private static RedisServer launch(RedisServer server) throws IOException {
+        try {
+            server.startProcess();
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
         }
     }
 
@@ -44,18 +101,89 @@ public final class RedisServer implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
-    /** SIGKILL: no goodbye to clients, as a crash. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** True until killed or exited; a SIGSTOPped process is alive (see {@link #isStopped()}). */
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** True between {@link #stop()} and {@link #resume()}: alive, but answers nobody. */
+    public boolean isStopped() {
+        return stopped && isAlive();
+    }
+
+    /** Alive and not stopped: a {@link #cli} call will be answered. */
+    public boolean isAnswering() {
+        return isAlive() && !stopped;
+    }
+
+    /** SIGKILL: no goodbye to clients, as a crash. Works on a stopped process too. */
     public void kill() {
+        if (process == null) {
+            return;
+        }
         process.destroyForcibly();
         try {
             process.waitFor(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        stopped = false;
     }
 
-    /** Starts again on the same port (empty). */
+    /** SIGSTOP: the process freezes with its sockets open, so peers see timeouts, not resets. */
+    public void stop() {
+        signal("STOP", true);
+        stopped = true;
+    }
+
+    /** SIGCONT after {@link #stop()}. */
+    public void resume() {
+        signal("CONT", false);
+        stopped = false;
+    }
+
+    /** Sends the signal, then polls /proc until the kernel shows the process (not) stopped: delivery is asynchronous. */
+    private void signal(String name, boolean wantStopped) {
+        long pid = pid();
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).redirectErrorStream(true).start();
+            String output = new String(kill.getInputStream().readAllBytes());
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + pid + " failed: " + output);
+            }
+            Path stat = Path.of("/proc", Long.toString(pid), "stat");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (System.nanoTime() < deadline) {
+                String content;
+                try {
+                    content = Files.readString(stat);
+                } catch (IOException gone) {
+                    return; // no /proc (not Linux) or the process died meanwhile: nothing left to wait for
+                }
+                boolean isStopped = content.charAt(content.lastIndexOf(')') + 2) == 'T';
+                if (isStopped == wantStopped) {
+                    return;
+                }
+                Thread.sleep(5);
+            }
+            throw new IllegalStateException("process " + pid + " still " + (wantStopped ? "running" : "stopped") + " after SIG" + name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Starts again on the same port (a data node comes back empty, a Sentinel with its rewritten config). */
     public void restart() {
+        if (isAlive()) {
+            throw new IllegalStateException("redis on " + port + " is still running: kill() it first");
+        }
         try {
             startProcess();
         } catch (IOException e) {
@@ -63,29 +191,104 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code redis-cli -p <port> args...}: its trimmed output, error replies included (non-tty, so
+     * one value a line, nested arrays flattened). Throws if the server does not answer in 5 s.
+     */
+    public String cli(String... args) {
+        return cli(CLI_TIMEOUT, args);
+    }
+
+    String cli(Duration timeout, String... args) {
+        List<String> command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        command.addAll(List.of(args));
+        try {
+            Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
+            // read on the side: a frozen server would block a plain readAllBytes() forever
+            StringBuilder output = new StringBuilder();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    output.append(new String(cli.getInputStream().readAllBytes()));
+                } catch (IOException ignored) {
+                    // stream closed by destroyForcibly below
+                }
+            });
+            if (!cli.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                cli.destroyForcibly();
+                cli.waitFor(5, TimeUnit.SECONDS);
+                throw new IllegalStateException(String.join(" ", command) + ": no answer within " + timeout);
+            }
+            reader.join();
+            return output.toString().trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     private void startProcess() throws IOException {
-        List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--protected-mode", "no"));
+        List<String> command;
+        if (sentinel) {
+            command = new ArrayList<>(List.of("redis-server", dir.resolve("sentinel.conf").toString(), "--sentinel",
+                    "--port", Integer.toString(port)));
+        } else {
+            command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--protected-mode", "no"));
+        }
         command.addAll(extraArgs);
+        Path log = dir.resolve("redis.log");
+        stopped = false;
         process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("redis.log").toFile()).start();
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             try (Socket probe = new Socket("127.0.0.1", port)) {
                 return;
             } catch (IOException notYet) {
                 if (!process.isAlive()) {
-                    throw new IOException("redis-server exited: " + Files.readString(dir.resolve("redis.log")));
+                    throw new IOException("redis-server exited: " + Files.readString(log));
                 }
                 try {
                     Thread.sleep(20);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    kill();
                     throw new IOException(e);
                 }
             }
         }
-        throw new IOException("redis-server did not listen on " + port);
+        kill();
+        throw new IOException("redis-server did not listen on " + port + ": " + Files.readString(log));
+    }
+
+    interface Condition {
+        boolean met();
+    }
+
+    /** Polls real state every 50 ms; a probe that throws (node not answering yet) counts as not met. */
+    static void await(String what, Duration timeout, Condition condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        RuntimeException last = null;
+        while (true) {
+            try {
+                if (condition.met()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                last = e;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out after " + timeout + " waiting for " + what, last);
+            }
+            try {
+                TimeUnit.MILLISECONDS.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     static int freePort() throws IOException {
@@ -94,8 +297,14 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
+    /** Kills the process and deletes its temp dir (config, nodes.conf, log). */
     @Override
     public void close() {
         kill();
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a leftover temp dir harms nobody
+        }
     }
 }
