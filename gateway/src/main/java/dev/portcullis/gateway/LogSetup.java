@@ -35,6 +35,11 @@ final class LogSetup {
         root.addAppender(console);
         root.setLevel(Level.toLevel(config.level(), Level.INFO));
         context.getLogger("io.netty").setLevel(Level.INFO);
+        // Lettuce warns once per connection and reconnect streak ("Cannot reconnect to ..."), and
+        // its topology refresh once per unreachable node and refresh: during a cluster failover that
+        // is hundreds of lines. The broker logs each node going down and coming back once instead.
+        context.getLogger("io.lettuce.core.protocol.ConnectionWatchdog").setLevel(Level.ERROR);
+        context.getLogger("io.lettuce.core.cluster.topology").setLevel(Level.ERROR);
     }
 
     private static Encoder<ILoggingEvent> textEncoder(LoggerContext context) {

@@ -14,11 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,9 +32,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Rules, per channel</b> (one {@link Cursor}, its own lock; callers are Lettuce threads):
  * <ul>
- *   <li>The next offset of the same epoch is delivered. A lower one is a duplicate and dropped,
- *       unless it was published after the last one delivered: then Redis handed out an offset a
- *       second time (a failover lost acknowledged writes), see below.</li>
+ *   <li>The next offset of the same epoch is delivered. A lower one is a duplicate (a pub/sub
+ *       replay) and dropped, unless Redis handed out an offset a second time (a failover lost
+ *       acknowledged writes): the history is read to tell which (see below).</li>
  *   <li>A higher one, or a message of a new epoch that does not start at 1, opens a hole: the
  *       message and those after it are held while the history after the last delivered offset is
  *       read; what it returns is delivered in order, then the held ones. The same happens without
@@ -45,8 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li>When the history cannot fill the hole (trimmed, or the channel's epoch changed), the local
  *       subscribers get a {@code gap} notice with the position live publications continue from: the
  *       same signal as {@code recovered: false}, never a silent skip.</li>
- *   <li><b>Offsets reused.</b> When the history is behind what this instance already delivered, or a
- *       publication comes with an offset already delivered but a later publish time, Redis lost
+ *   <li><b>Offsets reused.</b> When the history is behind what this instance already delivered, or
+ *       holds another publication (another publish time) at the last delivered offset, Redis lost
  *       acknowledged writes in a failover and is handing their offsets out again. The channel is
  *       moved to a new epoch ({@link Reader#resetEpoch}, compare-and-set on the old epoch, so several
  *       instances noticing at once make one new epoch), publications still arriving in the old epoch
@@ -54,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *       it takes an offset ({@link #known}), so usually the first publish after such a failover starts
  *       the new epoch.</li>
  * </ul>
- * Reads are paced ({@value #MAX_READS} at a time): after a reconnect every channel catches up, and
- * 100k reads at once would only fill the command queue.
+ * Reads are paced ({@value #MAX_READS} at a time, {@link PacedReads}): after a reconnect every
+ * channel catches up at once.
  *
  * <p>Why one class past 400 lines: {@link Cursor} is one state machine (live, filling a hole,
  * resetting an epoch) whose every transition holds the same lock and may lead to any other; split
@@ -95,8 +93,7 @@ final class ChannelCursors {
             return size() > MAX_PUBLISHED;
         }
     };
-    private final ConcurrentLinkedQueue<Runnable> queuedReads = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger reads = new AtomicInteger();
+    private final PacedReads reads;
 
     ChannelCursors(Reader reader, SubscriptionIndex index, ByteBufAllocator alloc, BrokerMetrics metrics, Clock clock,
             ScheduledExecutorService retries) {
@@ -106,6 +103,7 @@ final class ChannelCursors {
         this.metrics = metrics;
         this.clock = clock;
         this.retries = retries;
+        this.reads = new PacedReads(MAX_READS, retries);
     }
 
     /** The channel is wanted upstream from now on. */
@@ -169,52 +167,6 @@ final class ChannelCursors {
         return cursors.size();
     }
 
-    /** Runs a history read now, or when one of the {@value #MAX_READS} in flight is done. */
-    private void paced(Runnable read) {
-        if (reads.incrementAndGet() <= MAX_READS) {
-            read.run();
-        } else {
-            reads.decrementAndGet();
-            queuedReads.add(read);
-            if (reads.get() < MAX_READS) { // every read in flight finished before it saw this one
-                try {
-                    retries.execute(this::drainReads);
-                } catch (RejectedExecutionException shuttingDown) {
-                    queuedReads.clear();
-                }
-            }
-        }
-    }
-
-    /**
-     * A read finished. Queued reads start on the retry thread, never inline: the caller holds its
-     * cursor's lock, and a queued read that fails at once would take another cursor's lock inside it.
-     */
-    private void readDone() {
-        reads.decrementAndGet();
-        if (!queuedReads.isEmpty()) {
-            try {
-                retries.execute(this::drainReads);
-            } catch (RejectedExecutionException shuttingDown) {
-                queuedReads.clear();
-            }
-        }
-    }
-
-    private void drainReads() {
-        while (!queuedReads.isEmpty() && reads.incrementAndGet() <= MAX_READS) {
-            Runnable next = queuedReads.poll();
-            if (next == null) {
-                reads.decrementAndGet();
-                return;
-            }
-            next.run();
-        }
-        if (reads.get() > MAX_READS) {
-            reads.decrementAndGet();
-        }
-    }
-
     private void later(Runnable action) {
         try {
             retries.schedule(action, 1, TimeUnit.SECONDS);
@@ -259,7 +211,7 @@ final class ChannelCursors {
             }
             if (last < 0) {
                 held = new ArrayList<>();
-                paced(() -> reader.read(channel, Long.MAX_VALUE - 1, 1).whenComplete(this::started));
+                reads.submit(() -> reader.read(channel, Long.MAX_VALUE - 1, 1).whenComplete(this::started));
             } else if (afterInterruption) {
                 held = new ArrayList<>();
                 readHole();
@@ -268,7 +220,7 @@ final class ChannelCursors {
 
         /** The starting position, read after the first subscription was confirmed. */
         private synchronized void started(HistoryPage page, Throwable failure) {
-            readDone();
+            reads.done();
             if (gone || held == null) {
                 return;
             }
@@ -311,13 +263,13 @@ final class ChannelCursors {
                 } else if (raw.offset() <= last) {
                     if (tentative) {
                         pass(raw); // published before our start was read, arriving late: subscribers filter by offset
-                    } else if (raw.publishedAt() > lastPublishedAt) {
-                        log.warn("channel offsets went back (offset {} after {} in epoch {}): Redis lost acknowledged "
-                                + "publications in a failover; starting a new epoch", raw.offset(), last, epoch);
+                    } else if (raw.offset() < last || raw.publishedAt() != lastPublishedAt) {
+                        // A replay of an older publication, or an offset handed out again: the history
+                        // tells which (it no longer holds what was delivered at the last offset if so).
                         held = new ArrayList<>();
-                        resetEpoch();
+                        readHole();
                     }
-                    // else a duplicate (a pub/sub replay): already delivered
+                    // else the last publication again (a pub/sub replay): already delivered
                 } else {
                     held = new ArrayList<>(List.of(raw));
                     readHole();
@@ -335,7 +287,7 @@ final class ChannelCursors {
             epoch = raw.epoch();
             last = raw.offset();
             tentative = false;
-            lastPublishedAt = Math.max(lastPublishedAt, raw.publishedAt());
+            lastPublishedAt = raw.publishedAt(); // exactly this publication's: publish times of concurrent publishers are not in offset order
             metrics.lag(Duration.ofMillis(clock.millis() - raw.publishedAt()));
             pass(raw);
         }
@@ -372,11 +324,11 @@ final class ChannelCursors {
             Raw first = held.isEmpty() ? null : held.get(0);
             long since = first != null && !first.epoch().equals(epoch) ? 0
                     : last > 0 && lastPublishedAt != Long.MIN_VALUE ? last - 1 : last;
-            paced(() -> reader.read(channel, since, PAGE).whenComplete((page, failure) -> filled(since, page, failure)));
+            reads.submit(() -> reader.read(channel, since, PAGE).whenComplete((page, failure) -> filled(since, page, failure)));
         }
 
         private synchronized void filled(long since, HistoryPage page, Throwable failure) {
-            readDone();
+            reads.done();
             if (gone || held == null) {
                 return;
             }

@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * their offset order, and no instance sees a publication without its offset or before it is in the
  * history. An epoch is created with the meta hash; when Redis loses it (restart without
  * persistence, expiry) the next publication starts a new epoch at offset 1 and an empty stream.
- * With an idempotency key the script first looks for the key and returns the first publication's
- * position instead of publishing again (see <b>Outcomes</b>). Every key and the pub/sub channel share the hash tag
- * {@code {<channel>}}, so in Redis Cluster they live on one shard and the script is legal there.
+ * The script first looks for the publish's idempotency key and returns the first publication's
+ * position instead of publishing again (see <b>Outcomes</b>). Every key and the pub/sub channel
+ * share the hash tag {@code {<channel>}}, so in Redis Cluster they live on one shard and the script
+ * is legal there.
  * The publisher's own subscribers get the publication back through Redis like everyone else:
  * one path, one order. Each stream entry also keeps the publish time, which tells two
  * publications at one offset apart (below).
@@ -63,10 +64,10 @@ import org.slf4j.LoggerFactory;
  * channel, with holes (an interrupted subscription) filled from the history. Subscriptions follow
  * local interest ({@link RedisSubscriptions}).
  *
- *
  * <p><b>Faults.</b> While Redis is down, commands fail at once (no queue grows), publishing
  * answers {@link BrokerUnavailableException} (the API answers 503), and {@link #health()} is
- * degraded; so is it from the first command that times out until one succeeds again. An end-to-end canary publishes to this instance's private channel every
+ * degraded; so is it from the first command that times out until one succeeds again. An
+ * end-to-end canary publishes to this instance's private channel every
  * {@code broker.canary-interval}; a canary not back within {@code broker.canary-timeout} also
  * marks the broker degraded, which catches pub/sub that silently stopped delivering while the
  * command connection still answers.
@@ -281,10 +282,6 @@ public final class RedisBroker implements Broker {
             return BrokerHealth.degraded("redis", "canary not back within " + config.canaryTimeout());
         }
         return BrokerHealth.ok("redis");
-    }
-
-    String pubSubChannel(String channel) {
-        return subscriptions.pubSubChannel(channel);
     }
 
     /** {@code "<offset> <epoch> <publishedAtMillis> <data>"} from the publish script, to the channel's cursor. */

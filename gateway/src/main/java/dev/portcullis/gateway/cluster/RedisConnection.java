@@ -26,7 +26,10 @@ import io.lettuce.core.pubsub.api.async.RedisPubSubAsyncCommands;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import dev.portcullis.gateway.metrics.BrokerMetrics;
@@ -65,20 +68,15 @@ final class RedisConnection implements AutoCloseable {
     private final AbstractRedisClient client;
     private final RedisClusterAsyncCommands<String, String> commands;
     private final StatefulRedisPubSubConnection<String, String> pubSub;
-    private final List<Runnable> onReconnect = new CopyOnWriteArrayList<>();
     private final AutoCloseable commandConnection;
     private final ClientResources resources;
-    /** The node each connection last reached, and the nodes seen down: a change is logged once per node. */
-    private final Map<RedisChannelHandler<?, ?>, String> connectionNodes = new java.util.WeakHashMap<>();
-    private final java.util.Set<String> nodesDown = new java.util.HashSet<>();
-    private volatile BrokerMetrics metrics;
-    private final Stalls stalls;
+    private final Watch watch;
 
-    private RedisConnection(AbstractRedisClient client, ClientResources resources, Stalls stalls,
+    private RedisConnection(AbstractRedisClient client, ClientResources resources, Watch watch,
             RedisClusterAsyncCommands<String, String> commands, AutoCloseable commandConnection,
             StatefulRedisPubSubConnection<String, String> pubSub) {
         this.client = client;
-        this.stalls = stalls;
+        this.watch = watch;
         this.resources = resources;
         this.commands = commands;
         this.commandConnection = commandConnection;
@@ -100,7 +98,7 @@ final class RedisConnection implements AutoCloseable {
 
     private static RedisConnection connect(BrokerConfig config, ClientResources resources) {
         Duration timeout = config.redisTimeout();
-        Stalls stalls = new Stalls();
+        Watch watch = new Watch();
         SocketOptions socket = SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build();
         TimeoutOptions timeouts = TimeoutOptions.enabled(timeout);
         try {
@@ -122,13 +120,14 @@ final class RedisConnection implements AutoCloseable {
                                 .closeStaleConnections(true)
                                 .build())
                         .build());
-                cluster.addListener(stalls);
+                cluster.addListener((CommandListener) watch);
+                cluster.addListener((RedisConnectionStateListener) watch);
                 var commandConnection = cluster.connect(StringCodec.UTF8);
                 var pubSub = cluster.connectPubSub(StringCodec.UTF8);
                 // Sharded subscriptions live on the node connection of each slot's owner; their
                 // messages must reach the listeners of the cluster connection.
                 pubSub.setNodeMessagePropagation(true);
-                return new RedisConnection(cluster, resources, stalls, commandConnection.async(), commandConnection, pubSub).listening();
+                return new RedisConnection(cluster, resources, watch, commandConnection.async(), commandConnection, pubSub);
             }
             RedisClient standalone = RedisClient.create(resources, RedisURI.create(config.redisUrls().get(0)));
             standalone.setOptions(ClientOptions.builder()
@@ -138,85 +137,37 @@ final class RedisConnection implements AutoCloseable {
                     .timeoutOptions(timeouts)
                     .socketOptions(socket)
                     .build());
-            standalone.addListener(stalls);
+            standalone.addListener((CommandListener) watch);
+            standalone.addListener((RedisConnectionStateListener) watch);
             var commandConnection = standalone.connect(StringCodec.UTF8);
             var pubSub = standalone.connectPubSub(StringCodec.UTF8);
-            return new RedisConnection(standalone, resources, stalls, commandConnection.async(), commandConnection, pubSub).listening();
+            return new RedisConnection(standalone, resources, watch, commandConnection.async(), commandConnection, pubSub);
         } catch (RuntimeException e) {
             throw new IllegalStateException("broker.redis-url: cannot connect to Redis: " + e.getMessage(), e);
         }
     }
 
-    private RedisConnection listening() {
-        client.addListener(new RedisConnectionStateListener() {
-            /**
-             * Only pub/sub connections matter for resubscribing: Redis forgot their subscriptions.
-             * Command connections (and the cluster's topology-refresh connections) come and go
-             * without needing every channel subscribed again.
-             */
-            @Override
-            public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
-                nodeUp(connection, address);
-                if (connection instanceof StatefulRedisPubSubConnection<?, ?>) {
-                    onReconnect.forEach(Runnable::run);
-                }
-            }
-
-            @Override
-            public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                nodeDown(connection);
-            }
-        });
-        return this;
-    }
-
-    /** A connection reached a node: the node is up; logged when it was down before. */
-    private synchronized void nodeUp(RedisChannelHandler<?, ?> connection, SocketAddress address) {
-        String node = String.valueOf(address);
-        connectionNodes.put(connection, node);
-        if (nodesDown.remove(node)) {
-            log.info("redis: {} is reachable again", node);
-            BrokerMetrics m = metrics;
-            if (m != null) {
-                m.connectionEvent(false);
-            }
-        }
-    }
-
-    /**
-     * A connection dropped. A connection we (or Lettuce, after a topology refresh) closed on purpose
-     * is not a fault. Otherwise its node is down until one of its connections connects again: one
-     * WARN per node and outage, however many connections and reconnect attempts it takes.
-     */
-    private synchronized void nodeDown(RedisChannelHandler<?, ?> connection) {
-        String node = connection.isClosed() ? connectionNodes.remove(connection) : connectionNodes.get(connection);
-        if (node == null || connection.isClosed()) {
-            return;
-        }
-        if (nodesDown.add(node)) {
-            log.warn("redis: lost the connection to {}; reconnecting in the background (every 50 ms to 1 s)", node);
-            BrokerMetrics m = metrics;
-            if (m != null) {
-                m.connectionEvent(true);
-            }
-        }
-    }
-
     void metrics(BrokerMetrics metrics) {
-        this.metrics = metrics;
-        stalls.metrics = metrics;
+        watch.metrics = metrics;
     }
 
     /** True from a command timeout until the next command succeeds: Redis is stalled or unreachable. */
     boolean stalled() {
-        return stalls.stalled();
+        return watch.stalled();
     }
 
     /**
-     * Watches every command's outcome. Registered before the connections open: Lettuce only wraps
-     * commands for listeners that exist when a connection is made.
+     * Watches the connections and every command's outcome: which node each connection reached, nodes
+     * going down and coming back (logged once per node and change), pub/sub reconnects (which must
+     * resubscribe), and commands timing out. Registered before the connections open: Lettuce only
+     * wraps commands for command listeners that exist when a connection is made, and only tells
+     * state listeners about connections made after they were added.
      */
-    private static final class Stalls implements CommandListener {
+    private static final class Watch implements CommandListener, RedisConnectionStateListener {
+        private final List<Runnable> onReconnect = new CopyOnWriteArrayList<>();
+        /** The node each connection last reached, and the nodes seen down. Guarded by {@code this}. */
+        private final Map<RedisChannelHandler<?, ?>, String> connectionNodes = new WeakHashMap<>();
+        private final Set<String> nodesDown = new HashSet<>();
         /** Nanos of the last command timeout not yet followed by a success; 0 when none. */
         private volatile long stalledSince;
         private volatile BrokerMetrics metrics;
@@ -246,6 +197,57 @@ final class RedisConnection implements AutoCloseable {
                 log.info("redis: commands are answered again");
             }
         }
+
+        /**
+         * Only pub/sub connections matter for resubscribing: Redis forgot their subscriptions.
+         * Command connections (and the cluster's topology-refresh connections) come and go without
+         * needing every channel subscribed again.
+         */
+        @Override
+        public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
+            nodeUp(connection, String.valueOf(address));
+            if (connection instanceof StatefulRedisPubSubConnection<?, ?>) {
+                onReconnect.forEach(Runnable::run);
+            }
+        }
+
+        @Override
+        public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+            nodeDown(connection);
+        }
+
+        /** A connection reached a node: the node is up; logged when it was down before. */
+        private synchronized void nodeUp(RedisChannelHandler<?, ?> connection, String node) {
+            connectionNodes.put(connection, node);
+            if (nodesDown.remove(node)) {
+                log.info("redis: {} is reachable again", node);
+                count(false);
+            }
+        }
+
+        /**
+         * A connection dropped. A connection we (or Lettuce, after a topology refresh) closed on
+         * purpose is not a fault. Otherwise its node is down until one of its connections connects
+         * again: one WARN per node and outage, however many connections and reconnect attempts.
+         */
+        private synchronized void nodeDown(RedisChannelHandler<?, ?> connection) {
+            if (connection.isClosed()) {
+                connectionNodes.remove(connection);
+                return;
+            }
+            String node = connectionNodes.get(connection);
+            if (node != null && nodesDown.add(node)) {
+                log.warn("redis: lost the connection to {}; reconnecting in the background (every 50 ms to 1 s)", node);
+                count(true);
+            }
+        }
+
+        private void count(boolean lost) {
+            BrokerMetrics m = metrics;
+            if (m != null) {
+                m.connectionEvent(lost);
+            }
+        }
     }
 
     RedisClusterAsyncCommands<String, String> commands() {
@@ -262,7 +264,7 @@ final class RedisConnection implements AutoCloseable {
 
     /** Called (on a Lettuce thread) whenever a connection is (re)established. */
     void onReconnect(Runnable action) {
-        onReconnect.add(action);
+        watch.onReconnect.add(action);
     }
 
     /** Cluster only: re-read which node owns which slot (after a slot moved). */

@@ -66,6 +66,9 @@ class ClusterFaultsIT {
             await().atMost(Duration.ofSeconds(20)).until(() ->
                     WsClient.json(a.adminGet("/readyz").body()).path("status").asText().equals("ready")
                             && WsClient.json(b.adminGet("/readyz").body()).path("status").asText().equals("ready"));
+            // Issue 16 point 5: two connections to one node, dozens of reconnect attempts: one event each way.
+            assertThat(a.metric("portcullis_redis_connection_events_total{event=\"lost\"}")).isEqualTo(1);
+            assertThat(a.metric("portcullis_redis_connection_events_total{event=\"restored\"}")).isEqualTo(1);
             WsClient onB = WsClient.connect(b.uri(Tokens.hs256("outage-user")));
             onB.awaitMessage("connected");
             WsClient.Closed closed = onA.pollClose(Duration.ofSeconds(10));
