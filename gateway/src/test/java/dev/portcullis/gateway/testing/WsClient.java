@@ -103,12 +103,17 @@ public final class WsClient implements AutoCloseable {
 
     /** Next event of any kind. */
     public Event next(Duration timeout) {
+        Event event = pollEvent(timeout);
+        if (event == null) {
+            fail("no event from the server within " + timeout);
+        }
+        return event;
+    }
+
+    /** Next event of any kind within {@code wait}, else null. */
+    public Event pollEvent(Duration wait) {
         try {
-            Event event = events.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (event == null) {
-                fail("no event from the server within " + timeout);
-            }
-            return event;
+            return events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
