@@ -55,6 +55,9 @@ import org.slf4j.LoggerFactory;
 final class ClientEngine implements PortcullisClient, Socket.Events {
     private static final Logger log = LoggerFactory.getLogger(PortcullisClient.class);
     private static final AtomicInteger THREADS = new AtomicInteger();
+    /** Retries of a publish answered {@code outcome_unknown} before its future fails with that error. */
+    static final int MAX_UNKNOWN_OUTCOMES = 3;
+    static final long UNKNOWN_OUTCOME_RETRY_MILLIS = 500;
 
     private final URI uri;
     private final Supplier<? extends CompletionStage<String>> tokens;
@@ -525,12 +528,19 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             return;
         }
         if ("rate_limited".equals(code) && request.kind != Request.Kind.AUTH) {
-            outbox.rateLimited(request, retryAfterMs == null ? 1000 : retryAfterMs, System.nanoTime());
+            outbox.retryLater(request, retryAfterMs == null ? 1000 : retryAfterMs, System.nanoTime());
+            sendQueued();
+            return;
+        }
+        if ("outcome_unknown".equals(code) && request.kind == Request.Kind.PUBLISH && request.unknownOutcomes++ < MAX_UNKNOWN_OUTCOMES) {
+            // The gateway's broker did not answer in time: the publish may or may not have been made.
+            // The same idempotency key again publishes it at most once, whichever happened.
+            outbox.retryLater(request, UNKNOWN_OUTCOME_RETRY_MILLIS, System.nanoTime());
             sendQueued();
             return;
         }
         ServerErrorException error = new ServerErrorException(code, message,
-                retryAfterMs == null ? null : Duration.ofMillis(retryAfterMs));
+                retryAfterMs == null ? null : Duration.ofMillis(retryAfterMs), Frames.text(frame, "idempotencyKey"));
         if (request.kind == Request.Kind.SUBSCRIBE) {
             SubscriptionHandle handle = request.subscription;
             if (subscriptions.remove(handle.channel(), handle)) {

@@ -25,9 +25,10 @@ final class Frames {
         return frame("unsubscribe", id).put("channel", channel).toString();
     }
 
-    static String publish(String id, String channel, JsonNode data) {
+    static String publish(String id, String channel, JsonNode data, String idempotencyKey) {
         ObjectNode frame = frame("publish", id).put("channel", channel);
         frame.set("data", data);
+        frame.put("idempotencyKey", idempotencyKey);
         return frame.toString();
     }
 

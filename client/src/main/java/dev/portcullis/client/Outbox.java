@@ -11,8 +11,8 @@ import java.util.PriorityQueue;
 /**
  * Requests waiting to be sent, and those sent and awaiting their answer. Queued requests go out in
  * priority order (subscriptions first), then in the order they were made; a request the server
- * refused with {@code rate_limited} returns to its place and sending pauses for the server's
- * {@code retryAfterMs}. Client thread only.
+ * refused with {@code rate_limited} (or a publish answered {@code outcome_unknown}) returns to its
+ * place and sending pauses for the server's {@code retryAfterMs}. Client thread only.
  */
 final class Outbox {
     private final PriorityQueue<Request> queued = new PriorityQueue<>(
@@ -49,8 +49,11 @@ final class Outbox {
         return id == null ? null : inflight.remove(id);
     }
 
-    /** The server refused {@code request} for its rate: back to its place, and a pause. Returns the pause's end. */
-    long rateLimited(Request request, long retryAfterMillis, long nowNanos) {
+    /**
+     * The server asked for {@code request} again later (it refused it for its rate, or could not say
+     * whether a publish was made): back to its place, and a pause. Returns the pause's end.
+     */
+    long retryLater(Request request, long retryAfterMillis, long nowNanos) {
         queued.add(request);
         long until = nowNanos + Math.max(1, retryAfterMillis) * 1_000_000L;
         if (!paused || until - pausedUntilNanos > 0) {

@@ -30,6 +30,13 @@ final class Request {
     final CompletableFuture<?> result;
     /** For a subscribe: whether the frame sent carried {@code since}. */
     boolean sinceSent;
+    /**
+     * For a publish: sent with every attempt, so that the server publishes it at most once however
+     * often it is sent again (after {@code outcome_unknown}); 128 random bits.
+     */
+    final String idempotencyKey;
+    /** For a publish: how many times the server answered {@code outcome_unknown}. */
+    int unknownOutcomes;
 
     private Request(Kind kind, String channel, JsonNode data, Position since, int limit, SubscriptionHandle subscription,
             CompletableFuture<?> result) {
@@ -38,8 +45,14 @@ final class Request {
         this.data = data;
         this.since = since;
         this.limit = limit;
+        this.idempotencyKey = kind == Kind.PUBLISH ? newKey() : null;
         this.subscription = subscription;
         this.result = result;
+    }
+
+    private static String newKey() {
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        return "j" + Long.toHexString(random.nextLong() | Long.MIN_VALUE) + Long.toHexString(random.nextLong() | Long.MIN_VALUE);
     }
 
     static Request subscribe(SubscriptionHandle subscription) {
@@ -72,7 +85,7 @@ final class Request {
                 yield Frames.subscribe(id, channel, position);
             }
             case UNSUBSCRIBE -> Frames.unsubscribe(id, channel);
-            case PUBLISH -> Frames.publish(id, channel, data);
+            case PUBLISH -> Frames.publish(id, channel, data, idempotencyKey);
             case HISTORY -> Frames.history(id, channel, since, limit);
             case AUTH -> Frames.auth(id, token);
         };

@@ -41,7 +41,7 @@ class OutboxTest {
         outbox.enqueue(publish(2));
         String id = outbox.sent(outbox.poll(0));
         assertThat(outbox.answered(id)).isSameAs(first);
-        long pauseEnd = outbox.rateLimited(first, 500, 0);
+        long pauseEnd = outbox.retryLater(first, 500, 0);
         assertThat(pauseEnd).isEqualTo(TimeUnit.MILLISECONDS.toNanos(500));
         assertThat(outbox.poll(TimeUnit.MILLISECONDS.toNanos(499))).isNull();
         assertThat(outbox.pausedForNanos(TimeUnit.MILLISECONDS.toNanos(400))).isEqualTo(TimeUnit.MILLISECONDS.toNanos(100));

@@ -189,4 +189,52 @@ class ScriptedServerIT {
             assertThat(server.failures).isEmpty();
         }
     }
+
+    /**
+     * Issue 16: a publish answered {@code outcome_unknown} is sent again with the same idempotency
+     * key (so the server publishes it at most once) and completes with the offset of the attempt
+     * that got an answer; after the retries it fails carrying the key.
+     */
+    @Test
+    void aPublishWithAnUnknownOutcomeIsRetriedWithTheSameKey() throws Exception {
+        CopyOnWriteArrayList<JsonNode> publishes = new CopyOnWriteArrayList<>();
+        try (ScriptedServer server = new ScriptedServer((connection, index) -> {
+            connection.acceptAndGreet("c" + index);
+            for (int attempt = 0; attempt < 2; attempt++) {
+                JsonNode publish = connection.read(READ);
+                publishes.add(publish);
+                connection.send("{\"type\":\"error\",\"id\":\"" + publish.path("id").asText() + "\",\"code\":\"outcome_unknown\","
+                        + "\"message\":\"no answer\",\"idempotencyKey\":\"" + publish.path("idempotencyKey").asText() + "\"}");
+            }
+            JsonNode publish = connection.read(READ);
+            publishes.add(publish);
+            connection.send("{\"type\":\"ack\",\"id\":\"" + publish.path("id").asText() + "\",\"offset\":7,\"epoch\":\"e1\"}");
+            for (int attempt = 0; attempt < 4; attempt++) { // a second publish: never answered but outcome_unknown
+                JsonNode next = connection.read(READ);
+                publishes.add(next);
+                connection.send("{\"type\":\"error\",\"id\":\"" + next.path("id").asText() + "\",\"code\":\"outcome_unknown\","
+                        + "\"message\":\"no answer\",\"idempotencyKey\":\"" + next.path("idempotencyKey").asText() + "\"}");
+            }
+            connection.readUntilClosed(READ);
+        })) {
+            Events events = new Events();
+            try (PortcullisClient client = client(server.uri(), events).build()) {
+                client.connect().get(10, TimeUnit.SECONDS);
+                assertThat(client.publish("room:1", "{\"n\":1}").get(10, TimeUnit.SECONDS)).isEqualTo(7L);
+                CompletableFuture<Long> second = client.publish("room:1", "{\"n\":2}");
+                assertThat(second).failsWithin(Duration.ofSeconds(10)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                        .havingCause().isInstanceOfSatisfying(ServerErrorException.class, e -> {
+                            assertThat(e.code()).isEqualTo("outcome_unknown");
+                            assertThat(e.idempotencyKey()).isEqualTo(publishes.get(3).path("idempotencyKey").asText());
+                        });
+            }
+        }
+        assertThat(publishes).hasSize(7);
+        String first = publishes.get(0).path("idempotencyKey").asText();
+        assertThat(first).isNotBlank();
+        assertThat(publishes.subList(0, 3)).allMatch(p -> p.path("idempotencyKey").asText().equals(first));
+        String second = publishes.get(3).path("idempotencyKey").asText();
+        assertThat(second).isNotEqualTo(first);
+        assertThat(publishes.subList(3, 7)).allMatch(p -> p.path("idempotencyKey").asText().equals(second));
+    }
 }

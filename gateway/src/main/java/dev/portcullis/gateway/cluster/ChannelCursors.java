@@ -361,7 +361,7 @@ final class ChannelCursors {
             } else if (!top.epoch().equals(epoch)) {
                 gap(top.epoch(), 0, "epoch_changed");
             }
-            if (!page.complete()) {
+            if (!coversLast(page)) {
                 gap(top.epoch(), top.offset(), "history_trimmed");
             } else {
                 int caught = 0;
@@ -398,6 +398,20 @@ final class ChannelCursors {
                 }
             }
             release(waiting, 0);
+        }
+
+        /**
+         * Whether the page holds everything after the last delivered offset. The read may have asked
+         * from one before it (to check the entry at the last offset), so the page's own
+         * {@code complete}, which answers for the asked offset, is too strict: a channel without
+         * history, or whose entry at the last offset was trimmed, may still have missed nothing.
+         */
+        private boolean coversLast(HistoryPage page) {
+            if (page.complete() || page.position().offset() <= last) {
+                return true;
+            }
+            List<HistoryPage.Entry> entries = page.publications();
+            return !entries.isEmpty() && entries.get(0).offset() <= last + 1;
         }
 
         /** True when the history holds another publication at the last delivered offset than the one delivered. */

@@ -66,11 +66,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Faults.</b> While Redis is down, commands fail at once (no queue grows), publishing
  * answers {@link BrokerUnavailableException} (the API answers 503), and {@link #health()} is
- * degraded; so is it from the first command that times out until one succeeds again. An
- * end-to-end canary publishes to this instance's private channel every
- * {@code broker.canary-interval}; a canary not back within {@code broker.canary-timeout} also
- * marks the broker degraded, which catches pub/sub that silently stopped delivering while the
- * command connection still answers.
+ * degraded; so is it from the first command that times out until one succeeds again, and while a
+ * shard's canary is late ({@link RedisCanaries}).
  */
 public final class RedisBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(RedisBroker.class);
@@ -120,10 +117,8 @@ public final class RedisBroker implements Broker {
     private final String prefix;
     private final BrokerConfig config;
     private final GatewayConfig gatewayConfig;
-    private final String canaryChannel;
+    private final RedisCanaries canaries;
     private final ScheduledExecutorService subscriptionThread;
-    private volatile long canarySentNanos;
-    private volatile long canaryReceivedNanos = System.nanoTime();
     private volatile boolean closed;
 
     RedisBroker(RedisConnection redis, SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, Clock clock,
@@ -137,7 +132,6 @@ public final class RedisBroker implements Broker {
         this.config = config;
         this.gatewayConfig = gateway;
         this.prefix = config.redisPrefix() + ":";
-        this.canaryChannel = prefix + "{canary-" + config.instanceId() + "}";
         this.subscriptionThread = subscriptionThread;
         redis.metrics(this.metrics);
         this.cursors = new ChannelCursors(new ChannelCursors.Reader() {
@@ -153,6 +147,8 @@ public final class RedisBroker implements Broker {
         }, index, alloc, this.metrics, clock, subscriptionThread);
         this.subscriptions = new RedisSubscriptions(redis, index, cursors, subscriptionThread, prefix, config.redisCluster(),
                 2 * config.redisTimeout().toMillis() + 1000);
+        this.canaries = new RedisCanaries(redis, subscriptions, this.metrics, config.instanceId(), config.canaryInterval(),
+                config.canaryTimeout());
         redis.addPubSubListener(new RedisPubSubAdapter<>() {
             @Override
             public void smessage(String channel, String message) {
@@ -163,16 +159,8 @@ public final class RedisBroker implements Broker {
             public void message(String channel, String message) {
                 onMessage(channel, message);
             }
-
-            @Override
-            public void sunsubscribed(String channel, long count) {
-                if (!closed && channel.equals(canaryChannel)) { // a slot move: subscribe the canary at the new owner
-                    subscriptionThread.schedule(() -> redis.pubSub().ssubscribe(canaryChannel), 200, TimeUnit.MILLISECONDS);
-                }
-            }
         });
-        redis.onReconnect(() -> redis.pubSub().ssubscribe(canaryChannel));
-        redis.pubSub().ssubscribe(canaryChannel);
+        subscriptionThread.execute(this::canary); // the canaries' subscriptions start now, their first round after an interval
         long interval = config.canaryInterval().toMillis();
         subscriptionThread.scheduleAtFixedRate(this::canary, interval, interval, TimeUnit.MILLISECONDS);
     }
@@ -261,13 +249,17 @@ public final class RedisBroker implements Broker {
     public BrokerHealth health() {
         BrokerHealth health = currentHealth();
         metrics.degraded(!health.healthy());
-        metrics.shardDegraded("all", !health.healthy());
         return health;
     }
 
+    /** The most specific reason first: a late canary names its shard (in a cluster, one node may be down and the rest fine). */
     private BrokerHealth currentHealth() {
         if (closed) {
             return BrokerHealth.degraded("redis", "closed");
+        }
+        String late = canaries.late();
+        if (late != null) {
+            return BrokerHealth.degraded("redis", late);
         }
         if (!redis.open()) {
             return BrokerHealth.degraded("redis", "redis connection down");
@@ -275,19 +267,12 @@ public final class RedisBroker implements Broker {
         if (redis.stalled()) {
             return BrokerHealth.degraded("redis", "redis commands time out");
         }
-        // Judged on the last canary that came back, not on the last one sent: a new canary every
-        // interval must not keep resetting the clock of a pub/sub connection that stopped delivering.
-        long allowed = config.canaryInterval().toNanos() + config.canaryTimeout().toNanos();
-        if (canarySentNanos != 0 && System.nanoTime() - canaryReceivedNanos > allowed) {
-            return BrokerHealth.degraded("redis", "canary not back within " + config.canaryTimeout());
-        }
         return BrokerHealth.ok("redis");
     }
 
     /** {@code "<offset> <epoch> <publishedAtMillis> <data>"} from the publish script, to the channel's cursor. */
     private void onMessage(String redisChannel, String message) {
-        if (redisChannel.equals(canaryChannel)) {
-            canaryReceivedNanos = System.nanoTime();
+        if (canaries.received(redisChannel)) {
             return;
         }
         String channel = subscriptions.channelOf(redisChannel);
@@ -318,18 +303,8 @@ public final class RedisBroker implements Broker {
         if (closed) {
             return;
         }
-        long sent = canarySentNanos;
-        if (sent != 0 && canaryReceivedNanos - sent < 0) {
-            metrics.canaryFailure();
-        }
         health();
-        canarySentNanos = System.nanoTime();
-        redis.commands().spublish(canaryChannel, "canary").whenComplete((n, failure) -> {
-            if (failure == null && n != null && n == 0) {
-                // nobody listens on our canary channel: the pub/sub connection lost its subscription
-                redis.pubSub().ssubscribe(canaryChannel);
-            }
-        });
+        canaries.tick();
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.event.command.CommandFailedEvent;
 import io.lettuce.core.event.command.CommandListener;
 import io.lettuce.core.event.command.CommandSucceededEvent;
@@ -164,24 +165,33 @@ final class RedisConnection implements AutoCloseable {
      * state listeners about connections made after they were added.
      */
     private static final class Watch implements CommandListener, RedisConnectionStateListener {
+        static final long STALL_HOLD_MILLIS = 1000;
         private final List<Runnable> onReconnect = new CopyOnWriteArrayList<>();
         /** The node each connection last reached, and the nodes seen down. Guarded by {@code this}. */
         private final Map<RedisChannelHandler<?, ?>, String> connectionNodes = new WeakHashMap<>();
         private final Set<String> nodesDown = new HashSet<>();
-        /** Nanos of the last command timeout not yet followed by a success; 0 when none. */
-        private volatile long stalledSince;
+        /** Nanos of the last command timeout; 0 when none. */
+        private volatile long lastTimeoutNanos;
+        /** A stall is being reported (logged as started, not yet as over). */
+        private volatile boolean stalled;
         private volatile BrokerMetrics metrics;
 
+        /**
+         * From a timeout until a command succeeds at least {@value #STALL_HOLD_MILLIS} ms after the
+         * last timeout: in a cluster one dead node times out while the others answer, and the state
+         * must not flip with every command.
+         */
         boolean stalled() {
-            return stalledSince != 0;
+            return stalled;
         }
 
         @Override
         public void commandFailed(CommandFailedEvent event) {
             if (event.getCause() instanceof RedisCommandTimeoutException) {
-                if (stalledSince == 0) {
-                    stalledSince = System.nanoTime() | 1;
-                    log.warn("redis: a command got no answer within broker.redis-timeout; the broker is degraded until one does");
+                lastTimeoutNanos = System.nanoTime();
+                if (!stalled) {
+                    stalled = true;
+                    log.warn("redis: a command got no answer within broker.redis-timeout; the broker is degraded until commands are answered again");
                 }
                 BrokerMetrics m = metrics;
                 if (m != null) {
@@ -192,8 +202,8 @@ final class RedisConnection implements AutoCloseable {
 
         @Override
         public void commandSucceeded(CommandSucceededEvent event) {
-            if (stalledSince != 0) {
-                stalledSince = 0;
+            if (stalled && System.nanoTime() - lastTimeoutNanos > TimeUnit.MILLISECONDS.toNanos(STALL_HOLD_MILLIS)) {
+                stalled = false;
                 log.info("redis: commands are answered again");
             }
         }
@@ -272,6 +282,50 @@ final class RedisConnection implements AutoCloseable {
         if (client instanceof RedisClusterClient cluster) {
             cluster.refreshPartitionsAsync();
         }
+    }
+
+    /**
+     * The node id of the master that owns {@code slot} now, by the client's last topology refresh
+     * ({@code null} while no master does); {@code ""} outside a cluster, where one master owns all.
+     */
+    String masterOf(int slot) {
+        if (client instanceof RedisClusterClient cluster) {
+            RedisClusterNode node = cluster.getPartitions().getMasterBySlot(slot);
+            return node == null ? null : node.getNodeId();
+        }
+        return "";
+    }
+
+    /**
+     * The shards now: each master's slot ranges ({@code "0-5460"}, stable across a failover, so a
+     * good name for a shard) and the master's address; {@code {"all": ""}} outside a cluster.
+     */
+    Map<String, String> shards() {
+        if (!(client instanceof RedisClusterClient cluster)) {
+            return Map.of("all", "");
+        }
+        Map<String, String> shards = new java.util.TreeMap<>();
+        for (RedisClusterNode node : cluster.getPartitions()) {
+            List<Integer> slots = node.getSlots();
+            if ((node.is(RedisClusterNode.NodeFlag.UPSTREAM) || node.is(RedisClusterNode.NodeFlag.MASTER)) && !slots.isEmpty()) {
+                shards.put(ranges(slots), node.getUri().getHost() + ":" + node.getUri().getPort());
+            }
+        }
+        return shards;
+    }
+
+    /** {@code [0, 1, 2, 7]} as {@code "0-2,7"}. */
+    static String ranges(List<Integer> slots) {
+        List<Integer> sorted = slots.stream().sorted().toList();
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < sorted.size(); i++) {
+            int first = sorted.get(i);
+            while (i + 1 < sorted.size() && sorted.get(i + 1) == sorted.get(i) + 1) {
+                i++;
+            }
+            out.append(out.isEmpty() ? "" : ",").append(first == sorted.get(i) ? Integer.toString(first) : first + "-" + sorted.get(i));
+        }
+        return out.toString();
     }
 
     boolean open() {

@@ -39,12 +39,27 @@ import org.slf4j.LoggerFactory;
  * was published meanwhile. A subscription is "confirmed" only by Redis's answer, which is what
  * {@link #awaitSubscribed} waits for.
  *
+ * <p><b>Cluster failover.</b> Lettuce does not move a sharded subscription when its shard's master
+ * dies and a replica takes over (lettuce issues #2356, #3213): the node connection keeps retrying
+ * the dead node and the channel stays silent. So each confirmed subscription remembers the master it
+ * was made on, and every {@value #RECONCILE_MILLIS} ms, when the client's topology changed, the
+ * channels whose slot has another master now are subscribed again (Lettuce routes the command to the
+ * slot's owner) and caught up like any interrupted subscription. While a subscription cannot be
+ * confirmed, the topology is refreshed every second, so a promotion is seen within about a second of
+ * the cluster making it (the bound is {@code cluster-node-timeout} + election + about 2 s).
+ *
+ * <p><b>Pinned channels</b> (the canaries) are wanted whatever the index says and follow the same
+ * resubscription rules, without a cursor.
+ *
  * <p>Threading: {@code subscribed} is touched only on the subscription thread; the other sets are
  * concurrent because Lettuce's callbacks change them.
  */
 final class RedisSubscriptions {
     private static final Logger log = LoggerFactory.getLogger(RedisSubscriptions.class);
     static final int BATCH = 500;
+    static final int RECONCILE_MILLIS = 500;
+    /** A failed (un)subscribe is tried again after this; it already waited up to a command timeout. */
+    static final int RETRY_MILLIS = 300;
 
     private final RedisConnection redis;
     private final SubscriptionIndex index;
@@ -65,6 +80,13 @@ final class RedisSubscriptions {
     private final ConcurrentHashMap<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
     /** Channels we asked Redis to unsubscribe, so that their SUNSUBSCRIBE is not taken for a slot move. */
     private final Set<String> unsubscribing = ConcurrentHashMap.newKeySet();
+    /** Channels wanted whatever the index says (canaries). */
+    private final Set<String> pinned = ConcurrentHashMap.newKeySet();
+    /** Cluster: the master (node id) each confirmed subscription was made on. */
+    private final Map<String, String> placed = new ConcurrentHashMap<>();
+    /** The shards at the last reconcile; touched only on {@code thread}. */
+    private Map<String, String> lastShards = Map.of();
+    private volatile long retryingSinceNanos;
     private volatile boolean closed;
 
     RedisSubscriptions(RedisConnection redis, SubscriptionIndex index, ChannelCursors cursors, ScheduledExecutorService thread,
@@ -88,15 +110,78 @@ final class RedisSubscriptions {
                 if (closed || name == null || unsubscribing.remove(name)) {
                     return;
                 }
-                confirmed.remove(name);
-                interrupted.add(name);
-                thread.execute(() -> subscribed.remove(name));
-                redis.refreshTopology();
-                thread.schedule(() -> channelChanged(name), 200, TimeUnit.MILLISECONDS);
+                lost(name);
             }
         });
         redis.onReconnect(this::resubscribeAll);
         index.listener(this::channelChanged);
+        if (cluster) {
+            thread.scheduleWithFixedDelay(this::reconcile, RECONCILE_MILLIS, RECONCILE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Subscribes {@code channel} (a gateway channel name) until {@link #unpin}. */
+    void pin(String channel) {
+        pinned.add(channel);
+        channelChanged(channel);
+    }
+
+    void unpin(String channel) {
+        pinned.remove(channel);
+        channelChanged(channel);
+    }
+
+    /**
+     * Redis no longer delivers {@code channel} here (it said so, or a canary found nobody
+     * listening): subscribe it again, after a topology refresh so the command goes to the slot's
+     * owner, and catch it up.
+     */
+    void lost(String channel) {
+        if (closed) {
+            return;
+        }
+        confirmed.remove(channel);
+        placed.remove(channel);
+        interrupted.add(channel);
+        try {
+            thread.execute(() -> subscribed.remove(channel));
+            redis.refreshTopology();
+            thread.schedule(() -> channelChanged(channel), 200, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // shutting down
+        }
+    }
+
+    /**
+     * Cluster: subscriptions whose slot has another master now (a failover, a slot move) are made
+     * again; and while some subscription keeps failing, the topology is refreshed every second.
+     * Runs on the subscription thread.
+     */
+    private void reconcile() {
+        if (closed) {
+            return;
+        }
+        long retrying = retryingSinceNanos;
+        if (retrying != 0 && System.nanoTime() - retrying > TimeUnit.SECONDS.toNanos(1)) {
+            retryingSinceNanos = System.nanoTime() | 1;
+            redis.refreshTopology();
+        }
+        Map<String, String> shards = redis.shards();
+        if (shards.equals(lastShards)) {
+            return;
+        }
+        lastShards = shards;
+        for (Map.Entry<String, String> entry : placed.entrySet()) {
+            String channel = entry.getKey();
+            String master = redis.masterOf(SlotHash.getSlot(pubSubChannel(channel)));
+            if (master != null && !master.equals(entry.getValue()) && placed.remove(channel, entry.getValue())) {
+                log.info("redis: the master of a subscribed channel's slot changed (failover or slot move); subscribing it there");
+                confirmed.remove(channel);
+                interrupted.add(channel);
+                subscribed.remove(channel);
+                channelChanged(channel);
+            }
+        }
     }
 
     /** Completes once Redis confirmed the channel's subscription (or fails after twice the command timeout and a second). */
@@ -148,13 +233,17 @@ final class RedisSubscriptions {
         List<String> unsubscribe = new ArrayList<>();
         for (String channel : List.copyOf(dirty)) {
             dirty.remove(channel);
-            boolean wanted = index.subscribers(channel) > 0;
+            boolean isPinned = pinned.contains(channel);
+            boolean wanted = isPinned || index.subscribers(channel) > 0;
             if (wanted && subscribed.add(channel)) {
-                cursors.open(channel);
+                if (!isPinned) {
+                    cursors.open(channel);
+                }
                 subscribe.add(pubSubChannel(channel));
             } else if (!wanted) {
                 cursors.close(channel);
                 interrupted.remove(channel);
+                placed.remove(channel);
                 if (subscribed.remove(channel)) {
                     unsubscribing.add(channel);
                     unsubscribe.add(pubSubChannel(channel));
@@ -188,6 +277,9 @@ final class RedisSubscriptions {
             }
             command.whenComplete((ok, failure) -> {
                 if (failure != null) {
+                    if (retryingSinceNanos == 0) {
+                        retryingSinceNanos = System.nanoTime() | 1;
+                    }
                     log.debug("{} of {} channels failed (retrying): {}", subscribe ? "ssubscribe" : "sunsubscribe", names.length,
                             failure.toString());
                     retry(batch, subscribe);
@@ -202,6 +294,13 @@ final class RedisSubscriptions {
         for (String redisChannel : redisChannels) {
             String name = channelOf(redisChannel);
             if (name != null) {
+                retryingSinceNanos = 0;
+                if (cluster) {
+                    String master = redis.masterOf(SlotHash.getSlot(redisChannel));
+                    if (master != null) {
+                        placed.put(name, master);
+                    }
+                }
                 confirmed.add(name);
                 cursors.resubscribed(name, interrupted.remove(name));
                 CompletableFuture<Void> future = waiting.remove(name);
@@ -212,7 +311,7 @@ final class RedisSubscriptions {
         }
     }
 
-    /** A failed (un)subscribe: forget the assumed state and try again in a second. */
+    /** A failed (un)subscribe: forget the assumed state and try again shortly (it goes to the slot's owner then). */
     private void retry(List<String> redisChannels, boolean subscribe) {
         if (closed) {
             return;
@@ -228,7 +327,7 @@ final class RedisSubscriptions {
                 }
                 channelChanged(name);
             }
-        }, 1, TimeUnit.SECONDS);
+        }, RETRY_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** After a reconnect: every channel with local subscribers again (Redis forgot, or the slot moved), each to be caught up. */
@@ -242,6 +341,7 @@ final class RedisSubscriptions {
                 interrupted.addAll(subscribed);
                 subscribed.clear();
                 dirty.addAll(index.channelNames());
+                dirty.addAll(pinned);
                 flush();
             });
         } catch (RejectedExecutionException closing) {

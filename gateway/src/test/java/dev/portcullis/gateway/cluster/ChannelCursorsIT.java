@@ -44,6 +44,8 @@ class ChannelCursorsIT {
     private final MutableClock clock = new MutableClock(Instant.parse("2026-12-07T12:00:00Z"));
     private final List<String> received = new CopyOnWriteArrayList<>();
     private ChannelCursors cursors;
+    private SubscriptionIndex index;
+    private Subscriber recorder;
 
     @BeforeEach
     void start() {
@@ -55,9 +57,9 @@ class ChannelCursorsIT {
         GatewayMetrics metrics = GatewayMetrics.create();
         publisher = new RedisBroker(connection, new SubscriptionIndex(), PooledByteBufAllocator.DEFAULT, metrics, clock, config, thread);
         history = new RedisHistory(connection, config.history(), "portcullis:");
-        SubscriptionIndex index = new SubscriptionIndex();
+        index = new SubscriptionIndex();
         Executor direct = Runnable::run;
-        index.subscribe(CHANNEL, new Subscriber() {
+        recorder = new Subscriber() {
             @Override
             public Executor executor() {
                 return direct;
@@ -65,12 +67,14 @@ class ChannelCursorsIT {
 
             @Override
             public void deliver(Publication publication) {
-                received.add((publication.isGap() ? "gap " : "") + publication.offset() + "/" + publication.epoch());
+                received.add((publication.isGap() ? "gap " : "") + (publication.channel().equals(CHANNEL) ? "" : publication.channel() + " ")
+                        + publication.offset() + "/" + publication.epoch());
             }
 
             @Override
             public void flush() {}
-        });
+        };
+        index.subscribe(CHANNEL, recorder);
         cursors = new ChannelCursors(new ChannelCursors.Reader() {
             @Override
             public java.util.concurrent.CompletableFuture<HistoryPage> read(String channel, long since, int limit) {
@@ -188,5 +192,27 @@ class ChannelCursorsIT {
         assertThat(after.offset()).isEqualTo(1);
         assertThat(history.read(CHANNEL, 0, 10).get(5, TimeUnit.SECONDS).publications()).extracting(HistoryPage.Entry::offset)
                 .containsExactly(1L);
+    }
+
+    /**
+     * A channel that keeps no history, subscribed again after an interruption in which nothing was
+     * published: nothing is missing, so no gap (the check of the last offset's entry finds no entry
+     * in a channel without history, which is not a hole).
+     */
+    @Test
+    void aChannelWithoutHistoryMissedNothingAndGetsNoGap() throws Exception {
+        String quiet = "quiet:1";
+        index.subscribe(quiet, recorder);
+        cursors.open(quiet);
+        Position first = publisher.publish(quiet, "{\"n\":1}", null).get(5, TimeUnit.SECONDS);
+        cursors.publication(quiet, new ChannelCursors.Raw(first.offset(), first.epoch(), clock.millis(), "{\"n\":1}"));
+        cursors.resubscribed(quiet, true);
+        Thread.sleep(500);
+        assertThat(received).containsExactly("quiet:1 1/" + first.epoch());
+        Position second = publisher.publish(quiet, "{\"n\":2}", null).get(5, TimeUnit.SECONDS);
+        publisher.publish(quiet, "{\"n\":3}", null).get(5, TimeUnit.SECONDS);
+        cursors.resubscribed(quiet, true); // two were published while "away", and there is no history to read them from
+        await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 2);
+        assertThat(received.get(1)).isEqualTo("gap quiet:1 3/" + second.epoch());
     }
 }
