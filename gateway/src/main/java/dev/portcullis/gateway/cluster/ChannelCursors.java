@@ -68,6 +68,7 @@ final class ChannelCursors {
     static final int MAX_READS = 256;
     /** Channels without local subscribers whose last published position is remembered, for the publish check. */
     static final int MAX_PUBLISHED = 10_000;
+    static final int WARN_EVERY_SECONDS = 10;
 
     /** The history operations a cursor needs (Redis in production). */
     interface Reader {
@@ -94,6 +95,8 @@ final class ChannelCursors {
         }
     };
     private final PacedReads reads;
+    private final java.util.concurrent.atomic.AtomicLong lastLostWritesWarning = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger lostWritesSinceWarning = new java.util.concurrent.atomic.AtomicInteger();
 
     ChannelCursors(Reader reader, SubscriptionIndex index, ByteBufAllocator alloc, BrokerMetrics metrics, Clock clock,
             ScheduledExecutorService retries) {
@@ -165,6 +168,23 @@ final class ChannelCursors {
 
     int size() {
         return cursors.size();
+    }
+
+    /**
+     * Logs that a channel's history went behind what was delivered or published (by this cursor, or
+     * by the publish script's check): once per
+     * {@value #WARN_EVERY_SECONDS} s with how many channels it happened to since, because a lossy
+     * failover does it to every channel with subscribers at once.
+     */
+    void lostWrites(String epoch, long reached) {
+        long now = System.nanoTime();
+        long last = lastLostWritesWarning.get();
+        int channels = lostWritesSinceWarning.incrementAndGet();
+        if ((last == 0 || now - last > TimeUnit.SECONDS.toNanos(WARN_EVERY_SECONDS)) && lastLostWritesWarning.compareAndSet(last, now | 1)) {
+            lostWritesSinceWarning.set(0);
+            log.warn("Redis lost acknowledged publications in a failover: a channel that had reached offset {} in epoch {} is behind "
+                    + "that in Redis ({} channel(s) since the last such line); those channels continue in new epochs", reached, epoch, channels);
+        }
     }
 
     private void later(Runnable action) {
@@ -347,8 +367,7 @@ final class ChannelCursors {
             Raw first = held.isEmpty() ? null : held.get(0);
             String wanted = first != null && since == 0 && !first.epoch().equals(epoch) ? first.epoch() : epoch;
             if (top.epoch().equals(epoch) && !tentative && (top.offset() < last || replaced(page))) {
-                log.warn("channel history is behind what was delivered (at {} of epoch {}, delivered {}): Redis lost acknowledged "
-                        + "publications in a failover; starting a new epoch", top.offset(), epoch, last);
+                lostWrites(epoch, last);
                 resetEpoch();
                 return;
             }

@@ -194,9 +194,7 @@ public final class RedisBroker implements Broker {
                     Position position = new Position(Long.parseLong(parts[0]), parts[1]);
                     if (parts.length > 2) {
                         metrics.epochReset();
-                        log.warn("a channel's offsets were behind what this instance had seen (epoch {} at {}): Redis lost acknowledged "
-                                + "publications in a failover; the channel continues in the new epoch {}",
-                                known.epoch(), known.offset(), position.epoch());
+                        cursors.lostWrites(known.epoch(), known.offset());
                     }
                     cursors.published(channel, position);
                     result.complete(position);

@@ -171,16 +171,20 @@ final class RedisSubscriptions {
             return;
         }
         lastShards = shards;
+        int moved = 0;
         for (Map.Entry<String, String> entry : placed.entrySet()) {
             String channel = entry.getKey();
             String master = redis.masterOf(SlotHash.getSlot(pubSubChannel(channel)));
             if (master != null && !master.equals(entry.getValue()) && placed.remove(channel, entry.getValue())) {
-                log.info("redis: the master of a subscribed channel's slot changed (failover or slot move); subscribing it there");
+                moved++;
                 confirmed.remove(channel);
                 interrupted.add(channel);
                 subscribed.remove(channel);
                 channelChanged(channel);
             }
+        }
+        if (moved > 0) {
+            log.info("redis: the cluster's masters changed ({}); subscribing {} channel(s) at their slots' new masters", shards, moved);
         }
     }
 
