@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.portcullis.gateway.testing.KeyedPublisher;
 import dev.portcullis.gateway.testing.RedisClusterServers;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
 import io.lettuce.core.cluster.SlotHash;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,8 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -61,7 +59,8 @@ class ClusterFailoverIT {
                 int slot = SlotHash.getSlot("portcullis:{" + doomedChannel + "}");
                 int doomedPort = redis.masterOfSlot(slot);
                 AtomicReference<String> degradedReason = new AtomicReference<>();
-                try (Publisher publisher = new Publisher(a, b, channels)) {
+                KeyedPublisher publisher = new KeyedPublisher(List.of(a, b), channels, Duration.ofMillis(20));
+                try (publisher) {
                     publisher.awaitAcked(30);
                     redis.node(doomedPort).kill();
                     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> {
@@ -73,9 +72,10 @@ class ClusterFailoverIT {
                     });
                     redis.awaitPromotion(doomedPort, slot, Duration.ofSeconds(30));
                     long promoted = System.nanoTime();
-                    int before = publisher.ackedOn(doomedChannel);
-                    await().atMost(AFTER_PROMOTION.plusSeconds(5)).until(() -> publisher.ackedOn(doomedChannel) > before + 3);
-                    String last = publisher.lastAcked(doomedChannel);
+                    int before = publisher.acked(doomedChannel).size();
+                    await().atMost(AFTER_PROMOTION.plusSeconds(5)).until(() -> publisher.acked(doomedChannel).size() > before + 3);
+                    List<String> ackedThere = publisher.acked(doomedChannel);
+                    String last = ackedThere.get(ackedThere.size() - 1);
                     List<Received> received = subscribers.stream().map(Received::of).toList();
                     await().atMost(AFTER_PROMOTION).pollInterval(Duration.ofMillis(100))
                             .until(() -> received.stream().allMatch(r -> r.saw(last)));
@@ -108,7 +108,7 @@ class ClusterFailoverIT {
                         }
                         Map<String, Integer> ids = new HashMap<>();
                         got.forEach(m -> ids.merge(m.path("data").path("id").asText(), 1, Integer::sum));
-                        for (String id : publisherAcked.getOrDefault(channel, List.of())) {
+                        for (String id : publisher.acked(channel)) {
                             assertThat(ids.get(id)).as("%s: alert %s exactly once", channel, id).isEqualTo(1);
                         }
                     }
@@ -118,7 +118,6 @@ class ClusterFailoverIT {
         }
     }
 
-    private final Map<String, List<String>> publisherAcked = new ConcurrentHashMap<>();
 
     /** What one subscriber received, kept while the test looks at it along the way. */
     private static final class Received {
@@ -155,74 +154,10 @@ class ClusterFailoverIT {
         }
     }
 
-    /** Publishes round-robin over the channels through A and B, each alert with its own key, retried until acknowledged. */
-    private final class Publisher implements AutoCloseable {
-        private final AtomicBoolean stop = new AtomicBoolean();
-        private final AtomicInteger acked = new AtomicInteger();
-        private final Thread thread;
-
-        Publisher(TestGateway a, TestGateway b, List<String> channels) {
-            thread = new Thread(() -> {
-                for (int n = 0; !stop.get(); n++) {
-                    String channel = channels.get(n % channels.size());
-                    String id = channel + "-" + n;
-                    TestGateway via = n % 2 == 0 ? a : b;
-                    while (!stop.get()) {
-                        HttpResponse<String> answer = via.api("POST", "/api/publish", "{\"channel\":\"" + channel
-                                + "\",\"data\":{\"id\":\"" + id + "\"},\"idempotencyKey\":\"" + id + "\"}");
-                        if (answer.statusCode() == 200) {
-                            publisherAcked.computeIfAbsent(channel, c -> java.util.Collections.synchronizedList(new ArrayList<>())).add(id);
-                            acked.incrementAndGet();
-                            break;
-                        }
-                        assertThat(answer.statusCode()).as(answer.body()).isIn(503, 504);
-                        via = via == a ? b : a;
-                        sleep(100);
-                    }
-                    sleep(20);
-                }
-            }, "cluster-alert-publisher");
-            thread.start();
-        }
-
-        int acked() {
-            return acked.get();
-        }
-
-        int ackedOn(String channel) {
-            return publisherAcked.getOrDefault(channel, List.of()).size();
-        }
-
-        String lastAcked(String channel) {
-            List<String> ids = publisherAcked.get(channel);
-            synchronized (ids) {
-                return ids.get(ids.size() - 1);
-            }
-        }
-
-        void awaitAcked(int count) {
-            await().atMost(Duration.ofSeconds(40)).until(() -> acked.get() >= count);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            thread.join(30_000);
-        }
-    }
-
     private static Map<String, Object> config(RedisClusterServers redis, List<String> channels, String instance) {
         return new HashMap<>(Map.of("broker.type", "redis", "broker.redis-cluster", "true", "broker.redis-url", redis.urls(),
                 "broker.instance-id", instance, "broker.redis-timeout", "1s", "broker.canary-interval", "500ms",
                 "broker.canary-timeout", "1s", "channels.auto-subscribe", channels,
                 "history.channels", List.of("feed:*=1000/1h", "user:*=100/24h")));
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

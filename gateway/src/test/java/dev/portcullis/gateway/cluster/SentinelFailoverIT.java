@@ -4,25 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.portcullis.gateway.testing.KeyedPublisher;
 import dev.portcullis.gateway.testing.RedisSentinelServers;
 import dev.portcullis.gateway.testing.RedisServer;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * Issue 16, tests 1 and 2: a real Sentinel set (master, 2 replicas, 3 sentinels) under two gateways
- * with subscribers on both and a steady stream of alerts published like a backend does (each alert
- * with its own idempotency key, retried on 503 and 504 until acknowledged).
+ * with subscribers on both and a steady stream of alerts published like a backend does
+ * ({@link KeyedPublisher}: each alert with its own idempotency key, retried on 503 and 504 until
+ * acknowledged).
  */
 class SentinelFailoverIT {
     private static final int SUBSCRIBERS_PER_GATEWAY = 10;
@@ -38,7 +37,8 @@ class SentinelFailoverIT {
         try (RedisSentinelServers redis = RedisSentinelServers.start();
                 TestGateway a = TestGateway.start(config(redis, "a")); TestGateway b = TestGateway.start(config(redis, "b"))) {
             List<WsClient> subscribers = subscribers(a, b);
-            try (Publisher publisher = new Publisher(a, b)) {
+            KeyedPublisher publisher = new KeyedPublisher(List.of(a, b), List.of("alerts"), Duration.ofMillis(50));
+            try (publisher) {
                 publisher.awaitAcked(20);
                 redis.sentinels().get(0).kill();
                 RedisServer oldMaster = redis.master();
@@ -50,13 +50,14 @@ class SentinelFailoverIT {
                 newMaster.cli("CLIENT", "KILL", "TYPE", "pubsub");
                 publisher.awaitAcked(publisher.acked() + 30);
             }
+            List<String> acked = publisher.acked("alerts");
             for (WsClient subscriber : subscribers) {
-                List<JsonNode> got = drain(subscriber);
+                List<JsonNode> got = drain(subscriber, acked.get(acked.size() - 1));
                 assertThat(got).as("no gap notice").noneMatch(m -> m.path("type").asText().equals("gap"));
                 assertInOffsetOrder(got);
                 Map<String, Integer> ids = new HashMap<>();
                 got.forEach(m -> ids.merge(m.path("data").path("id").asText(), 1, Integer::sum));
-                for (String id : publisherAcked) {
+                for (String id : acked) {
                     assertThat(ids.get(id)).as("alert %s delivered exactly once", id).isEqualTo(1);
                 }
                 subscriber.close();
@@ -79,7 +80,8 @@ class SentinelFailoverIT {
             List<WsClient> subscribers = subscribers(a, b);
             String epoch;
             long lastAcked;
-            try (Publisher publisher = new Publisher(a, b)) {
+            KeyedPublisher publisher = new KeyedPublisher(List.of(a, b), List.of("alerts"), Duration.ofMillis(50));
+            try (publisher) {
                 publisher.awaitAcked(10);
                 RedisServer master = redis.master();
                 List<RedisServer> replicas = redis.replicas();
@@ -88,19 +90,19 @@ class SentinelFailoverIT {
                 int cut = publisher.acked();
                 publisher.awaitAcked(cut + 15); // acknowledged by the master alone: these are lost with it
                 publisher.pause();
-                epoch = publisher.lastPosition.get().epoch;
-                lastAcked = publisher.lastPosition.get().offset;
+                epoch = publisher.last().epoch();
+                lastAcked = publisher.last().offset();
                 master.kill();
                 replicas.forEach(RedisServer::resume);
                 redis.awaitNewMaster(master.port(), Duration.ofSeconds(30));
                 publisher.resume();
                 int after = publisher.acked();
                 publisher.awaitAcked(after + 10);
-                assertThat(publisher.lastPosition.get().epoch).as("the channel continues in a new epoch").isNotEqualTo(epoch);
+                assertThat(publisher.last().epoch()).as("the channel continues in a new epoch").isNotEqualTo(epoch);
             }
             for (WsClient subscriber : subscribers) {
                 Map<String, String> contents = new HashMap<>();
-                List<JsonNode> got = drain(subscriber);
+                List<JsonNode> got = drain(subscriber, publisher.last().id());
                 assertThat(got).as("connected subscribers are told to reload (gap, as recovered: false)")
                         .anyMatch(m -> m.path("type").asText().equals("gap") && !m.path("epoch").asText().equals(epoch));
                 for (JsonNode message : got) {
@@ -125,78 +127,6 @@ class SentinelFailoverIT {
         }
     }
 
-    /** Ids acknowledged by the last {@link Publisher} (read after it is closed). */
-    private final List<String> publisherAcked = new ArrayList<>();
-
-    private record Pos(long offset, String epoch) {}
-
-    /**
-     * Publishes alert after alert through A and B in turn, each with the key {@code alert-<n>}, retrying
-     * on 503 and 504 with the same key until it is acknowledged: what a careful backend does.
-     */
-    private final class Publisher implements AutoCloseable {
-        private final AtomicBoolean stop = new AtomicBoolean();
-        private final AtomicBoolean paused = new AtomicBoolean();
-        private final AtomicInteger acked = new AtomicInteger();
-        private final List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
-        final java.util.concurrent.atomic.AtomicReference<Pos> lastPosition = new java.util.concurrent.atomic.AtomicReference<>();
-        private final Thread thread;
-
-        Publisher(TestGateway a, TestGateway b) {
-            publisherAcked.clear();
-            thread = new Thread(() -> {
-                for (int n = 0; !stop.get(); n++) {
-                    String id = "alert-" + n;
-                    TestGateway via = n % 2 == 0 ? a : b;
-                    while (!stop.get()) {
-                        if (paused.get()) {
-                            sleep(20);
-                            continue;
-                        }
-                        HttpResponse<String> answer = via.api("POST", "/api/publish",
-                                "{\"channel\":\"alerts\",\"data\":{\"id\":\"" + id + "\"},\"idempotencyKey\":\"" + id + "\"}");
-                        if (answer.statusCode() == 200) {
-                            JsonNode body = WsClient.json(answer.body());
-                            lastPosition.set(new Pos(body.path("offset").asLong(), body.path("epoch").asText()));
-                            ids.add(id);
-                            acked.incrementAndGet();
-                            break;
-                        }
-                        assertThat(answer.statusCode()).as(answer.body()).isIn(503, 504);
-                        via = via == a ? b : a; // a backend would retry anywhere
-                        sleep(100);
-                    }
-                    sleep(50);
-                }
-            }, "alert-publisher");
-            thread.start();
-        }
-
-        int acked() {
-            return acked.get();
-        }
-
-        void awaitAcked(int count) {
-            await().atMost(Duration.ofSeconds(40)).until(() -> acked.get() >= count);
-        }
-
-        void pause() {
-            paused.set(true);
-            sleep(300); // let a publish in flight finish
-        }
-
-        void resume() {
-            paused.set(false);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            thread.join(30_000);
-            publisherAcked.addAll(ids);
-        }
-    }
-
     private static List<WsClient> subscribers(TestGateway a, TestGateway b) {
         List<WsClient> subscribers = new ArrayList<>();
         for (int i = 0; i < 2 * SUBSCRIBERS_PER_GATEWAY; i++) {
@@ -218,8 +148,7 @@ class SentinelFailoverIT {
      * Every message and gap notice until the last acknowledged alert has arrived and nothing more
      * for half a second (or 20 s in all, for a subscriber that never gets it).
      */
-    private List<JsonNode> drain(WsClient subscriber) {
-        String lastId = publisherAcked.get(publisherAcked.size() - 1);
+    private static List<JsonNode> drain(WsClient subscriber, String lastId) {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         boolean lastSeen = false;
         List<JsonNode> got = new ArrayList<>();
@@ -263,13 +192,5 @@ class SentinelFailoverIT {
     private static Map<String, Object> config(RedisSentinelServers redis, String instance) {
         return new HashMap<>(Map.of("broker.type", "redis", "broker.redis-url", redis.url(), "broker.instance-id", instance,
                 "broker.redis-timeout", "1s", "channels.auto-subscribe", List.of("alerts")));
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
