@@ -36,6 +36,7 @@ import dev.portcullis.gateway.session.Session;
 import dev.portcullis.gateway.session.SessionSettings;
 import dev.portcullis.gateway.transport.Connections;
 import dev.portcullis.gateway.transport.EventLoops;
+import dev.portcullis.gateway.transport.DevSite;
 import dev.portcullis.gateway.transport.Listeners;
 import dev.portcullis.gateway.transport.Services;
 import dev.portcullis.gateway.transport.TlsContexts;
@@ -73,7 +74,7 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean ready;
 
-    private Gateway(GatewayConfig config, Clock clock) {
+    private Gateway(GatewayConfig config, Clock clock, DevSite devSite) {
         this.config = config;
         SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
         PublicationData publicationData = NamespacePolicies.create(config.channels());
@@ -133,8 +134,9 @@ public final class Gateway implements AutoCloseable {
                     + " with {} open files; capped at {} (raise the file limit, e.g. LimitNOFILE= or ulimit -n, to allow more)",
                     limits.maxConnections() == 0 ? "(unlimited)" : limits.maxConnections(), fileLimit, slots.maxConnections());
         }
+        ConnectAttemptLimiter probes = new ConnectAttemptLimiter(limits.refusalProbesPerIpPerMinute());
         Services services = new Services(
-                config, tokens, slots, attemptGate, registry, connections, metrics, spikes, sessions, api, clock);
+                config, tokens, slots, attemptGate, probes, registry, connections, metrics, spikes, sessions, api, clock, devSite);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "portcullis-housekeeping");
             thread.setDaemon(true);
@@ -144,6 +146,7 @@ public final class Gateway implements AutoCloseable {
         housekeeping.scheduleAtFixedRate(rates::sample, 1, 1, TimeUnit.SECONDS);
         housekeeping.scheduleAtFixedRate(() -> {
             attempts.sweep();
+            probes.sweep();
             localRevocations.sweep();
             if (broker instanceof LocalBroker local) {
                 local.sweep();
@@ -170,12 +173,20 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts a gateway on the system clock. */
     public static Gateway start(GatewayConfig config) {
-        return new Gateway(config, Clock.systemUTC());
+        return new Gateway(config, Clock.systemUTC(), null);
     }
 
     /** Starts a gateway whose token checks and timers read {@code clock} (tests). */
     public static Gateway start(GatewayConfig config, Clock clock) {
-        return new Gateway(config, clock);
+        return new Gateway(config, clock, null);
+    }
+
+    /**
+     * Starts a gateway that also serves {@code devSite}'s files on its public listener (the chat
+     * example in {@code ./portcullis dev}; never in production).
+     */
+    public static Gateway startDev(GatewayConfig config, DevSite devSite) {
+        return new Gateway(config, Clock.systemUTC(), devSite);
     }
 
     public int port() {

@@ -5,12 +5,11 @@ import dev.portcullis.gateway.config.ConfigException;
 import dev.portcullis.gateway.config.ConfigKeys;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.transport.DevSite;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +47,8 @@ public final class Main {
         @Option(names = "--config", description = "YAML configuration file (default: $PORTCULLIS_CONFIG).")
         Path config;
 
-        @Option(names = "--dev", description = "Embedded dev mode: generate a secret and an API key when none is set, print a dev token.")
+        @Option(names = "--dev", description = "Embedded dev mode: a secret and an API key kept in " + DevMode.STATE_FILE
+                + " when none is set, a dev token, the chat example on the public port.")
         boolean dev;
 
         @Option(names = "--dev-user", defaultValue = "dev-user", description = "Subject of the printed dev token (default: ${DEFAULT-VALUE}).")
@@ -61,7 +61,7 @@ public final class Main {
             GatewayConfig loaded;
             try {
                 if (dev) {
-                    DevMode.fillIn(file, overrides);
+                    DevMode.fillIn(file, overrides, Path.of(""));
                 }
                 loaded = ConfigLoader.load(file, System.getenv(), overrides);
             } catch (ConfigException e) {
@@ -70,15 +70,16 @@ public final class Main {
             }
             LogSetup.apply(loaded.log());
             CountDownLatch stopRequested = Signals.install(); // before start: a signal during start-up still drains
+            DevSite site = DevMode.site(Path.of(""));
             Gateway gateway;
             try {
-                gateway = Gateway.start(loaded);
+                gateway = dev ? Gateway.startDev(loaded, site) : Gateway.start(loaded);
             } catch (IllegalArgumentException | IllegalStateException e) {
                 System.err.println("cannot start: " + e.getMessage());
                 return CONFIG_ERROR;
             }
             if (dev) {
-                DevMode.printBanner(loaded, gateway, devUser);
+                DevMode.printBanner(loaded, gateway, devUser, site);
             }
             stopRequested.await();
             gateway.close();
@@ -100,7 +101,8 @@ public final class Main {
         @Option(names = "--ttl", defaultValue = "1h", description = "Lifetime such as 15m or 1h (default: ${DEFAULT-VALUE}).")
         String ttl;
 
-        @Option(names = "--claim", description = "Extra claim name=value (repeatable).")
+        @Option(names = "--claim", description = "Extra claim name=value (repeatable); a value that is a JSON object, array,"
+                + " number, boolean or null is stored as such, anything else as a string: --claim 'channels={\"room:42\":\"rw\"}'.")
         Map<String, String> claims = new LinkedHashMap<>();
 
         @Override
@@ -123,10 +125,52 @@ public final class Main {
                 System.err.println("token: an HMAC secret of at least 32 bytes is required (--secret or auth.hmac-secret)");
                 return CONFIG_ERROR;
             }
-            System.out.println(TokenMinter.hs256(key, subject, Instant.now(), lifetime, new LinkedHashMap<>(claims)));
+            Map<String, Object> extra;
+            try {
+                extra = claimValues(claims);
+            } catch (IllegalArgumentException e) {
+                System.err.println(e.getMessage());
+                return CONFIG_ERROR;
+            }
+            System.out.println(TokenMinter.hs256(key, subject, Instant.now(), lifetime, extra));
             return 0;
         }
     }
+
+    /**
+     * Claim values as the shell gave them: JSON where the text is a JSON value other than a string
+     * ({@code {"room:42":"rw"}}, {@code [1,2]}, {@code 3}, {@code true}), the text itself otherwise.
+     * A quoted JSON string ({@code "3"}) is the string inside the quotes.
+     */
+    static Map<String, Object> claimValues(Map<String, String> raw) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        raw.forEach((name, text) -> values.put(name, claimValue(text)));
+        return values;
+    }
+
+    private static Object claimValue(String text) {
+        String trimmed = text.strip();
+        if (trimmed.isEmpty()) {
+            return text;
+        }
+        char first = trimmed.charAt(0);
+        boolean looksJson = first == '{' || first == '[' || first == '"' || first == '-' || Character.isDigit(first)
+                || trimmed.equals("true") || trimmed.equals("false") || trimmed.equals("null");
+        if (!looksJson) {
+            return text;
+        }
+        try {
+            return CLAIM_JSON.readValue(trimmed, Object.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            if (first == '{' || first == '[') {
+                throw new IllegalArgumentException("--claim: not valid JSON: " + trimmed + " (" + e.getOriginalMessage() + ")");
+            }
+            return text; // e.g. 2024-01-01 or -x: a plain string
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper CLAIM_JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration and exit (0 valid, 2 invalid).")
     static final class CheckConfig implements Callable<Integer> {
@@ -160,68 +204,6 @@ public final class Main {
                 System.err.println(e.getMessage());
                 return CONFIG_ERROR;
             }
-        }
-    }
-
-    /** Dev mode: what to generate and what to print. */
-    static final class DevMode {
-        private DevMode() {}
-
-        static void fillIn(Path file, Map<String, Object> overrides) {
-            GatewayConfig probe = null;
-            try {
-                probe = ConfigLoader.load(file, System.getenv(), Map.of());
-            } catch (ConfigException e) {
-                boolean onlyAuthMissing = e.problems().stream().allMatch(p -> p.startsWith("auth: set one of"));
-                if (!onlyAuthMissing) {
-                    throw e;
-                }
-            }
-            if (probe == null) {
-                overrides.put("auth.hmac-secret", randomKey());
-            }
-            if (!System.getenv().containsKey("PORTCULLIS_SERVER_HOST") && (probe == null || probe.server().host().equals("0.0.0.0"))) {
-                overrides.put("server.host", "127.0.0.1"); // a dev gateway with a printed secret stays on this machine
-            }
-            if (probe == null || probe.admin().apiKeys().isEmpty()) {
-                overrides.put("admin.api-keys", List.of(randomKey()));
-            }
-        }
-
-        static void printBanner(GatewayConfig config, Gateway gateway, String user) {
-            String secret = config.auth().hmacSecret();
-            String url = (config.server().tls().enabled() ? "wss" : "ws") + "://localhost:" + gateway.port() + config.server().path();
-            String admin = "http://127.0.0.1:" + gateway.adminPort();
-            StringBuilder banner = new StringBuilder("\n=== Portcullis dev mode (generated secrets: not for production) ===\n");
-            if (secret != null) {
-                String token = TokenMinter.hs256(secret, user, Instant.now(), Duration.ofHours(1), Map.of());
-                banner.append("WebSocket URL : ").append(url).append('\n')
-                        .append("Dev token     : ").append(token).append("  (user \"").append(user).append("\", valid 1h)\n\n")
-                        .append("Connect (browser console or Node 22+):\n")
-                        .append("  const ws = new WebSocket(\"").append(url).append("?token=").append(token).append("\");\n")
-                        .append("  ws.onmessage = (e) => console.log(e.data);\n")
-                        .append("  ws.onopen = () => ws.send(JSON.stringify({ type: \"ping\" }));\n\n")
-                        .append("More tokens   : java -jar gateway/target/portcullis.jar token --secret ").append(secret)
-                        .append(" --sub alice\n");
-            } else {
-                banner.append("WebSocket URL : ").append(url).append(" (tokens come from your configured key source)\n");
-            }
-            String apiKey = config.admin().apiKeys().isEmpty() ? "<api key>" : config.admin().apiKeys().get(0);
-            banner.append("Publish to the dev user's personal channel (it is subscribed at connect):\n")
-                    .append("  curl -H 'Authorization: Bearer ").append(apiKey).append("' -H 'Content-Type: application/json' \\\n")
-                    .append("       -d '{\"channel\":\"user:").append(user).append("\",\"data\":{\"text\":\"hello\"}}' ")
-                    .append(admin).append("/api/publish\n\n")
-                    .append("Metrics       : curl ").append(admin).append("/metrics\n")
-                    .append("Health        : curl ").append(admin).append("/readyz\n")
-                    .append("Stop with Ctrl-C (graceful: clients get close 1001).\n");
-            System.out.println(banner);
-            System.out.flush();
-        }
-
-        private static String randomKey() {
-            byte[] bytes = new byte[32];
-            new SecureRandom().nextBytes(bytes);
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         }
     }
 }

@@ -8,4 +8,10 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface AttemptGate {
     CompletableFuture<ConnectAttemptLimiter.Decision> attempt(String user);
+
+    /**
+     * What {@link #attempt} would decide now, without counting anything: the answer to "why was I
+     * refused?", which must not itself use up the user's attempts.
+     */
+    CompletableFuture<ConnectAttemptLimiter.Decision> peek(String user);
 }

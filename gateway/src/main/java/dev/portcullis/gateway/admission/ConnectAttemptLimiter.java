@@ -72,6 +72,24 @@ public final class ConnectAttemptLimiter implements AttemptGate {
         return java.util.concurrent.CompletableFuture.completedFuture(tryAttempt(user));
     }
 
+    @Override
+    public java.util.concurrent.CompletableFuture<Decision> peek(String user) {
+        return java.util.concurrent.CompletableFuture.completedFuture(wouldAllow(user));
+    }
+
+    /** What {@link #tryAttempt} would answer now; consumes nothing and creates no state. */
+    public Decision wouldAllow(String user) {
+        Objects.requireNonNull(user, "user");
+        Bucket bucket = attemptsPerMinute == 0 ? null : buckets.get(user);
+        if (bucket == null) {
+            return Allowed.INSTANCE; // no bucket (never seen, or swept when full): the next attempt is allowed
+        }
+        var estimate = bucket.estimateAbilityToConsume(1);
+        return estimate.canBeConsumed()
+                ? Allowed.INSTANCE
+                : new Rejected(Duration.ofSeconds(ceilSeconds(estimate.getNanosToWaitForRefill())));
+    }
+
     public Decision tryAttempt(String user) {
         Objects.requireNonNull(user, "user");
         if (attemptsPerMinute == 0) {

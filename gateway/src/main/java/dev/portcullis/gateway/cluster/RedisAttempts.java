@@ -30,7 +30,20 @@ final class RedisAttempts implements AttemptGate {
             """;
 
     private final RedisConnection redis;
-    private final RedisScript script = new RedisScript(GCRA);
+    /** The same arithmetic without the {@code SET}: what the next attempt would get. */
+    private static final String PEEK = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local tolerance = tonumber(ARGV[2])
+            local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+            if tat < now then tat = now end
+            local ahead = tat - now
+            if ahead > tolerance then return ahead - tolerance end
+            return 0
+            """;
+
+    private final RedisScript gcra = new RedisScript(GCRA);
+    private final RedisScript peek = new RedisScript(PEEK);
     private final ConnectAttemptLimiter local;
     private final GatewayMetrics metrics;
     private final String prefix;
@@ -50,6 +63,15 @@ final class RedisAttempts implements AttemptGate {
 
     @Override
     public CompletableFuture<ConnectAttemptLimiter.Decision> attempt(String user) {
+        return run(gcra, user, false);
+    }
+
+    @Override
+    public CompletableFuture<ConnectAttemptLimiter.Decision> peek(String user) {
+        return run(peek, user, true);
+    }
+
+    private CompletableFuture<ConnectAttemptLimiter.Decision> run(RedisScript script, String user, boolean peeking) {
         if (unlimited) {
             return CompletableFuture.completedFuture(ConnectAttemptLimiter.Allowed.INSTANCE);
         }
@@ -59,7 +81,7 @@ final class RedisAttempts implements AttemptGate {
                 .handle((waitMillis, failure) -> {
                     if (failure != null) {
                         metrics.clusterFallback();
-                        return local.tryAttempt(user);
+                        return peeking ? local.wouldAllow(user) : local.tryAttempt(user);
                     }
                     return waitMillis == 0
                             ? ConnectAttemptLimiter.Allowed.INSTANCE

@@ -91,6 +91,8 @@ public final class ConfigKeys {
             key("broker.canary-timeout", Kind.DURATION, "2s", "A canary round trip slower than this (or lost) marks the broker degraded."),
             key("limits.connections-per-user", Kind.INT, "1", "Concurrent connections per user; the newest wins, older ones close with 4500."),
             key("limits.connect-attempts-per-user-per-minute", Kind.INT, "5", "Handshakes per user per minute; more get 429 with Retry-After."),
+            key("limits.refusal-probes-per-ip-per-minute", Kind.INT, "30",
+                    "\"Why was I refused?\" requests (`GET <server.path>` with `Accept: application/json`) per client address per minute; more get 429 `probe_rate`."),
             key("limits.connections-per-ip", Kind.INT, "100", "Concurrent connections per client address; more get 429."),
             key("limits.max-connections", Kind.INT, "100000", "Concurrent connections of this gateway; more get 503. Held below the open-file limit (5% of it, at least 256, kept for other files); 0: only that bound."),
             key("limits.max-message-bytes", Kind.INT, "10240", "Largest inbound message (all fragments); larger closes with 1009."),

@@ -310,7 +310,8 @@ public final class ConfigLoader {
                 r.positiveDuration("limits.rate-limit-grace"),
                 r.integer("limits.max-outbound-bytes", 16 * 1024, Integer.MAX_VALUE / 4),
                 r.positiveDuration("limits.slow-consumer-grace"),
-                r.duration("limits.max-connection-age"));
+                r.duration("limits.max-connection-age"),
+                r.limit("limits.refusal-probes-per-ip-per-minute"));
     }
 
     private static HeartbeatConfig heartbeat(ConfigReader r) {

@@ -20,6 +20,7 @@ import java.time.Duration;
  * @param maxOutboundBytes unsent bytes a connection may hold (write-buffer high water mark)
  * @param slowConsumerGrace how long a connection may stay over {@code maxOutboundBytes} (4009 after)
  * @param maxConnectionAge connections older than this are asked to reconnect (rebalancing); zero: never
+ * @param refusalProbesPerIpPerMinute "why was I refused?" requests one client address may make per minute (429 over it)
  */
 public record LimitsConfig(
         int connectionsPerUser,
@@ -36,4 +37,5 @@ public record LimitsConfig(
         Duration rateLimitGrace,
         int maxOutboundBytes,
         Duration slowConsumerGrace,
-        Duration maxConnectionAge) {}
+        Duration maxConnectionAge,
+        int refusalProbesPerIpPerMinute) {}

@@ -46,6 +46,7 @@ public final class GatewayMetrics {
     private final Counter closedOther;
     private final Timer connectionDuration;
     private final TaggedCounters handshakesRejected;
+    private final TaggedCounters refusalProbes;
     private final Timer handshakeDuration;
 
     private final TaggedCounters received;
@@ -101,6 +102,8 @@ public final class GatewayMetrics {
                 .register(registry);
         handshakesRejected = new TaggedCounters(registry, "portcullis.handshakes.rejected",
                 "Handshakes refused before the upgrade, by reason code", "reason", Set.of(), MAX_CODES);
+        refusalProbes = new TaggedCounters(registry, "portcullis.refusal.probes",
+                "\"Why was I refused?\" requests, by the answer (ok, or the refusal's reason code)", "result", Set.of("ok"), MAX_CODES);
         handshakeDuration = Timer.builder("portcullis.handshake.duration")
                 .description("Time from the upgrade request to the completed upgrade")
                 .serviceLevelObjectives(
@@ -206,6 +209,11 @@ public final class GatewayMetrics {
      *     at most 40 characters, at most {@value #MAX_CODES} distinct values); anything else is counted
      *     as "other"
      */
+    /** A "why was I refused?" request answered with {@code result}: {@code ok} or a refusal's reason code. */
+    public void refusalProbe(String result) {
+        refusalProbes.increment(result);
+    }
+
     public void handshakeRejected(String reason) {
         handshakesRejected.increment(reason);
     }

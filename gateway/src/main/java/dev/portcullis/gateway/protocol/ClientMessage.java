@@ -7,13 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  * client's optional correlation id, echoed in the {@code ack} or {@code error} it causes.
  */
 public sealed interface ClientMessage {
-    String id();
+    RequestId id();
 
     /** The wire {@code type}, also the bounded tag of the received-messages metric. */
     String type();
 
     /** {@code {"type":"ping"}}: answered with {@code pong}. */
-    record Ping(String id) implements ClientMessage {
+    record Ping(RequestId id) implements ClientMessage {
         @Override
         public String type() {
             return "ping";
@@ -27,8 +27,8 @@ public sealed interface ClientMessage {
      * {@code {"type":"subscribe","channel":...,"since":{"offset":N,"epoch":E}?}}: answered with
      * {@code ack} or {@code error}; with {@code since}, the missed publications follow the ack.
      */
-    record Subscribe(String id, String channel, Since since) implements ClientMessage {
-        public Subscribe(String id, String channel) {
+    record Subscribe(RequestId id, String channel, Since since) implements ClientMessage {
+        public Subscribe(RequestId id, String channel) {
             this(id, channel, null);
         }
 
@@ -39,7 +39,7 @@ public sealed interface ClientMessage {
     }
 
     /** {@code {"type":"unsubscribe","channel":...}}: answered with {@code ack} (also when not subscribed). */
-    record Unsubscribe(String id, String channel) implements ClientMessage {
+    record Unsubscribe(RequestId id, String channel) implements ClientMessage {
         @Override
         public String type() {
             return "unsubscribe";
@@ -51,8 +51,8 @@ public sealed interface ClientMessage {
      * against the envelope schema only; its namespace schema and sanitising are applied later by
      * {@link PublicationData#prepare} once the publication is allowed.
      */
-    record Publish(String id, String channel, JsonNode data, String idempotencyKey) implements ClientMessage {
-        public Publish(String id, String channel, JsonNode data) {
+    record Publish(RequestId id, String channel, JsonNode data, String idempotencyKey) implements ClientMessage {
+        public Publish(RequestId id, String channel, JsonNode data) {
             this(id, channel, data, null);
         }
 
@@ -63,7 +63,7 @@ public sealed interface ClientMessage {
     }
 
     /** {@code {"type":"history","channel":...,"since"?:...,"limit"?:N}}: answered with {@code history} or {@code error}. */
-    record History(String id, String channel, Since since, int limit) implements ClientMessage {
+    record History(RequestId id, String channel, Since since, int limit) implements ClientMessage {
         public static final int DEFAULT_LIMIT = 100;
 
         @Override
@@ -73,7 +73,7 @@ public sealed interface ClientMessage {
     }
 
     /** {@code {"type":"auth","token":...}}: a fresh token, usually the answer to {@code reauth}. */
-    record Auth(String id, String token) implements ClientMessage {
+    record Auth(RequestId id, String token) implements ClientMessage {
         @Override
         public String type() {
             return "auth";

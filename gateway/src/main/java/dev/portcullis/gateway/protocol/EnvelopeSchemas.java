@@ -40,7 +40,7 @@ final class EnvelopeSchemas {
      * @throws ProtocolException {@code bad_channel} when the only thing wrong is reported on a
      *     channel name that is a string, else {@code invalid_message}; the message names the path
      */
-    void validate(String type, JsonNode message, String id) {
+    void validate(String type, JsonNode message, RequestId id) {
         List<Error> errors = byType.get(type).validate(message);
         if (errors.isEmpty()) {
             return;

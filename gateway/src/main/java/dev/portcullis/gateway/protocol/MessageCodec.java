@@ -76,7 +76,7 @@ public final class MessageCodec {
         if (!(root instanceof ObjectNode message)) {
             throw new ProtocolException(ProtocolException.BAD_JSON, null, "message must be a JSON object");
         }
-        String id = id(message.get("id"));
+        RequestId id = id(message.get("id"));
         JsonNode type = message.get("type");
         if (type == null) {
             throw new ProtocolException(ProtocolException.INVALID_MESSAGE, id, "$.type: is required");
@@ -114,21 +114,22 @@ public final class MessageCodec {
      * The id to echo, or null when there is none or it is not one the schema accepts (the schema
      * then reports it, without an id).
      */
-    private static String id(JsonNode id) {
-        String text = null;
+    private static RequestId id(JsonNode id) {
         if (id == null) {
             return null;
-        } else if (id.isString()) {
-            text = id.stringValue();
-        } else if (id.isIntegralNumber()) {
-            text = id.asString();
-        } else if (id.isNumber() && id.canConvertToExactIntegral()) {
-            text = id.bigIntegerValue().toString();
         }
-        return text != null && text.length() <= MAX_ID_CHARS ? text : null;
+        RequestId parsed = null;
+        if (id.isString()) {
+            parsed = RequestId.of(id.stringValue());
+        } else if (id.isIntegralNumber()) {
+            parsed = new RequestId(id.asString(), true);
+        } else if (id.isNumber() && id.canConvertToExactIntegral()) {
+            parsed = new RequestId(id.bigIntegerValue().toString(), true); // 3.0 is the integer 3
+        }
+        return parsed != null && parsed.text().length() <= MAX_ID_CHARS ? parsed : null;
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode data(JsonNode data, String id) {
+    private static com.fasterxml.jackson.databind.JsonNode data(JsonNode data, RequestId id) {
         try {
             return TreeBridge.toV2(data);
         } catch (TreeBridge.NonFiniteNumber e) {

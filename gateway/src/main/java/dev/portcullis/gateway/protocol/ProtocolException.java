@@ -13,9 +13,9 @@ public final class ProtocolException extends RuntimeException {
     public static final String BAD_CHANNEL = "bad_channel";
 
     private final String code;
-    private final String id;
+    private final RequestId id;
 
-    public ProtocolException(String code, String id, String message) {
+    public ProtocolException(String code, RequestId id, String message) {
         super(message, null, false, false);
         this.code = code;
         this.id = id;
@@ -26,7 +26,7 @@ public final class ProtocolException extends RuntimeException {
     }
 
     /** The message's {@code id} when it could be read, else null. */
-    public String id() {
+    public RequestId id() {
         return id;
     }
 
@@ -34,7 +34,7 @@ public final class ProtocolException extends RuntimeException {
      * The same refusal carrying {@code id}: {@link PublicationData#prepare} does not know the
      * message's id, its caller does.
      */
-    public ProtocolException withId(String id) {
+    public ProtocolException withId(RequestId id) {
         return new ProtocolException(code, id, getMessage());
     }
 }

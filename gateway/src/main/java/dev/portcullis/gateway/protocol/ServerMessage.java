@@ -32,7 +32,7 @@ public sealed interface ServerMessage {
     }
 
     @JsonPropertyOrder({"type", "id"})
-    record Pong(String id) implements ServerMessage {
+    record Pong(RequestId id) implements ServerMessage {
         @Override
         public String type() {
             return "pong";
@@ -46,16 +46,16 @@ public sealed interface ServerMessage {
      * position, whether it did ({@code recovered}; the missed publications follow the ack).
      */
     @JsonPropertyOrder({"type", "id", "channel", "expiresAt", "offset", "epoch", "recovered"})
-    record Ack(String id, String channel, Long expiresAt, Long offset, String epoch, Boolean recovered) implements ServerMessage {
-        public Ack(String id, Long expiresAt) {
+    record Ack(RequestId id, String channel, Long expiresAt, Long offset, String epoch, Boolean recovered) implements ServerMessage {
+        public Ack(RequestId id, Long expiresAt) {
             this(id, null, expiresAt, null, null, null);
         }
 
-        public static Ack published(String id, long offset, String epoch) {
+        public static Ack published(RequestId id, long offset, String epoch) {
             return new Ack(id, null, null, offset, epoch, null);
         }
 
-        public static Ack subscribed(String id, String channel, long offset, String epoch, Boolean recovered) {
+        public static Ack subscribed(RequestId id, String channel, long offset, String epoch, Boolean recovered) {
             return new Ack(id, channel, null, offset, epoch, recovered);
         }
 
@@ -67,7 +67,7 @@ public sealed interface ServerMessage {
 
     /** A page of a channel's history, oldest first; {@code offset} and {@code epoch} are the channel's latest. */
     @JsonPropertyOrder({"type", "id", "channel", "offset", "epoch", "complete", "publications"})
-    record History(String id, String channel, long offset, String epoch, boolean complete, java.util.List<Stored> publications)
+    record History(RequestId id, String channel, long offset, String epoch, boolean complete, java.util.List<Stored> publications)
             implements ServerMessage {
         /** One publication; {@code data} is already JSON text. */
         @JsonPropertyOrder({"offset", "data"})
@@ -90,8 +90,8 @@ public sealed interface ServerMessage {
 
     /** {@code idempotencyKey}: only with {@code outcome_unknown}, the key that makes a retry of the publish safe. */
     @JsonPropertyOrder({"type", "id", "code", "message", "retryAfterMs", "idempotencyKey"})
-    record Error(String id, String code, String message, Long retryAfterMs, String idempotencyKey) implements ServerMessage {
-        public Error(String id, String code, String message, Long retryAfterMs) {
+    record Error(RequestId id, String code, String message, Long retryAfterMs, String idempotencyKey) implements ServerMessage {
+        public Error(RequestId id, String code, String message, Long retryAfterMs) {
             this(id, code, message, retryAfterMs, null);
         }
 

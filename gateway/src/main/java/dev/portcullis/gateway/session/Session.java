@@ -16,6 +16,7 @@ import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.protocol.ProtocolException;
+import dev.portcullis.gateway.protocol.RequestId;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.protocol.ServerMessage;
 import java.net.InetSocketAddress;
@@ -309,7 +310,7 @@ public final class Session implements Subscriber {
      * limit); a streak that lasts the grace closes the connection with 4008. A pause of the grace
      * without refusals ends the streak.
      */
-    private boolean withinRate(String messageId) {
+    private boolean withinRate(RequestId messageId) {
         MessageRate rate = context.settings().messageRate();
         long now = TimeUnit.MILLISECONDS.toNanos(context.clock().millis());
         long wait = rate.waitNanos(rateArrivalNanos, now);
@@ -332,7 +333,7 @@ public final class Session implements Subscriber {
         return false;
     }
 
-    void error(String messageId, String code, String message) {
+    void error(RequestId messageId, String code, String message) {
         send(new ServerMessage.Error(messageId, code, message, null));
     }
 

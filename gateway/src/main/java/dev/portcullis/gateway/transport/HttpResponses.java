@@ -32,6 +32,22 @@ final class HttpResponses {
         return json(status, "{\"error\":\"" + escape(code) + "\",\"message\":\"" + escape(message) + "\"}");
     }
 
+    /** A handshake refusal: its status and {@code {error, message}}, with {@code Retry-After} when it has one. */
+    static FullHttpResponse refusal(HandshakeChecks.Refusal refusal) {
+        FullHttpResponse response = error(refusal.status(), refusal.reason(), refusal.message());
+        if (refusal.retryAfterSeconds() > 0) {
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, refusal.retryAfterSeconds());
+        }
+        if (refusal.status().equals(HttpResponseStatus.UPGRADE_REQUIRED)) {
+            if (refusal.reason().equals("unsupported_version")) {
+                response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
+            } else {
+                response.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+            }
+        }
+        return response;
+    }
+
     static FullHttpResponse response(HttpResponseStatus status, String body, String contentType) {
         ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);

@@ -1,11 +1,7 @@
 package dev.portcullis.gateway.transport;
 
-import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
 import dev.portcullis.gateway.auth.Principal;
-import dev.portcullis.gateway.auth.TokenRejectedException;
-import dev.portcullis.gateway.config.ConfigLoader;
-import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.session.Disconnect;
 import dev.portcullis.gateway.session.Session;
 import io.netty.channel.Channel;
@@ -14,7 +10,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -28,27 +23,25 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker13;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import dev.portcullis.gateway.protocol.ClientMessage;
-import dev.portcullis.gateway.protocol.ProtocolException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Admits or refuses one upgrade request, before any WebSocket byte is exchanged. In order:
- * path (404) and method/upgrade (426), origin (403), the global cap (503), the per-address cap
- * (429), the token (401), the user's attempt rate (429 + Retry-After); then the upgrade, after
- * which the user's oldest connections over the per-user limit are closed with 4500.
+ * Serves the one HTTP request of a public connection. On {@code server.path}: a WebSocket upgrade
+ * is admitted or refused by {@link HandshakeChecks} (path 404, method/upgrade 426, form, origin 403,
+ * draining and the global cap 503, the per-address cap 429, the token 401, the user's attempt rate
+ * 429 + Retry-After), then upgraded, after which the user's oldest connections over the per-user
+ * limit are closed with 4500; a plain GET asking for JSON is the "why was I refused?"
+ * {@link RefusalProbe}. Elsewhere: 404, or the {@link DevSite} in dev mode.
  *
  * <p>A refusal is a plain HTTP response with a JSON body and {@code Connection: close}, and is
  * counted by reason. The request URI is never logged with its query string (it may hold a token).
- * This handler serves one request: it removes itself on upgrade and the socket closes on refusal.
+ * This handler serves one request: it removes itself on upgrade and the socket closes otherwise.
  */
 final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LoggerFactory.getLogger(UpgradeHandler.class);
@@ -56,20 +49,20 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final Duration REFUSED_WAIT = Duration.ofSeconds(1);
 
     private final Services services;
-    private final TokenExtractor tokens;
+    private final HandshakeChecks checks;
+    private final RefusalProbe probe;
     private final ForwardedFor forwardedFor;
     /** The client's address: the TCP peer, the PROXY header's source, or the trusted X-Forwarded-For entry. */
     private InetSocketAddress client;
     private long startNanos;
     private boolean handled;
     private ConnectionSlots.Result slot;
-    /** Positions in automatic channels from the {@code recover} query parameter. */
-    private Map<String, ClientMessage.Since> recover = Map.of();
 
     UpgradeHandler(Services services, ForwardedFor forwardedFor) {
         this.services = services;
         this.forwardedFor = forwardedFor;
-        this.tokens = new TokenExtractor(services.config().auth().cookieEnabled() ? services.config().auth().cookieName() : null);
+        this.checks = new HandshakeChecks(services);
+        this.probe = new RefusalProbe(services, checks);
     }
 
     /**
@@ -139,69 +132,51 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (slot == null) {
             acquireSlot(ctx);
         }
-        services.spikes().attempt(); // counts portcullis.connection.attempts too
-        GatewayConfig config = services.config();
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         if (!request.decoderResult().isSuccess()) {
-            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
-        } else if (!uri.path().equals(config.server().path())) {
-            refuse(ctx, HttpResponseStatus.NOT_FOUND, "not_found", "no WebSocket endpoint here");
-        } else if (!isUpgrade(request)) {
-            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "upgrade_required",
-                    "this endpoint speaks WebSocket only");
-            response.headers().set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
-            count(ctx, "upgrade_required", response);
-        } else if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
-            FullHttpResponse response = HttpResponses.error(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_version",
-                    "WebSocket version 13 (RFC 6455) is required");
-            response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
-            count(ctx, "unsupported_version", response);
-        } else if (!validKey(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))) {
-            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "Sec-WebSocket-Key must be 16 base64-encoded bytes");
-        } else if (bearerWithoutVersion(request)) {
-            refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
-                    "a portcullis.bearer subprotocol entry needs portcullis.v1 in the same list");
-        } else if (!originAllowed(request)) {
-            refuse(ctx, HttpResponseStatus.FORBIDDEN, "origin", "origin not allowed");
-        } else if (services.connections().draining()) {
-            refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
+            services.spikes().attempt();
+            refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request"));
+        } else if (!uri.path().equals(services.config().server().path())) {
+            if (services.devSite() != null) {
+                services.devSite().serve(ctx, request.method(), uri.path());
+            } else {
+                services.spikes().attempt();
+                refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.NOT_FOUND, "not_found", "no WebSocket endpoint here"));
+            }
+        } else if (isUpgrade(request)) {
+            services.spikes().attempt(); // counts portcullis.connection.attempts too
+            HandshakeChecks.Refusal refusal = checks.form(request);
+            if (refusal == null) {
+                refusal = checks.admission(request, slot);
+            }
+            if (refusal != null) {
+                refuse(ctx, refusal);
+            } else {
+                checkIdentityThenUpgrade(ctx, request, uri);
+            }
+        } else if (RefusalProbe.wanted(request)) {
+            probe.answer(ctx, request, uri, slot, client);
+        } else if (RefusalProbe.preflight(request)) {
+            probe.answerPreflight(ctx, request);
         } else {
-            admit(ctx, request, uri);
+            services.spikes().attempt();
+            refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.UPGRADE_REQUIRED, "upgrade_required",
+                    "this endpoint speaks WebSocket only (or GET it with Accept: application/json to see whether an upgrade would be admitted)"));
         }
     }
 
-    private void admit(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
+    private void checkIdentityThenUpgrade(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
         InetSocketAddress remote = client;
-        if (slot instanceof ConnectionSlots.Rejected rejected) {
-            refuse(ctx, HttpResponseStatus.valueOf(rejected.httpStatus()), rejected.reason(),
-                    rejected.httpStatus() == 503 ? "server is at its connection limit" : "too many connections from your address");
-            return;
-        }
-        List<String> recoverParam = uri.parameters().get("recover");
-        if (recoverParam != null && !recoverParam.isEmpty()) {
-            try {
-                recover = services.sessions().codec().decodeRecover(recoverParam.get(0));
-            } catch (ProtocolException e) {
-                refuse(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
-                return;
-            }
-        }
-        String token = tokens.extract(request, uri);
-        if (token == null) {
-            refuse(ctx, HttpResponseStatus.UNAUTHORIZED, "missing_token",
-                    "a token is required (query parameter, Authorization: Bearer, cookie or subprotocol)");
-            return;
-        }
         request.retain();
-        services.verifier().verify(token).whenComplete((principal, failure) -> ctx.executor().execute(() -> {
+        checks.identity(request, uri, true).whenComplete((decision, failure) -> HandshakeChecks.onLoop(ctx, () -> {
             try {
                 if (!ctx.channel().isActive()) {
                     return;
                 }
-                if (failure != null) {
-                    refuseToken(ctx, failure);
+                if (decision instanceof HandshakeChecks.Admitted admitted) {
+                    upgrade(ctx, request, admitted.principal(), admitted.recover(), remote);
                 } else {
-                    afterToken(ctx, request, principal, remote);
+                    refuse(ctx, (HandshakeChecks.Refusal) decision);
                 }
             } finally {
                 request.release();
@@ -209,46 +184,8 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }));
     }
 
-    private void refuseToken(ChannelHandlerContext ctx, Throwable failure) {
-        Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-        if (cause instanceof TokenRejectedException rejected) {
-            HttpResponseStatus status = rejected.reason() == TokenRejectedException.Reason.KEYS_UNAVAILABLE
-                    ? HttpResponseStatus.SERVICE_UNAVAILABLE
-                    : HttpResponseStatus.UNAUTHORIZED;
-            refuse(ctx, status, rejected.reason().code(), rejected.getMessage());
-        } else {
-            log.warn("token verification failed unexpectedly", cause);
-            refuse(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", "token verification failed");
-        }
-    }
-
-    private void afterToken(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
-        request.retain();
-        services.attempts().attempt(principal.subject()).whenComplete((decision, failure) -> ctx.executor().execute(() -> {
-            try {
-                if (!ctx.channel().isActive()) {
-                    return;
-                }
-                if (failure != null) {
-                    log.warn("attempt check failed unexpectedly", failure);
-                    refuse(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", "admission failed");
-                } else if (decision instanceof ConnectAttemptLimiter.Rejected rejected) {
-                    FullHttpResponse response = HttpResponses.error(HttpResponseStatus.TOO_MANY_REQUESTS, rejected.reason(),
-                            "too many connection attempts; retry after " + rejected.retryAfterSeconds() + "s");
-                    response.headers().set(HttpHeaderNames.RETRY_AFTER, rejected.retryAfterSeconds());
-                    count(ctx, rejected.reason(), response);
-                } else if (services.connections().draining()) {
-                    refuse(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting_down", "server is shutting down");
-                } else {
-                    upgrade(ctx, request, principal, remote);
-                }
-            } finally {
-                request.release();
-            }
-        }));
-    }
-
-    private void upgrade(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal, InetSocketAddress remote) {
+    private void upgrade(ChannelHandlerContext ctx, FullHttpRequest request, Principal principal,
+            Map<String, ClientMessage.Since> recover, InetSocketAddress remote) {
         Channel channel = ctx.channel();
         int maxBytes = services.config().limits().maxMessageBytes();
         WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
@@ -307,52 +244,8 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         };
     }
 
-    /**
-     * Browsers always send {@code Origin}; a request without one comes from a non-browser client,
-     * which could forge any origin anyway, so only a present origin is checked (as Centrifugo does).
-     */
-    private boolean originAllowed(FullHttpRequest request) {
-        List<String> allowed = services.config().server().allowedOrigins();
-        String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-        if (allowed.isEmpty() || origin == null) {
-            return true;
-        }
-        String normalized = ConfigLoader.normalizeOrigin(origin);
-        return normalized != null && allowed.contains(normalized);
-    }
-
-    private static boolean validKey(String key) {
-        if (key == null || key.length() != 24) {
-            return false;
-        }
-        try {
-            return Base64.getDecoder().decode(key).length == 16;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    private static List<String> offeredSubprotocols(FullHttpRequest request) {
-        List<String> offered = new ArrayList<>();
-        for (String header : request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
-            for (String protocol : header.split(",")) {
-                if (!protocol.isBlank()) {
-                    offered.add(protocol.trim());
-                }
-            }
-        }
-        return offered;
-    }
-
-    /** A bearer entry alone would upgrade (evicting the user's older connection) and then fail in the browser. */
-    private static boolean bearerWithoutVersion(FullHttpRequest request) {
-        List<String> offered = offeredSubprotocols(request);
-        return offered.stream().anyMatch(p -> p.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX))
-                && !offered.contains(TokenExtractor.SUBPROTOCOL);
-    }
-
     private static void withoutBearerEntries(FullHttpRequest request) {
-        List<String> kept = offeredSubprotocols(request).stream()
+        List<String> kept = HandshakeChecks.offeredSubprotocols(request).stream()
                 .filter(p -> !p.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX))
                 .toList();
         request.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
@@ -378,13 +271,9 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return Long.toHexString(random.nextLong() | Long.MIN_VALUE) + Integer.toHexString(random.nextInt() | Integer.MIN_VALUE);
     }
 
-    private void refuse(ChannelHandlerContext ctx, HttpResponseStatus status, String reason, String message) {
-        count(ctx, reason, HttpResponses.error(status, reason, message));
-    }
-
-    private void count(ChannelHandlerContext ctx, String reason, FullHttpResponse response) {
-        services.metrics().handshakeRejected(reason);
-        log.debug("refused {} {}: {}", response.status().code(), reason, client);
-        HttpResponses.sendAndClose(ctx, response);
+    private void refuse(ChannelHandlerContext ctx, HandshakeChecks.Refusal refusal) {
+        services.metrics().handshakeRejected(refusal.reason());
+        log.debug("refused {} {}: {}", refusal.status().code(), refusal.reason(), client);
+        HttpResponses.sendAndClose(ctx, HttpResponses.refusal(refusal));
     }
 }

@@ -124,7 +124,7 @@ class ConnectionSlotsTest {
     static ConnectionSlots slots(int maxConnections, int connectionsPerIp) {
         return new ConnectionSlots(new LimitsConfig(
                 0, 0, connectionsPerIp, maxConnections, 65_536, Duration.ofSeconds(10), 10, Duration.ofMinutes(1),
-                64, 50, 10, Duration.ofSeconds(10), 1 << 20, Duration.ofSeconds(2), Duration.ZERO));
+                64, 50, 10, Duration.ofSeconds(10), 1 << 20, Duration.ofSeconds(2), Duration.ZERO, 30));
     }
 
     static Slot acquire(ConnectionSlots slots, InetAddress address) {

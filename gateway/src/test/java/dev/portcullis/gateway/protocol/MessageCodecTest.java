@@ -16,16 +16,16 @@ class MessageCodecTest {
     @Test
     void decodesEveryType() {
         assertThat(codec.decode("{\"type\":\"ping\"}")).isEqualTo(new ClientMessage.Ping(null));
-        assertThat(codec.decode("{\"type\":\"ping\",\"id\":7}")).isEqualTo(new ClientMessage.Ping("7"));
+        assertThat(codec.decode("{\"type\":\"ping\",\"id\":7}")).isEqualTo(new ClientMessage.Ping(RequestId.of(7)));
         assertThat(codec.decode("{\"id\":\"r1\",\"type\":\"auth\",\"token\":\"eyJ.x.y\"}"))
-                .isEqualTo(new ClientMessage.Auth("r1", "eyJ.x.y"));
+                .isEqualTo(new ClientMessage.Auth(RequestId.of("r1"), "eyJ.x.y"));
         assertThat(codec.decode("{\"type\":\"subscribe\",\"channel\":\"chat:room-1.a_b\"}"))
                 .isEqualTo(new ClientMessage.Subscribe(null, "chat:room-1.a_b"));
         assertThat(codec.decode("{\"type\":\"unsubscribe\",\"channel\":\"alerts\",\"id\":\"u\"}"))
-                .isEqualTo(new ClientMessage.Unsubscribe("u", "alerts"));
+                .isEqualTo(new ClientMessage.Unsubscribe(RequestId.of("u"), "alerts"));
         ClientMessage.Publish publish = (ClientMessage.Publish)
                 codec.decode("{\"type\":\"publish\",\"id\":1,\"channel\":\"chat:1\",\"data\":{\"a\":[1,\"x\",null,true]}}");
-        assertThat(publish.id()).isEqualTo("1");
+        assertThat(publish.id()).isEqualTo(RequestId.of(1));
         assertThat(publish.channel()).isEqualTo("chat:1");
         assertThat(publish.data().toString()).isEqualTo("{\"a\":[1,\"x\",null,true]}");
     }
@@ -43,8 +43,8 @@ class MessageCodecTest {
         String id = "i".repeat(64);
         String channel = "c".repeat(128);
         assertThat(codec.decode("{\"type\":\"subscribe\",\"id\":\"" + id + "\",\"channel\":\"" + channel + "\"}"))
-                .isEqualTo(new ClientMessage.Subscribe(id, channel));
-        assertThat(codec.decode("{\"type\":\"ping\",\"id\":-12345678901234567890}").id()).isEqualTo("-12345678901234567890");
+                .isEqualTo(new ClientMessage.Subscribe(RequestId.of(id), channel));
+        assertThat(codec.decode("{\"type\":\"ping\",\"id\":-12345678901234567890}").id()).isEqualTo(new RequestId("-12345678901234567890", true));
     }
 
     @ParameterizedTest
@@ -81,9 +81,9 @@ class MessageCodecTest {
 
     @Test
     void echoesTheIdOfAnInvalidMessage() {
-        assertThat(refusal("{\"type\":\"auth\",\"id\":\"a1\"}").id()).isEqualTo("a1");
-        assertThat(refusal("{\"type\":\"auth\",\"id\":12}").id()).isEqualTo("12");
-        assertThat(refusal("{\"type\":\"nope\",\"id\":\"n\"}").id()).isEqualTo("n");
+        assertThat(refusal("{\"type\":\"auth\",\"id\":\"a1\"}").id()).isEqualTo(RequestId.of("a1"));
+        assertThat(refusal("{\"type\":\"auth\",\"id\":12}").id()).isEqualTo(RequestId.of(12));
+        assertThat(refusal("{\"type\":\"nope\",\"id\":\"n\"}").id()).isEqualTo(RequestId.of("n"));
     }
 
     @Test
@@ -114,7 +114,7 @@ class MessageCodecTest {
             ProtocolException e = refusal(json);
             assertThat(e.code()).as(json).isEqualTo(ProtocolException.BAD_CHANNEL);
             assertThat(e.getMessage()).isEqualTo("$.channel: does not match the channel pattern");
-            assertThat(e.id()).isEqualTo("s");
+            assertThat(e.id()).isEqualTo(RequestId.of("s"));
         }
     }
 
@@ -147,7 +147,7 @@ class MessageCodecTest {
         ProtocolException e = refusal("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"c\",\"data\":{\"n\":1e400}}");
         assertThat(e.code()).isEqualTo(ProtocolException.INVALID_MESSAGE);
         assertThat(e.getMessage()).startsWith("$.data:");
-        assertThat(e.id()).isEqualTo("p");
+        assertThat(e.id()).isEqualTo(RequestId.of("p"));
     }
 
     @Test
@@ -163,16 +163,19 @@ class MessageCodecTest {
                 .isEqualTo("{\"type\":\"connected\",\"connection\":\"c1\",\"user\":\"alice\",\"expiresAt\":5}");
         assertThat(codec.encode(new ServerMessage.Reauth(9))).isEqualTo("{\"type\":\"reauth\",\"deadlineMs\":9}");
         assertThat(codec.encode(new ServerMessage.Pong(null))).isEqualTo("{\"type\":\"pong\"}");
-        assertThat(codec.encode(new ServerMessage.Ack("1", null))).isEqualTo("{\"type\":\"ack\",\"id\":\"1\"}");
-        assertThat(codec.encode(new ServerMessage.Error("2", "bad_channel", "m", 30L)))
+        assertThat(codec.encode(new ServerMessage.Ack(RequestId.of("1"), null))).isEqualTo("{\"type\":\"ack\",\"id\":\"1\"}");
+        assertThat(codec.encode(new ServerMessage.Ack(RequestId.of(1), null))).isEqualTo("{\"type\":\"ack\",\"id\":1}");
+        assertThat(codec.encode(new ServerMessage.Pong(new RequestId("-12345678901234567890", true))))
+                .isEqualTo("{\"type\":\"pong\",\"id\":-12345678901234567890}");
+        assertThat(codec.encode(new ServerMessage.Error(RequestId.of("2"), "bad_channel", "m", 30L)))
                 .isEqualTo("{\"type\":\"error\",\"id\":\"2\",\"code\":\"bad_channel\",\"message\":\"m\",\"retryAfterMs\":30}");
     }
 
     @Test
     void refusalsAreCheapAndCarryNoStackTrace() {
         assertThat(refusal("nope").getStackTrace()).isEmpty();
-        ProtocolException withId = new ProtocolException(ProtocolException.INVALID_MESSAGE, null, "$.data: x").withId("9");
-        assertThat(withId.id()).isEqualTo("9");
+        ProtocolException withId = new ProtocolException(ProtocolException.INVALID_MESSAGE, null, "$.data: x").withId(RequestId.of("9"));
+        assertThat(withId.id()).isEqualTo(RequestId.of("9"));
         assertThat(withId.code()).isEqualTo(ProtocolException.INVALID_MESSAGE);
         assertThat(withId.getMessage()).isEqualTo("$.data: x");
     }

@@ -85,6 +85,7 @@ class MessageLimitsIT {
             client.send("{\"type\":\"launch-missiles\",\"id\":\"7\"}");
             JsonNode unknown = client.awaitMessage("error");
             assertThat(unknown.path("code").asText()).isEqualTo("unknown_type");
+            assertThat(unknown.path("id").isTextual()).as("a string id comes back a string").isTrue();
             assertThat(unknown.path("id").asText()).isEqualTo("7");
             client.send("{\"type\":\"auth\"}");
             assertThat(client.awaitMessage("error").path("code").asText()).isEqualTo("invalid_message");
@@ -98,7 +99,9 @@ class MessageLimitsIT {
         try (WsClient client = WsClient.connect(gateway.uri(Tokens.hs256("pinger")))) {
             client.awaitMessage("connected");
             client.send("{\"type\":\"ping\",\"id\":42}");
-            assertThat(client.awaitMessage("pong").path("id").asText()).isEqualTo("42");
+            JsonNode pong = client.awaitMessage("pong");
+            assertThat(pong.path("id").isIntegralNumber()).as("an integer id comes back an integer: %s", pong).isTrue();
+            assertThat(pong.path("id").asLong()).isEqualTo(42);
         }
     }
 
