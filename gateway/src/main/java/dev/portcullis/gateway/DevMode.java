@@ -36,6 +36,9 @@ import java.util.Set;
 final class DevMode {
     static final String STATE_FILE = ".portcullis-dev.json";
     static final Map<String, Object> DEV_CHANNELS = Map.of("room:*", "rw", "alerts", "r");
+    static final String DEV_CHANNELS_JSON = "{\"room:*\":\"rw\",\"alerts\":\"r\"}";
+    /** The chat example's first room (examples/chat/chat.js). */
+    static final String LOBBY = "00000000-0000-4000-8000-000000000042";
     /** The chat example and the JS client's build, relative to the working directory (the repository root). */
     static final List<Path> SITE = List.of(Path.of("examples", "chat"), Path.of("clients", "js", "dist"));
     static final Path CHAT_SCHEMA = Path.of("examples", "chat.schema.json");
@@ -145,7 +148,9 @@ final class DevMode {
                     .append("Dev token     : ").append(token).append('\n')
                     .append("                user \"").append(user).append("\", valid 1h, may read and write room:*, read alerts\n");
             if (site.resolve("/") != null && site.resolve("/portcullis.js") != null) {
-                banner.append("Chat example  : ").append(tls ? "https" : "http").append("://").append(host).append("/\n");
+                banner.append("Chat example  : ").append(tls ? "https" : "http").append("://").append(host).append("/#token=").append(token)
+                        .append("\n                (a second user: ./portcullis token --sub bob --claim 'channels=").append(DEV_CHANNELS_JSON)
+                        .append("' and the same link with that token, in another browser profile)\n");
             } else {
                 banner.append("Chat example  : not served (build the JS client: npm --prefix clients/js ci && npm --prefix clients/js run build)\n");
             }
@@ -156,14 +161,14 @@ final class DevMode {
                     .append("  ws.onopen = () => ws.send(JSON.stringify({ type: \"subscribe\", id: 1, channel: \"room:42\" }));\n")
                     .append("  (or the JS client, clients/js: it also answers re-auth, reconnects and recovers)\n\n")
                     .append("More tokens   : ./portcullis token --secret ").append(secret)
-                    .append(" --sub alice --claim 'channels={\"room:*\":\"rw\",\"alerts\":\"r\"}'\n");
+                    .append(" --sub alice --claim 'channels=").append(DEV_CHANNELS_JSON).append("'\n");
         } else {
             banner.append("WebSocket URL : ").append(url).append(" (tokens come from your configured key source)\n");
         }
         String apiKey = config.admin().apiKeys().isEmpty() ? "<api key>" : config.admin().apiKeys().get(0);
-        banner.append("Publish to room:42 from the backend API:\n")
+        banner.append("Publish into the chat example's lobby from the backend API:\n")
                 .append("  curl -H 'Authorization: Bearer ").append(apiKey).append("' -H 'Content-Type: application/json' \\\n")
-                .append("       -d '{\"channel\":\"room:42\",\"data\":{\"type\":\"chat\",\"roomId\":\"00000000-0000-4000-8000-000000000042\",")
+                .append("       -d '{\"channel\":\"room:").append(LOBBY).append("\",\"data\":{\"type\":\"chat\",\"roomId\":\"").append(LOBBY).append("\",")
                 .append("\"user\":\"backend\",\"content\":\"hello\"}}' ")
                 .append(admin).append("/api/publish\n\n")
                 .append("Metrics       : curl ").append(admin).append("/metrics\n")
