@@ -88,11 +88,25 @@ public sealed interface ServerMessage {
         }
     }
 
-    /** {@code idempotencyKey}: only with {@code outcome_unknown}, the key that makes a retry of the publish safe. */
-    @JsonPropertyOrder({"type", "id", "code", "message", "retryAfterMs", "idempotencyKey"})
-    record Error(RequestId id, String code, String message, Long retryAfterMs, String idempotencyKey) implements ServerMessage {
+    /**
+     * {@code idempotencyKey}: only with {@code outcome_unknown}, the key that makes a retry of the
+     * publish safe. {@code channel}: only with an unrequested {@code forbidden} (a re-auth withdrew
+     * the read permission and the channel was left), the channel it is about.
+     */
+    @JsonPropertyOrder({"type", "id", "code", "message", "retryAfterMs", "idempotencyKey", "channel"})
+    record Error(RequestId id, String code, String message, Long retryAfterMs, String idempotencyKey, String channel)
+            implements ServerMessage {
         public Error(RequestId id, String code, String message, Long retryAfterMs) {
-            this(id, code, message, retryAfterMs, null);
+            this(id, code, message, retryAfterMs, null, null);
+        }
+
+        public Error(RequestId id, String code, String message, Long retryAfterMs, String idempotencyKey) {
+            this(id, code, message, retryAfterMs, idempotencyKey, null);
+        }
+
+        /** The read permission for {@code channel} was withdrawn by a re-auth; the channel was left. */
+        public static Error withdrawn(String channel) {
+            return new Error(null, "forbidden", "read permission for " + channel + " was withdrawn; unsubscribed", null, null, channel);
         }
 
         @Override

@@ -384,7 +384,7 @@ public final class Session implements Subscriber {
         for (String channel : List.copyOf(channels.channels())) {
             if (!permissions.canRead(channel)) {
                 channels.leave(channel);
-                error(null, "forbidden", "read permission for " + channel + " was withdrawn; unsubscribed");
+                send(ServerMessage.Error.withdrawn(channel));
             }
         }
     }

@@ -167,6 +167,27 @@ class SessionTest {
     }
 
     @Test
+    void aReauthThatWithdrawsAReadPermissionLeavesTheChannelAndNamesIt() throws Exception {
+        Session session = session("walt", Map.of("channels", Map.of("room:1", "r")), Duration.ofHours(1),
+                Duration.ZERO, 0, MessageRate.of(0, 0));
+        assertThat(reply(session, "{\"type\":\"subscribe\",\"id\":1,\"channel\":\"room:1\"}").path("type").asText()).isEqualTo("ack");
+        String narrower = TokenMinter.hs256(SECRET, "walt", clock.instant(), Duration.ofHours(1), Map.of("channels", Map.of("room:2", "r")));
+        session.onText("{\"type\":\"auth\",\"id\":2,\"token\":\"" + narrower + "\"}");
+        loop.runPendingTasks();
+        JsonNode withdrawn = sent.stream().map(m -> {
+            try {
+                return JSON.readTree(m);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }).filter(m -> m.path("code").asText().equals("forbidden")).findFirst().orElseThrow();
+        assertThat(withdrawn.path("channel").asText()).as("the client learns which subscription ended").isEqualTo("room:1");
+        assertThat(withdrawn.has("id")).isFalse();
+        assertThat(last().path("type").asText()).isEqualTo("ack");
+        assertThat(last().path("id").isIntegralNumber()).isTrue();
+    }
+
+    @Test
     void subscribePublishAndPermissions() throws Exception {
         Session session = session("judy", Map.of("channels", Map.of("room:1", "rw", "news:*", "r")), Duration.ofHours(1),
                 Duration.ZERO, 0, MessageRate.of(0, 0));

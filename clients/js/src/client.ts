@@ -1,0 +1,357 @@
+import { Backoff } from './backoff.js';
+import type { ConnectionState, DisconnectedEvent, RefusedEvent, WebSocketConstructor } from './connection.js';
+import { Cursor, type CursorSink } from './cursor.js';
+import { Emitter } from './emitter.js';
+import { PortcullisError } from './errors.js';
+import { Hub, type ToHub, type ToTabs } from './hub.js';
+import { Outbox } from './outbox.js';
+import { randomKey, type ClientFrame, type Position, type ServerFrame } from './protocol.js';
+import { Subscription, type MessageCallback } from './subscription.js';
+import { resolveSharing, type ResolvedSharing, type TabBus, type TabSharing } from './tabs.js';
+
+export interface ClientOptions {
+  /** The gateway's WebSocket URL, `ws://` or `wss://`. */
+  url: string;
+  /** A fresh token for every connection attempt and every `reauth`; may be async. */
+  getToken: () => string | Promise<string>;
+  /** A WebSocket class (e.g. `ws` in Node 20). Default: the global `WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** Used by the refusal probe. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Connect right after construction (in a microtask, after your listeners are on). Default true. */
+  autoConnect?: boolean;
+  /** One socket for all tabs of this origin: see the README. Default: on in browsers that can. */
+  sharedAcrossTabs?: boolean | string | TabSharing;
+  /** Reconnect backoff: attempt n waits uniformly in [base, min(cap, base * 2^(n+1))]. Default 500. */
+  backoffBaseMs?: number;
+  /** Default 20 000. */
+  backoffCapMs?: number;
+  /** A connection that lived this long resets the backoff. Default 10 000. */
+  backoffResetMs?: number;
+  /** Send a `ping` after this long without any message from the gateway. Default 20 000. */
+  pingAfterMs?: number;
+  /** Reconnect when nothing arrives this long after a ping. Default 10 000. */
+  pongTimeoutMs?: number;
+  /** Give up an attempt not greeted (`connected`) within this. Default 15 000. */
+  connectTimeoutMs?: number;
+  /** Every request (publish, history, subscribe's `ready`) gives up this long after the call. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** Publishes that may wait at once (offline or awaiting their ack); more reject with `queue_full`. Default 100. */
+  maxQueue?: number;
+  /** A new leader tab waits this long for the other tabs' positions before it connects. Default 250. */
+  handoverMs?: number;
+}
+
+const DEFAULTS = {
+  autoConnect: true,
+  backoffBaseMs: 500,
+  backoffCapMs: 20_000,
+  backoffResetMs: 10_000,
+  pingAfterMs: 20_000,
+  pongTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+  requestTimeoutMs: 30_000,
+  maxQueue: 100,
+  handoverMs: 250,
+};
+
+type ToHubFrame = ClientFrame & { id: number };
+type Resolved = Required<Omit<ClientOptions, 'fetch' | 'sharedAcrossTabs'>> & ClientOptions;
+
+/** A publication on a channel this client did not subscribe (automatic channels such as `user:<sub>`). */
+export interface PublicationEvent {
+  channel: string;
+  data: any;
+  offset: number;
+  epoch?: string;
+  recovered: boolean;
+}
+
+export interface ClientEvents {
+  state: { state: ConnectionState };
+  /** The gateway greeted a connection (from the tab that holds it, when shared). */
+  connected: { user?: string; connection?: string; expiresAt?: number };
+  refused: RefusedEvent;
+  disconnected: DisconnectedEvent;
+  publication: PublicationEvent;
+  /** An automatic channel's history did not cover a reconnect. */
+  gap: { channel: string; offset: number; epoch?: string };
+}
+
+export interface PublishResult {
+  offset: number;
+  epoch: string;
+  idempotencyKey: string;
+}
+
+export interface HistoryPage {
+  channel: string;
+  /** The channel's latest position. */
+  offset: number;
+  epoch: string;
+  /** False when older publications than asked for are gone. */
+  complete: boolean;
+  publications: { offset: number; data: any }[];
+}
+
+/**
+ * The Portcullis client. Subscriptions resume exactly once and in order across reconnects,
+ * publishes wait in a bounded queue while offline and are retried safely with idempotency keys,
+ * and (in browsers) the tabs of one origin share one WebSocket.
+ *
+ * Inside, a tab's client never touches the socket: it speaks to a {@link Hub} (its own when it
+ * leads, another tab's over a BroadcastChannel when it follows), and the hub owns the connection.
+ * Without tab sharing the client simply always leads.
+ */
+export class PortcullisClient extends Emitter<ClientEvents> {
+  readonly #o: Resolved;
+  readonly #tab = randomKey();
+  readonly #sharing?: ResolvedSharing;
+  readonly #outbox: Outbox;
+  #state: ConnectionState = 'closed';
+  /** The link generation this tab is up in; undefined while down. */
+  #gen?: string;
+  #subs = new Map<string, Subscription>();
+  #autos = new Map<string, Cursor>();
+  #hub?: Hub;
+  #bus?: TabBus;
+  #abort?: AbortController;
+  #release?: () => void;
+  #started = false;
+  #ended = false;
+  #lastDisconnect?: DisconnectedEvent;
+  /** Connected at least once since `connect()`. */
+  #wasUp = false;
+
+  constructor(options: ClientOptions) {
+    super();
+    const o = { ...DEFAULTS } as Resolved;
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) (o as any)[key] = value;
+    o.WebSocket ??= (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket!;
+    if (!/^wss?:/i.test(o.url)) throw new TypeError('url must be ws:// or wss://');
+    if (!o.WebSocket) throw new TypeError('no global WebSocket: pass options.WebSocket (e.g. the ws package)');
+    this.#o = o;
+    this.#sharing = resolveSharing(o.sharedAcrossTabs, o.url);
+    this.#outbox = new Outbox(
+      ({ held, ...f }) => this.#toHub({ k: 'req', tab: this.#tab, gen: this.#gen!, f: f as ToHubFrame, held }),
+      o.maxQueue,
+      o.requestTimeoutMs,
+    );
+    if (o.autoConnect) queueMicrotask(() => this.#started || this.#ended || this.connect());
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Starts connecting (or following the tab that leads). Also after `close()`, for a fresh start. */
+  connect(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#ended = false;
+    this.#wasUp = false;
+    this.#setState('connecting');
+    const sharing = this.#sharing;
+    if (!sharing) {
+      this.#lead();
+      return;
+    }
+    const bus = (this.#bus = sharing.channel(sharing.name));
+    bus.onmessage = ({ data }: { data: ToHub | ToTabs }) => ('tab' in data ? this.#hub?.receive(data) : this.#fromHub(data));
+    this.#abort = new AbortController();
+    sharing.locks.request(sharing.name, { signal: this.#abort.signal }, () => this.#lead()).catch(() => {});
+    this.#toHub(this.#hi()); // a leader may be there already
+  }
+
+  /** Stops for good: the socket closes (another tab takes over when shared), every pending promise rejects with `closed`. */
+  close(): void {
+    this.#shutdown('closed by the application');
+  }
+
+  /**
+   * Subscribes to `channel`; `onMessage` gets each publication once, in order, across reconnects.
+   * Works for automatic channels (`user:<sub>`) too. `since` resumes from a saved position.
+   */
+  subscribe(channel: string, onMessage: MessageCallback, options: { since?: Position } = {}): Subscription {
+    if (this.#subs.get(channel)?.active) throw new PortcullisError('already_subscribed', 'this client already subscribes ' + channel);
+    const since = options.since ?? this.#autos.get(channel)?.position;
+    this.#autos.delete(channel);
+    const sub = new Subscription(channel, onMessage, since, (s) => this.#leave(s), this.#o.requestTimeoutMs);
+    if (this.#ended) {
+      sub._end(new PortcullisError('closed', 'the client is closed'));
+    } else {
+      this.#subs.set(channel, sub);
+      if (this.#gen) this.#resubscribe(sub);
+    }
+    return sub;
+  }
+
+  /**
+   * Publishes `data` (any JSON value). Gets an idempotency key now, so that however often it is
+   * sent (after a reconnect, after `outcome_unknown`) it is published at most once.
+   */
+  async publish(channel: string, data: unknown): Promise<PublishResult> {
+    const idempotencyKey = randomKey();
+    const ack = await this.#request({ type: 'publish', channel, data, idempotencyKey });
+    return { offset: ack.offset!, epoch: ack.epoch!, idempotencyKey };
+  }
+
+  /** A page of the channel's kept history after `since` (default: from the start), at most `limit` (1-1000, default 100). */
+  async history(channel: string, options: { since?: Position; limit?: number } = {}): Promise<HistoryPage> {
+    const { since, limit } = options;
+    const { offset, epoch, complete, publications } = await this.#request({ type: 'history', channel, since, limit });
+    return { channel, offset: offset!, epoch: epoch!, complete: !!complete, publications: publications ?? [] };
+  }
+
+  #request(frame: Parameters<Outbox['request']>[0]): Promise<ServerFrame> {
+    return this.#ended ? Promise.reject(new PortcullisError('closed', 'the client is closed')) : this.#outbox.request(frame);
+  }
+
+  // ------------------------------------------------------------------ tab side of the hub
+
+  /** Becomes the tab that holds the socket; the returned promise holds the tab lock until close. */
+  #lead(): Promise<void> {
+    if (!this.#started) return Promise.resolve();
+    const bus = this.#bus;
+    const o = this.#o;
+    this.#hub = new Hub(
+      { ...o, backoff: new Backoff(o.backoffBaseMs, o.backoffCapMs) },
+      (m) => {
+        queueMicrotask(() => this.#fromHub(m));
+        if (m.to !== this.#tab) bus?.postMessage(m);
+      },
+      this.#tab,
+    );
+    this.#hub.start(bus ? o.handoverMs : 0);
+    return new Promise((resolve) => (this.#release = resolve));
+  }
+
+  #toHub(m: ToHub): void {
+    if (this.#hub) queueMicrotask(() => this.#hub?.receive(m));
+    else this.#bus?.postMessage(m);
+  }
+
+  #hi(): ToHub {
+    const subs = [...this.#subs].map(([name, sub]) => [name, sub.position] as [string, Position | undefined]);
+    const auto = [...this.#autos].filter(([, c]) => c.position).map(([name, c]) => [name, c.position!] as [string, Position]);
+    return { k: 'hi', tab: this.#tab, subs, auto };
+  }
+
+  #fromHub(m: ToTabs): void {
+    if (!this.#started || (m.to && m.to !== this.#tab)) return;
+    switch (m.k) {
+      case 'lead': // a new leader (the old one is gone): announce what this tab needs
+        this.#down();
+        this.#toHub(this.#hi());
+        break;
+      case 'up':
+        if (this.#gen === m.gen) break;
+        this.#gen = m.gen;
+        this.#wasUp = true;
+        this.#outbox.up(() => this.#subs.forEach((sub) => this.#resubscribe(sub, true)));
+        const { user, connection, expiresAt } = m.f;
+        this.emit('connected', { user, connection, expiresAt });
+        break;
+      case 'ev':
+        if (m.name !== 'state') {
+          if (m.name === 'disconnected') this.#lastDisconnect = m.p;
+          this.emit(m.name as 'refused', m.p);
+        } else if (m.p.state === 'closed') {
+          const d = this.#lastDisconnect;
+          this.#shutdown(d ? `connection ended for good: ${d.code} ${d.reason}` : 'connection ended for good', true);
+        } else {
+          if (m.p.state !== 'connected') this.#down();
+          this.#setState(m.p.state);
+        }
+        break;
+      case 'f':
+        this.#frame(m.f, m.auto);
+    }
+  }
+
+  #frame(f: ServerFrame, auto?: boolean): void {
+    const name = f.channel!;
+    const sub = this.#subs.get(name);
+    if (f.type === 'message' || f.type === 'gap') {
+      if (sub) return sub._feed(f);
+      if (!auto) return; // another tab's channel
+      let cursor = this.#autos.get(name);
+      if (!cursor) this.#autos.set(name, (cursor = new Cursor(undefined, false)));
+      const sink = this.#autoSink(name);
+      f.type === 'gap' ? cursor.gapNotice(f.offset!, f.epoch, sink) : cursor.message(f as { offset: number }, sink);
+    } else if (f.id != null) {
+      this.#outbox.answer(f);
+    } else if (f.type === 'ack') {
+      const cursor = this.#autos.get(name); // an automatic channel recovered through `recover`
+      cursor?.ack(f.offset, f.epoch, f.recovered, !!cursor.position, this.#autoSink(name));
+    } else if (f.type === 'error' && sub) {
+      this.#subs.delete(name); // read permission withdrawn by a re-auth
+      sub._end(new PortcullisError(String(f.code), f.message));
+    }
+  }
+
+  #autoSink(channel: string): CursorSink {
+    return {
+      gap: (at) => this.emit('gap', { channel, ...at }),
+      deliver: ({ offset, epoch, data }, recovered) => this.emit('publication', { channel, data, offset, epoch, recovered }),
+    };
+  }
+
+  /** Sends a subscribe for `sub`; `held`: its cursor has been holding since before this link came up. */
+  #resubscribe(sub: Subscription, held = false): void {
+    const since = sub.position;
+    sub._cursor.awaitAck();
+    this.#outbox.add(
+      { type: 'subscribe', channel: sub.channel, since, held },
+      false,
+      (ack) => this.#subs.get(sub.channel) === sub && sub._acked(ack, !!since),
+      (error) => {
+        if (this.#subs.get(sub.channel) !== sub || error.code === 'closed') return;
+        this.#subs.delete(sub.channel); // refused: not retried
+        sub._end(error);
+      },
+    );
+  }
+
+  #leave(sub: Subscription): void {
+    if (this.#subs.get(sub.channel) !== sub) return;
+    this.#subs.delete(sub.channel);
+    this.#toHub({ k: 'leave', tab: this.#tab, channel: sub.channel });
+  }
+
+  /** The link is gone: requests wait for the next, subscriptions hold until their resubscribe's ack. */
+  #down(): void {
+    if (!this.#gen) return;
+    this.#gen = undefined;
+    this.#outbox.down();
+    this.#subs.forEach((sub) => sub._cursor.lost());
+  }
+
+  #shutdown(reason: string, terminal = false): void {
+    const error = new PortcullisError('closed', reason);
+    this.#started = false;
+    this.#ended = true;
+    this.#gen = undefined;
+    this.#outbox.failAll(error);
+    this.#subs.forEach((sub) => sub._end(error));
+    this.#subs.clear();
+    this.#autos.clear();
+    if (this.#hub) this.#hub.stop(terminal);
+    else this.#bus?.postMessage({ k: 'bye', tab: this.#tab });
+    this.#hub = undefined;
+    this.#release?.();
+    this.#abort?.abort();
+    this.#bus?.close();
+    this.#bus = undefined;
+    this.#setState('closed');
+  }
+
+  #setState(state: ConnectionState): void {
+    // A new leader tab's first attempt is, for a tab that was connected, a reconnect.
+    if (state === 'connecting' && this.#wasUp) state = 'reconnecting';
+    if (this.#state !== state) {
+      this.#state = state;
+      this.emit('state', { state });
+    }
+  }
+}

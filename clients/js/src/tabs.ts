@@ -1,0 +1,50 @@
+/**
+ * Tab sharing: the tabs of one origin elect a leader with a lock, only the leader holds the
+ * WebSocket, and the others talk to it over a broadcast channel (see hub.ts for the protocol).
+ * Both are small interfaces so that the hand-over can be tested in Node with an in-memory lock.
+ */
+
+/** The shape of `navigator.locks` this client needs (the Web Locks API). */
+export interface TabLock {
+  /**
+   * Calls `held` once this tab holds the lock `name`, and keeps it until the promise `held`
+   * returned settles, or the tab goes away. Aborting `signal` gives up waiting (the returned
+   * promise then rejects).
+   */
+  request(name: string, options: { signal: AbortSignal }, held: () => Promise<unknown>): Promise<unknown>;
+}
+
+/** The shape of a `BroadcastChannel` this client needs: every other tab's channel of the same name receives. */
+export interface TabBus {
+  postMessage(message: unknown): void;
+  onmessage: ((event: any) => void) | null;
+  close(): void;
+}
+
+/** `sharedAcrossTabs` as an object: the key, and (for tests or other runtimes) the lock and channel to use. */
+export interface TabSharing {
+  /** Tabs with the same key share one socket. Default: the url. Tabs of different users must use different keys. */
+  key?: string;
+  locks?: TabLock;
+  channel?: (name: string) => TabBus;
+}
+
+export interface ResolvedSharing {
+  name: string;
+  locks: TabLock;
+  channel: (name: string) => TabBus;
+}
+
+/**
+ * What `sharedAcrossTabs` means here. Unset: on in browser pages that have Web Locks and
+ * BroadcastChannel (not in Node, where one process is not several tabs). `false`: off. `true` or a
+ * key: on where the APIs exist. An object: on, with what it brings.
+ */
+export function resolveSharing(option: boolean | string | TabSharing | undefined, url: string): ResolvedSharing | undefined {
+  const g = globalThis as { navigator?: { locks?: TabLock }; document?: unknown };
+  const given = typeof option === 'object' ? option : {};
+  const locks = given.locks ?? g.navigator?.locks;
+  const channel = given.channel ?? (typeof BroadcastChannel === 'function' ? (name: string) => new BroadcastChannel(name) : undefined);
+  if (option === false || (option === undefined && typeof g.document !== 'object') || !locks || !channel) return undefined;
+  return { name: 'portcullis:' + (typeof option === 'string' ? option : (given.key ?? url)), locks, channel };
+}
