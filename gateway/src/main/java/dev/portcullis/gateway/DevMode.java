@@ -154,14 +154,17 @@ final class DevMode {
             } else {
                 banner.append("Chat example  : not served (build the JS client: npm --prefix clients/js ci && npm --prefix clients/js run build)\n");
             }
-            banner.append("\nConnect (browser console or Node 22+):\n")
-                    .append("  const ws = new WebSocket(\"").append(url).append("\", [\"portcullis.v1\", \"portcullis.bearer.")
-                    .append(token).append("\"]);\n")
-                    .append("  ws.onmessage = (e) => console.log(e.data);\n")
+            banner.append("\nConnect by hand (browser console or Node 22+; the JS client in clients/js also reconnects and recovers):\n")
+                    .append("  const token = \"").append(token).append("\";\n")
+                    .append("  const ws = new WebSocket(\"").append(url).append("\", [\"portcullis.v1\", \"portcullis.bearer.\" + token]);\n")
                     .append("  ws.onopen = () => ws.send(JSON.stringify({ type: \"subscribe\", id: 1, channel: \"room:42\" }));\n")
-                    .append("  (or the JS client, clients/js: it also answers re-auth, reconnects and recovers)\n\n")
-                    .append("More tokens   : ./portcullis token --secret ").append(secret)
-                    .append(" --sub alice --claim 'channels=").append(DEV_CHANNELS_JSON).append("'\n");
+                    .append("  ws.onmessage = (e) => {\n")
+                    .append("    console.log(e.data);\n")
+                    .append("    // every auth.reauth-interval the gateway asks for a token again; unanswered, it closes with 4001\n")
+                    .append("    if (JSON.parse(e.data).type === \"reauth\") ws.send(JSON.stringify({ type: \"auth\", token }));\n")
+                    .append("  };\n\n")
+                    .append("More tokens   : ./portcullis token --sub alice --claim 'channels=").append(DEV_CHANNELS_JSON)
+                    .append("'  (signed with the secret in ").append(STATE_FILE).append(")\n");
         } else {
             banner.append("WebSocket URL : ").append(url).append(" (tokens come from your configured key source)\n");
         }

@@ -111,7 +111,7 @@ public final class Main {
             Duration lifetime;
             try {
                 if (key == null) {
-                    key = ConfigLoader.load(configFile(config), System.getenv(), Map.of()).auth().hmacSecret();
+                    key = configuredSecret(configFile(config), Path.of(DevMode.STATE_FILE));
                 }
                 lifetime = ConfigLoader.parseDuration(ttl);
             } catch (ConfigException e) {
@@ -122,7 +122,8 @@ public final class Main {
                 return CONFIG_ERROR;
             }
             if (key == null || key.length() < 32) {
-                System.err.println("token: an HMAC secret of at least 32 bytes is required (--secret or auth.hmac-secret)");
+                System.err.println("token: an HMAC secret of at least 32 bytes is required (--secret, auth.hmac-secret,"
+                        + " or the " + DevMode.STATE_FILE + " of ./portcullis dev in this directory)");
                 return CONFIG_ERROR;
             }
             Map<String, Object> extra;
@@ -134,6 +135,23 @@ public final class Main {
             }
             System.out.println(TokenMinter.hs256(key, subject, Instant.now(), lifetime, extra));
             return 0;
+        }
+    }
+
+    /**
+     * The secret {@code token} signs with when {@code --secret} is not given: {@code auth.hmac-secret}
+     * from the configuration, else, when no key source is configured at all, the one
+     * {@code ./portcullis dev} keeps in {@code devState}, so that dev tokens need no copy-pasting.
+     */
+    static String configuredSecret(Path file, Path devState) {
+        try {
+            return ConfigLoader.load(file, System.getenv(), Map.of()).auth().hmacSecret();
+        } catch (ConfigException e) {
+            boolean onlyAuthMissing = e.problems().stream().allMatch(p -> p.startsWith("auth: set one of"));
+            if (onlyAuthMissing && java.nio.file.Files.isRegularFile(devState)) {
+                return DevMode.state(devState).hmacSecret();
+            }
+            throw e;
         }
     }
 

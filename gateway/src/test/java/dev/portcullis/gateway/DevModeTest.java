@@ -60,6 +60,14 @@ class DevModeTest {
     }
 
     @Test
+    void theTokenCommandSignsWithTheDevSecretWhenNothingIsConfigured() {
+        Path state = dir.resolve(DevMode.STATE_FILE);
+        assertThatThrownBy(() -> Main.configuredSecret(null, state)).isInstanceOf(ConfigException.class);
+        DevMode.State made = DevMode.state(state);
+        assertThat(Main.configuredSecret(null, state)).isEqualTo(made.hmacSecret());
+    }
+
+    @Test
     void theDevTokenMayUseTheReadmesChannels() throws Exception {
         String token = DevMode.devToken("s".repeat(32), "dev-user");
         Map<String, Object> claims = SignedJWT.parse(token).getJWTClaimsSet().getJSONObjectClaim("channels");
