@@ -102,8 +102,14 @@ class DevModeTest {
         Files.writeString(site.resolve("index.html"), "<p>hi</p>");
         Files.writeString(site.resolve(".secret.js"), "x");
         Files.writeString(dir.resolve("outside.js"), "x");
+        Files.createSymbolicLink(site.resolve("escape.js"), dir.resolve("outside.js"));
+        Files.createDirectories(site.resolve("sub"));
+        Files.writeString(site.resolve("sub/inner.js"), "x");
         DevSite devSite = new DevSite(List.of(site, dir.resolve("missing")));
-        assertThat(devSite.resolve("/")).isEqualTo(site.resolve("index.html").toAbsolutePath());
+        assertThat(devSite.resolve("/")).isEqualTo(site.resolve("index.html").toRealPath());
+        assertThat(devSite.resolve("/sub/inner.js")).isNotNull();
+        assertThat(devSite.resolve("/escape.js")).as("a link out of the root").isNull();
+        assertThat(new DevSite(List.of(site.resolve("sub"))).resolve("/index.html")).as("a file beside the root").isNull();
         assertThat(devSite.resolve("/index.html")).isNotNull();
         assertThat(devSite.resolve("/../outside.js")).isNull();
         assertThat(devSite.resolve("/.secret.js")).isNull();

@@ -60,9 +60,9 @@ public final class ConnectAttemptLimiter implements AttemptGate {
             return 429;
         }
 
-        /** Value for the {@code Retry-After} header. */
+        /** Value for the {@code Retry-After} header: whole seconds, rounded up, at least one. */
         public long retryAfterSeconds() {
-            return retryAfter.toSeconds();
+            return ceilSeconds(retryAfter.toNanos());
         }
     }
 

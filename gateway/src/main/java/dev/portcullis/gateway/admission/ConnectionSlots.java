@@ -103,7 +103,8 @@ public final class ConnectionSlots {
     }
 
     /** The key an address is counted under: itself for IPv4, its /64 network for IPv6. */
-    static InetAddress group(InetAddress address) {
+    /** The unit counted per address: the address itself for IPv4, its /64 network for IPv6. */
+    public static InetAddress group(InetAddress address) {
         if (!(address instanceof java.net.Inet6Address)) {
             return address;
         }

@@ -22,8 +22,10 @@ import java.util.regex.Pattern;
  * production there is no dev site and the listener answers nothing but {@code server.path}.
  *
  * <p>Deliberately small: GET and HEAD, file names of {@code [A-Za-z0-9._-]} segments (no dot files,
- * no {@code ..}), a fixed set of content types, files up to 1 MiB read per request, {@code no-store}.
- * A path is looked up in each root in turn; {@code /} is {@code index.html}.
+ * no {@code ..}), a fixed set of content types, files up to 1 MiB read per request, {@code no-store};
+ * a file's real path must lie under its root's (no symbolic link out). Files are read on the event
+ * loop: a dev page's few small files, never production traffic. A path is looked up in each root in
+ * turn; {@code /} is {@code index.html}.
  */
 public final class DevSite {
     private static final Pattern SAFE_PATH = Pattern.compile("(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+");
@@ -57,8 +59,14 @@ public final class DevSite {
         }
         for (Path root : roots) {
             Path file = root.resolve(name.substring(1)).normalize();
-            if (file.startsWith(root) && Files.isRegularFile(file)) {
-                return file;
+            try {
+                // Real paths: a symbolic link inside a root must not lead out of it.
+                Path real = file.toRealPath();
+                if (real.startsWith(root.toRealPath()) && Files.isRegularFile(real)) {
+                    return real;
+                }
+            } catch (IOException e) {
+                // no such file (or root) here: try the next root
             }
         }
         return null;

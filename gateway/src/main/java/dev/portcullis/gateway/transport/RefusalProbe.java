@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -23,8 +22,9 @@ import java.net.InetSocketAddress;
  * <p>It must not become a way around the limits it reports: it counts no connection attempt (the
  * rate is only looked at), holds its socket's slot only until the answer is written, and is itself
  * limited per client address ({@code limits.refusal-probes-per-ip-per-minute}; over it 429
- * {@code probe_rate}). CORS, preflight included, is answered for the origins an upgrade accepts,
- * with credentials (the cookie) and {@code Retry-After} readable by the page.
+ * {@code probe_rate}, counted per address or IPv6 /64, after the origin check so that a foreign
+ * page cannot use up its visitors' probes). CORS, preflight included, is answered for the origins
+ * an upgrade accepts, with credentials and {@code Retry-After} readable by the page.
  */
 final class RefusalProbe {
     static final String PROBE_RATE = "probe_rate";
@@ -75,7 +75,13 @@ final class RefusalProbe {
     void answer(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri, ConnectionSlots.Result slot,
             InetSocketAddress client) {
         String origin = request.headers().get(HttpHeaderNames.ORIGIN);
-        ConnectAttemptLimiter.Decision rate = services.probes().tryAttempt(client.getAddress().getHostAddress());
+        if (!checks.originAllowed(origin)) {
+            // Before the rate: a page on a foreign origin must not use up the probes of the people it is shown to.
+            send(ctx, origin, new HandshakeChecks.Refusal(HttpResponseStatus.FORBIDDEN, "origin", "origin not allowed"));
+            return;
+        }
+        String address = ConnectionSlots.group(client.getAddress()).getHostAddress(); // IPv6: one budget per /64
+        ConnectAttemptLimiter.Decision rate = services.probes().tryAttempt(address);
         if (rate instanceof ConnectAttemptLimiter.Rejected rejected) {
             send(ctx, origin, new HandshakeChecks.Refusal(HttpResponseStatus.TOO_MANY_REQUESTS, PROBE_RATE,
                     "too many refusal probes from your address", rejected.retryAfterSeconds()));
@@ -111,6 +117,13 @@ final class RefusalProbe {
         HttpResponses.sendAndClose(ctx, response);
     }
 
+    /**
+     * CORS for an allowed origin, with credentials so the JS client can send the cookie
+     * ({@code credentials: 'include'}). This exposes nothing the page does not already hold: the
+     * answer depends on the token the page itself sent, and on the cookie only with cookie auth,
+     * which requires an explicit {@code server.allowed-origins} list (with an empty list, the
+     * gateway reads no cookie at all).
+     */
     private static void cors(HttpHeaders headers, String origin) {
         headers.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
                 .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true")

@@ -14,6 +14,27 @@ class ConnectAttemptLimiterTest {
     final ConnectAttemptLimiter limiter = new ConnectAttemptLimiter(5, nanos::get);
 
     @Test
+    void retryAfterIsWholeSecondsRoundedUpAndNeverZero() {
+        // The Redis limiter answers in milliseconds: a header of 0 or 1 for 1.9 s would bring the client back too early.
+        assertThat(new Rejected(Duration.ofMillis(300)).retryAfterSeconds()).isEqualTo(1);
+        assertThat(new Rejected(Duration.ofMillis(1900)).retryAfterSeconds()).isEqualTo(2);
+        assertThat(new Rejected(Duration.ofSeconds(12)).retryAfterSeconds()).isEqualTo(12);
+    }
+
+    @Test
+    void wouldAllowLooksWithoutCounting() {
+        ConnectAttemptLimiter limiter = new ConnectAttemptLimiter(2, () -> 0L);
+        for (int i = 0; i < 10; i++) {
+            assertThat(limiter.wouldAllow("u")).isEqualTo(ConnectAttemptLimiter.Allowed.INSTANCE);
+        }
+        assertThat(limiter.trackedUsers()).as("a look creates no state").isZero();
+        limiter.tryAttempt("u");
+        limiter.tryAttempt("u");
+        assertThat(limiter.wouldAllow("u")).isInstanceOf(Rejected.class);
+        assertThat(limiter.tryAttempt("u")).isInstanceOf(Rejected.class);
+    }
+
+    @Test
     void sixthAttemptInAMinuteIsRejectedWithRetryAfter() {
         for (int i = 0; i < 5; i++) {
             assertThat(limiter.tryAttempt("alice")).isEqualTo(Allowed.INSTANCE);

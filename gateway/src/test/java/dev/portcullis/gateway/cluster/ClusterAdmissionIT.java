@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.portcullis.gateway.testing.RawHttp;
 import dev.portcullis.gateway.testing.RedisServer;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
@@ -98,6 +99,30 @@ class ClusterAdmissionIT {
         assertThat(sixth.status()).isEqualTo(429);
         assertThat(sixth.headers().get("retry-after")).isNotEmpty();
         open.forEach(WsClient::close);
+    }
+
+    @Test
+    void theRefusalProbeReadsTheClusterWideAttemptCountWithoutUsingIt() throws Exception {
+        String token = Tokens.hs256("peeked");
+        for (int i = 0; i < 8; i++) {
+            assertThat(probe(i % 2 == 0 ? a : b, token).status()).as("probes use no attempt").isEqualTo(200);
+        }
+        List<WsClient> open = new ArrayList<>();
+        for (TestGateway gateway : new TestGateway[] {a, b, a, b, a}) {
+            WsClient client = WsClient.connect(gateway.uri(token));
+            client.awaitMessage("connected");
+            open.add(client);
+        }
+        RawHttp.Response limited = probe(b, token);
+        assertThat(limited.status()).as("the count of five attempts on two instances").isEqualTo(429);
+        assertThat(limited.body()).contains("\"error\":\"attempt_rate\"");
+        assertThat(Long.parseLong(limited.header("Retry-After"))).isBetween(1L, 60L);
+        open.forEach(WsClient::close);
+    }
+
+    private static RawHttp.Response probe(TestGateway gateway, String token) throws java.io.IOException {
+        return RawHttp.exchange(gateway.gateway().port(), "GET /ws HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
+                + "Authorization: Bearer " + token + "\r\n\r\n");
     }
 
     @Test

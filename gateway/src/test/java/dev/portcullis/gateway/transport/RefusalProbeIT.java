@@ -67,7 +67,12 @@ class RefusalProbeIT {
 
     @Test
     void probesAreLimitedPerAddress() throws IOException {
-        try (TestGateway gateway = TestGateway.start(Map.of("limits.refusal-probes-per-ip-per-minute", "3"))) {
+        try (TestGateway gateway = TestGateway.start(Map.of("limits.refusal-probes-per-ip-per-minute", "3",
+                "server.allowed-origins", List.of(APP)))) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(probe(gateway, "Origin: https://evil.example.com\r\n").status())
+                        .as("a foreign page cannot use up its visitors' probes").isEqualTo(403);
+            }
             for (int i = 0; i < 3; i++) {
                 assertThat(probe(gateway, "").status()).isEqualTo(401);
             }
