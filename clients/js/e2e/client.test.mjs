@@ -93,7 +93,7 @@ test('test 4: with auth.reauth-interval 3s the page stays connected for 20 s, an
   }
 });
 
-test('test 5: an expired token is refused with 401 expired; a seventh quick connect gets 429 and the client waits Retry-After', async () => {
+test('test 5: an expired token is refused with 401 expired; after five quick connects the next gets 429 and the client waits Retry-After', async () => {
   const gateway = await Gateway.start({ 'limits.connect-attempts-per-user-per-minute': '5' });
   try {
     // Expired: the refusal reason reaches the page, though the browser hides the upgrade's status.

@@ -7,7 +7,7 @@ import { Hub, type ToHub, type ToTabs } from './hub.js';
 import { Outbox } from './outbox.js';
 import { randomKey, type ClientFrame, type Position, type ServerFrame } from './protocol.js';
 import { Subscription, type MessageCallback } from './subscription.js';
-import { resolveSharing, type ResolvedSharing, type TabBus, type TabSharing } from './tabs.js';
+import { resolveSharing, subject, type ResolvedSharing, type TabBus, type TabSharing } from './tabs.js';
 
 export interface ClientOptions {
   /** The gateway's WebSocket URL, `ws://` or `wss://`. */
@@ -20,7 +20,7 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Connect right after construction (in a microtask, after your listeners are on). Default true. */
   autoConnect?: boolean;
-  /** One socket for all tabs of this origin: see the README. Default: on in browsers that can. */
+  /** One socket for the tabs of this origin and user: see the README. Default: on in browsers that can, keyed by the token's `sub`. */
   sharedAcrossTabs?: boolean | string | TabSharing;
   /** Reconnect backoff: attempt n waits uniformly in [base, min(cap, base * 2^(n+1))]. Default 500. */
   backoffBaseMs?: number;
@@ -122,6 +122,10 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   #lastDisconnect?: DisconnectedEvent;
   /** Connected at least once since `connect()`. */
   #wasUp = false;
+  /** Counts `close()`s: what a closed run started and still awaits is ignored when it comes. */
+  #run = 0;
+  /** Sharing keyed by the token's subject: this tab's user, whom the leader's connection must be for. */
+  #subject?: string;
 
   constructor(options: ClientOptions) {
     super();
@@ -131,7 +135,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     if (!/^wss?:/i.test(o.url)) throw new TypeError('url must be ws:// or wss://');
     if (!o.WebSocket) throw new TypeError('no global WebSocket: pass options.WebSocket (e.g. the ws package)');
     this.#o = o;
-    this.#sharing = resolveSharing(o.sharedAcrossTabs, o.url);
+    this.#sharing = resolveSharing(o.sharedAcrossTabs);
     this.#outbox = new Outbox(
       ({ held, ...f }) => this.#toHub({ k: 'req', tab: this.#tab, gen: this.#gen!, f: f as ToHubFrame, held }),
       o.maxQueue,
@@ -151,16 +155,42 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     this.#ended = false;
     this.#wasUp = false;
     this.#setState('connecting');
+    this.#subject = undefined;
     const sharing = this.#sharing;
     if (!sharing) {
       this.#lead();
-      return;
+    } else if (sharing.key != null) {
+      this.#share(sharing.key); // the application's key: its responsibility that one key means one user
+    } else {
+      // Share only with the tabs of the same user: key by the token's subject; no subject, no sharing.
+      const run = this.#run;
+      const go = (sub?: string) => {
+        clearTimeout(timer);
+        if (run !== this.#run || this.#hub || this.#bus) return;
+        this.#subject = sub;
+        sub ? this.#share(this.#o.url + ' ' + sub) : this.#lead();
+      };
+      const timer = setTimeout(go, this.#o.connectTimeoutMs);
+      (async () => subject(await this.#o.getToken()))().then(go, () => go());
     }
-    const bus = (this.#bus = sharing.channel(sharing.name));
+  }
+
+  #share(key: string): void {
+    const name = 'portcullis:' + key;
+    const bus = (this.#bus = this.#sharing!.channel(name));
     bus.onmessage = ({ data }: { data: ToHub | ToTabs }) => ('tab' in data ? this.#hub?.receive(data) : this.#fromHub(data));
     this.#abort = new AbortController();
-    sharing.locks.request(sharing.name, { signal: this.#abort.signal }, () => this.#lead()).catch(() => {});
+    this.#sharing!.locks.request(name, { signal: this.#abort.signal }, () => this.#lead()).catch(() => {});
     this.#toHub(this.#hi()); // a leader may be there already
+  }
+
+  /** Stops following (the leader's connection is another user's) and connects on its own. */
+  #alone(): void {
+    this.#toHub({ k: 'bye', tab: this.#tab });
+    this.#abort?.abort();
+    this.#bus?.close();
+    this.#bus = undefined;
+    this.#lead();
   }
 
   /** Stops for good: the socket closes (another tab takes over when shared), every pending promise rejects with `closed`. */
@@ -211,7 +241,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
 
   /** Becomes the tab that holds the socket; the returned promise holds the tab lock until close. */
   #lead(): Promise<void> {
-    if (!this.#started) return Promise.resolve();
+    if (!this.#started || this.#hub) return Promise.resolve(); // (a lock granted after this tab went its own way)
     const bus = this.#bus;
     const o = this.#o;
     this.#hub = new Hub(
@@ -246,9 +276,13 @@ export class PortcullisClient extends Emitter<ClientEvents> {
         break;
       case 'up':
         if (this.#gen === m.gen) break;
+        if (this.#subject && m.f.user !== this.#subject && !this.#hub) return this.#alone();
         this.#gen = m.gen;
+        this.#setState('connected');
         this.#wasUp = true;
-        this.#outbox.up(() => this.#subs.forEach((sub) => this.#resubscribe(sub, true)));
+        // Only a cursor that has held since a lost link has everything broadcast since: a subscription
+        // made before this tab ever saw a link (a new or reloaded tab) did not, and must be replayed.
+        this.#outbox.up(() => this.#subs.forEach((sub) => this.#resubscribe(sub, sub._cursor.held)));
         const { user, connection, expiresAt } = m.f;
         this.emit('connected', { user, connection, expiresAt });
         break;
@@ -259,13 +293,14 @@ export class PortcullisClient extends Emitter<ClientEvents> {
         } else if (m.p.state === 'closed') {
           const d = this.#lastDisconnect;
           this.#shutdown(d ? `connection ended for good: ${d.code} ${d.reason}` : 'connection ended for good', true);
-        } else {
-          if (m.p.state !== 'connected') this.#down();
+        } else if (m.p.state !== 'connected') {
+          // (`connected` comes with `up`, once this tab knows the link is for its user)
+          this.#down();
           this.#setState(m.p.state);
         }
         break;
       case 'f':
-        this.#frame(m.f, m.auto);
+        if (this.#gen) this.#frame(m.f, m.auto); // nothing before this tab's `up`: it may not be for this tab's user
     }
   }
 
@@ -275,8 +310,9 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     if (f.type === 'message' || f.type === 'gap') {
       if (sub) return sub._feed(f);
       if (!auto) return; // another tab's channel
-      let cursor = this.#autos.get(name);
-      if (!cursor) this.#autos.set(name, (cursor = new Cursor(undefined, false)));
+      const cursor = this.#autos.get(name) ?? new Cursor(undefined, false);
+      this.#autos.delete(name);
+      this.#autos.set(name, cursor); // least recently active first: a new leader's `recover` keeps the latest
       const sink = this.#autoSink(name);
       f.type === 'gap' ? cursor.gapNotice(f.offset!, f.epoch, sink) : cursor.message(f as { offset: number }, sink);
     } else if (f.id != null) {
@@ -331,8 +367,10 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     const error = new PortcullisError('closed', reason);
     this.#started = false;
     this.#ended = true;
+    this.#run++;
     this.#gen = undefined;
     this.#outbox.failAll(error);
+    this.#outbox.down(); // what a later connect() queues waits for its link
     this.#subs.forEach((sub) => sub._end(error));
     this.#subs.clear();
     this.#autos.clear();

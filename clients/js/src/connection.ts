@@ -140,6 +140,7 @@ export class Connection {
     const attempt = ++this.#attempt;
     clearTimeout(this.#retry);
     if (g.navigator?.onLine === false) return; // the `online` event brings us back
+    this.#watch(this.o.connectTimeoutMs); // the connect timeout covers getToken too: it may never settle
     let token: string;
     try {
       token = await this.o.getToken();
@@ -158,7 +159,6 @@ export class Connection {
     }
     let opened = false;
     this.#socket = socket;
-    this.#watch(this.o.connectTimeoutMs);
     socket.onerror = () => {}; // a close event follows
     socket.onopen = () => {
       opened = true;
@@ -171,7 +171,8 @@ export class Connection {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       if (opened) return this.#ended(code, reason);
-      // Refused before `open`: the browser hides why, so ask (see probe.ts).
+      // Refused before `open`: the browser hides why, so ask (see probe.ts), within a timeout of its own.
+      this.#watch(this.o.connectTimeoutMs);
       const refusal = await probe(url, token, this.o.fetch);
       if (attempt === this.#attempt) this.#ended(code, reason || 'connection failed', refusal);
     };
@@ -243,12 +244,15 @@ export class Connection {
     this.#watchdog = setTimeout(() => this.#check(), ms);
   }
 
-  /** Connect timeout; then: quiet for `pingAfterMs` -> ping; nothing at all for `pongTimeoutMs` after it -> dead. */
+  /**
+   * Connect timeout (for getToken, the handshake, or the probe); then: quiet for `pingAfterMs` ->
+   * ping; nothing at all for `pongTimeoutMs` after it -> dead.
+   */
   #check(): void {
     const socket = this.#socket;
-    if (!socket) return;
     const quiet = Date.now() - this.#heardAt;
     if (!this.#greeted || this.#pingAt) {
+      this.#attempt++; // whatever this attempt still awaits (a token, a probe) is ignored when it comes
       this.#socket = undefined;
       close(socket);
       this.#ended(1006, this.#greeted ? 'no pong in time' : 'connect timeout');

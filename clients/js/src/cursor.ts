@@ -43,6 +43,12 @@ export class Cursor {
   #waiting = new Map<number, Publication>();
   /** After a recovered resume: offsets up to here are replays (delivered with `recovered`). */
   #replayTo = -1;
+  /**
+   * Holding since a lost link ({@link lost}) and not acked since: every publication that reached
+   * the tab after the link went down is in this cursor's hands. A new cursor never is: it did not
+   * see what was broadcast before it existed.
+   */
+  held = false;
 
   /** A cursor at `since` (none: from the ack on). `holding`: wait for an ack before delivering. */
   constructor(since?: Position, holding = true) {
@@ -63,7 +69,7 @@ export class Cursor {
 
   /** The connection is gone. What was held was not delivered, so the resubscribe replays it (or reports the gap). */
   lost(): void {
-    this.#holding = true;
+    this.held = this.#holding = true;
     this.#early = [];
     this.#waiting.clear();
   }
@@ -74,7 +80,7 @@ export class Cursor {
    * @returns whether the subscription resumed without a gap
    */
   ack(offset: number | undefined, epoch: string | undefined, recovered: boolean | undefined, sinceSent: boolean, sink: CursorSink): boolean {
-    this.#holding = false;
+    this.held = this.#holding = false;
     const resumed = sinceSent && recovered === true && (!epoch || !this.epoch || epoch === this.epoch);
     if (resumed) {
       this.epoch = epoch ?? this.epoch;

@@ -50,12 +50,22 @@ interface Channel {
   from?: Position;
   /** The gateway pushes it without a subscribe (`user:<sub>`, `channels.auto-subscribe`). */
   auto?: boolean;
+  /** When a publication, gap or recover ack of it last came (a tick of the hub's clock): `recover` keeps the latest. */
+  seen: number;
   batch?: Batch;
   /** Tab subscribes the batch in flight does not cover: they need another gateway subscribe after it. */
   queue: Waiter[];
 }
 
 type Route = { tab: string; id: number } | { channel: string; batch: Batch };
+
+/**
+ * The `recover` parameter's bounds: the gateway refuses (400 `bad_request`, for good) more than 64
+ * channels, and the upgrade's request line must stay short (about 6 KB of query here). The most
+ * recently active automatic channels go in; the others resume live (a skipped offset shows a gap).
+ */
+export const MAX_RECOVER = 64;
+export const MAX_RECOVER_CHARS = 6000;
 
 /**
  * The leader tab's multiplexer: many tabs' requests over one {@link Connection}. Per channel it
@@ -78,6 +88,12 @@ export class Hub {
   #hello?: ServerFrame;
   #state: { state: string } = { state: 'connecting' };
   #startTimer?: ReturnType<typeof setTimeout>;
+  /**
+   * Unsubscribes in flight, by id: publications of these channels that were on the way when the
+   * last tab left are dropped, rather than mistaken for an automatic channel's.
+   */
+  #leaving = new Map<number, string>();
+  #tick = 0;
 
   constructor(
     options: ConnectionOptions,
@@ -94,7 +110,14 @@ export class Hub {
       },
       recover: () => {
         const recover: Record<string, Position> = {};
-        for (const [name, ch] of this.#channels) if (ch.auto && !ch.tabs.size && ch.pos) recover[name] = ch.pos;
+        let n = 0;
+        let room = MAX_RECOVER_CHARS;
+        for (const [name, ch] of [...this.#channels].sort((a, b) => b[1].seen - a[1].seen)) {
+          if (!ch.auto || ch.tabs.size || !ch.pos) continue;
+          room -= encodeURIComponent(`"${name}":${JSON.stringify(ch.pos)},`).length;
+          if (room < 0 || ++n > MAX_RECOVER) break;
+          recover[name] = ch.pos;
+        }
         return recover;
       },
     };
@@ -122,7 +145,11 @@ export class Hub {
     switch (m.k) {
       case 'hi':
         for (const [name, since] of m.subs) this.#need(this.#channel(name), since).tabs.add(m.tab);
-        for (const [name, pos] of m.auto) this.#need(this.#channel(name), pos).auto = true;
+        for (const [name, pos] of m.auto) {
+          const ch = this.#need(this.#channel(name), pos);
+          ch.auto = true;
+          ch.seen ||= ++this.#tick; // a tab lists them least recently active first
+        }
         this.post({ k: 'ev', to: m.tab, name: 'state', p: this.#state });
         if (this.#gen) this.post({ k: 'up', to: m.tab, gen: this.#gen, f: this.#hello! });
         break;
@@ -142,7 +169,7 @@ export class Hub {
 
   #channel(name: string): Channel {
     let ch = this.#channels.get(name);
-    if (!ch) this.#channels.set(name, (ch = { tabs: new Set(), queue: [] }));
+    if (!ch) this.#channels.set(name, (ch = { tabs: new Set(), queue: [], seen: 0 }));
     return ch;
   }
 
@@ -185,10 +212,15 @@ export class Hub {
     ch.tabs.delete(tab);
     ch.queue = ch.queue.filter((w) => w.tab !== tab);
     if (!ch.tabs.size && !ch.batch) {
-      if (ch.live) this.connection.send({ type: 'unsubscribe', id: this.connection.nextId(), channel: name });
+      if (ch.live) this.#unsubscribe(name, this.connection.nextId());
       ch.live = false;
       if (!ch.auto) this.#channels.delete(name);
     }
+  }
+
+  #unsubscribe(name: string, id: number): void {
+    this.#leaving.set(id, name);
+    this.connection.send({ type: 'unsubscribe', id, channel: name });
   }
 
   /** The gateway greeted a new connection: a new generation; every channel a tab holds resumes from its position. */
@@ -202,6 +234,7 @@ export class Hub {
   #down(): void {
     this.#gen = '';
     this.#routes.clear();
+    this.#leaving.clear();
     for (const ch of this.#channels.values()) {
       ch.live = false;
       ch.from = ch.batch = undefined;
@@ -211,16 +244,26 @@ export class Hub {
 
   #frame(f: ServerFrame): void {
     const name = f.channel!;
-    const route = f.id != null ? this.#routes.get(Number(f.id)) : undefined;
-    if (route) this.#routes.delete(Number(f.id));
-    if (route && 'tab' in route) {
+    const id = Number(f.id);
+    const route = f.id != null ? this.#routes.get(id) : undefined;
+    const left = f.id != null && this.#leaving.get(id);
+    if (route) this.#routes.delete(id);
+    if (left) {
+      // The answer to an unsubscribe. Refused for the rate: again later, unless a tab needs the channel again.
+      const gen = this.#gen;
+      if (f.code !== 'rate_limited') this.#leaving.delete(id);
+      else setTimeout(() => gen === this.#gen && (this.#channels.get(left)?.tabs.size ? this.#leaving.delete(id) : this.#unsubscribe(left, id)), f.retryAfterMs ?? 1000);
+    } else if (route && 'tab' in route) {
       this.#to(route.tab, { ...f, id: route.id });
     } else if (route) {
       this.#answered(route.channel, route.batch, f);
     } else if (f.type === 'message' || f.type === 'gap' || (f.type === 'ack' && name && f.id == null)) {
       // A publication, a gap notice, or the ack of a channel recovered through `recover`.
+      const known = this.#channels.get(name);
+      if (!known?.tabs.size && !known?.batch && [...this.#leaving.values()].includes(name)) return; // on its way before the unsubscribe
       const ch = this.#channel(name);
       if (!ch.tabs.size && !ch.batch) ch.auto = true;
+      ch.seen = ++this.#tick;
       if (f.offset != null && f.epoch && (f.type !== 'message' || !ch.pos || ch.pos.epoch !== f.epoch || f.offset > ch.pos.offset)) {
         ch.pos = { offset: f.offset, epoch: f.epoch };
       }

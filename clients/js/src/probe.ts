@@ -14,9 +14,11 @@ export interface Refusal {
  * handshake (the socket just closes with 1006), so after an attempt that failed before `open` the
  * client sends a plain GET to the same URL (ws -> http, wss -> https) with the same credentials,
  * and the gateway answers the decision an upgrade would get now: 200, or the refusal's status with
- * `{"error","message"}`. Returns undefined when the gateway would accept, the probe itself failed
- * (network, CORS), or the gateway predates the probe (it answers a plain GET with 426
- * `upgrade_required`): in all three cases the client just backs off.
+ * `{"error","message"}`. Only such an answer is acted on. Returns undefined ("unknown": the client
+ * just backs off, whatever the status) when the gateway would accept, the probe itself failed
+ * (network, CORS), the answer has no JSON body with a string `error` (a proxy's, CDN's or WAF's
+ * page: it says nothing about the gateway's decision), it is a 426 (a gateway that predates the
+ * probe), or the probe itself was rate limited (429 `probe_rate`).
  */
 export async function probe(url: string, token: string, fetchImpl?: typeof fetch): Promise<Refusal | undefined> {
   try {
@@ -27,11 +29,12 @@ export async function probe(url: string, token: string, fetchImpl?: typeof fetch
       signal: AbortSignal.timeout?.(10_000),
     });
     if (response.ok) return undefined;
-    const body = await response.json().catch(() => ({}));
-    if (response.status === 426 && body.error === 'upgrade_required') return undefined;
+    const body = await response.json();
+    const { status } = response;
+    if (typeof body?.error !== 'string' || status === 426 || body.error === 'probe_rate') return undefined;
     const retryAfter = response.headers.get('retry-after')?.trim();
     return {
-      status: response.status,
+      status,
       error: body.error,
       message: body.message,
       retryAfterMs: retryAfter && /^\d+$/.test(retryAfter) ? Math.min(+retryAfter, 3600) * 1000 : undefined,

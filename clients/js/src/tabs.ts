@@ -23,14 +23,19 @@ export interface TabBus {
 
 /** `sharedAcrossTabs` as an object: the key, and (for tests or other runtimes) the lock and channel to use. */
 export interface TabSharing {
-  /** Tabs with the same key share one socket. Default: the url. Tabs of different users must use different keys. */
+  /**
+   * Tabs with the same key share one socket, and so one user: with a key of your own, tabs of
+   * different users must use different keys. Default: the url and the subject (`sub`) of the token
+   * `getToken()` returns; a token that is not a JWT with a string `sub` shares with no tab.
+   */
   key?: string;
   locks?: TabLock;
   channel?: (name: string) => TabBus;
 }
 
 export interface ResolvedSharing {
-  name: string;
+  /** The key the application gave; none: the client keys by the token's subject. */
+  key?: string;
   locks: TabLock;
   channel: (name: string) => TabBus;
 }
@@ -40,11 +45,22 @@ export interface ResolvedSharing {
  * BroadcastChannel (not in Node, where one process is not several tabs). `false`: off. `true` or a
  * key: on where the APIs exist. An object: on, with what it brings.
  */
-export function resolveSharing(option: boolean | string | TabSharing | undefined, url: string): ResolvedSharing | undefined {
+export function resolveSharing(option: boolean | string | TabSharing | undefined): ResolvedSharing | undefined {
   const g = globalThis as { navigator?: { locks?: TabLock }; document?: unknown };
   const given = typeof option === 'object' ? option : {};
   const locks = given.locks ?? g.navigator?.locks;
   const channel = given.channel ?? (typeof BroadcastChannel === 'function' ? (name: string) => new BroadcastChannel(name) : undefined);
   if (option === false || (option === undefined && typeof g.document !== 'object') || !locks || !channel) return undefined;
-  return { name: 'portcullis:' + (typeof option === 'string' ? option : (given.key ?? url)), locks, channel };
+  return { key: typeof option === 'string' ? option : given.key, locks, channel };
+}
+
+/** The `sub` of a JWT (read, not verified: it is the application's own token), or undefined. */
+export function subject(token: string): string | undefined {
+  try {
+    const payload = atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'));
+    const { sub } = JSON.parse(new TextDecoder().decode(Uint8Array.from(payload, (c) => c.charCodeAt(0))));
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -352,3 +352,93 @@ test('offline: no attempts while navigator.onLine is false; the offline event dr
     else delete g.navigator;
   }
 });
+
+test('a publication on its way when the last subscriber leaves does not turn the channel automatic', async () => {
+  const { client, gateway } = setup();
+  const publications: unknown[] = [];
+  client.on('publication', (p) => publications.push(p.channel));
+  const sub = client.subscribe('room:1', () => {});
+  await sub.ready;
+  gateway.publish('room:1', 'in flight'); // sent to the client before the gateway sees the unsubscribe
+  sub.unsubscribe();
+  await until(() => gateway.sent('unsubscribe').length === 1);
+  await sleep(20);
+  gateway.publish('user:alice', 'hello'); // a real automatic channel still is one
+  await until(() => publications.length === 1);
+  gateway.sockets[0].kill();
+  await until(() => gateway.open().length === 1 && client.state === 'connected');
+  assert.deepEqual(publications, ['user:alice']);
+  assert.deepEqual(JSON.parse(new URL(gateway.open()[0].url).searchParams.get('recover')!), { 'user:alice': { offset: 1, epoch: 'e1' } });
+  client.close();
+});
+
+test('recover: at most 64 channels, the most recently active, and about 6 KB of query', async () => {
+  for (const name of ['auto:', 'auto:' + 'x'.repeat(120) + '-']) {
+    const channels = Array.from({ length: 100 }, (_, i) => name + i);
+    const { client, gateway } = setup({}, new FakeGateway(channels));
+    const got: string[] = [];
+    client.on('publication', (p) => got.push(p.channel));
+    await until(() => client.state === 'connected');
+    await sleep(5);
+    for (const c of [...channels].reverse()) gateway.publish(c, 'x'); // the last one published first
+    gateway.publish(name + 99, 'y'); // and active again
+    await until(() => got.length === 101);
+    gateway.sockets[0].kill();
+    await until(() => gateway.open().length === 1 && client.state === 'connected');
+    const url = gateway.open()[0].url;
+    const recover = Object.keys(JSON.parse(new URL(url).searchParams.get('recover')!));
+    assert.ok(recover.length <= 64 && url.length <= 6100, `${recover.length} channels, ${url.length} characters`);
+    assert.ok(recover.length >= (name.length > 10 ? 30 : 64), `${recover.length} channels`);
+    assert.deepEqual(recover.slice(0, 3), [name + 99, name + 0, name + 1], 'the most recently active first');
+    client.close();
+  }
+});
+
+test('close() then connect(): what is published before the new link is up goes out on it', async () => {
+  const { client } = setup({ requestTimeoutMs: 500 });
+  await until(() => client.state === 'connected');
+  client.close();
+  client.connect();
+  const result = await client.publish('room:1', 'x');
+  assert.equal(result.offset, 1);
+  assert.equal((await client.history('room:1')).publications.length, 1);
+  client.close();
+});
+
+test('refusals: only a gateway JSON answer counts; a proxy page or a rate-limited probe is plain backoff', async () => {
+  const gateway = new FakeGateway();
+  gateway.refuse = true;
+  const html = { 'content-type': 'text/html' };
+  const answers = [
+    () => new Response('<html><body>403 Forbidden</body></html>', { status: 403, headers: html }),
+    () => new Response('<html>Not Found</html>', { status: 404, headers: html }),
+    () => new Response('', { status: 405 }),
+    () => new Response('{"message":"blocked by policy"}', { status: 400 }),
+    () => new Response('{"error":"upgrade_required","message":"use a WebSocket"}', { status: 426 }),
+    () => new Response('{"error":"probe_rate","message":"too many probes"}', { status: 429, headers: { 'retry-after': '60' } }),
+  ];
+  let probes = 0;
+  const { client } = setup({ fetch: async () => (answers[probes++] ?? (() => new Response('{"error":"not_found","message":"no such path"}', { status: 404 })))() }, gateway);
+  const refused: unknown[] = [];
+  const disconnected: { willReconnect: boolean; delayMs?: number }[] = [];
+  client.on('refused', (r) => refused.push(r));
+  client.on('disconnected', (d) => disconnected.push(d));
+  await until(() => disconnected.at(-1)?.willReconnect === false, 3000, 'the stop on a gateway 404');
+  assert.equal(client.state, 'closed');
+  assert.equal(probes, answers.length + 1);
+  assert.deepEqual(refused, [{ status: 404, error: 'not_found', message: 'no such path', retryAfterMs: undefined }]);
+  assert.deepEqual(disconnected.map((d) => d.willReconnect), [...answers.map(() => true), false]);
+  assert.ok(disconnected.every((d) => !(d.delayMs! > 1000)), 'probe_rate says nothing about the upgrade: no Retry-After wait');
+});
+
+test('a getToken that never settles is a failed attempt after connectTimeoutMs', async () => {
+  let calls = 0;
+  const { client, gateway } = setup({ connectTimeoutMs: 50, getToken: () => (++calls === 1 ? new Promise<string>(() => {}) : 'token' + calls) });
+  const disconnected: unknown[] = [];
+  client.on('disconnected', (d) => disconnected.push({ ...d, delayMs: 0 }));
+  await until(() => client.state === 'connected', 2000, 'connected with the second token');
+  assert.deepEqual(disconnected, [{ code: 1006, reason: 'connect timeout', willReconnect: true, delayMs: 0 }]);
+  assert.equal(gateway.sockets.length, 1);
+  assert.equal(gateway.sockets[0].token, 'token2');
+  client.close();
+});

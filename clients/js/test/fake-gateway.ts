@@ -33,6 +33,7 @@ export class FakeGateway {
   received: { socket: FakeSocket; msg: ClientMsg }[] = [];
   /** idempotency key -> the publish's ack */
   keys = new Map<string, { offset: number; epoch: string }>();
+  /** The user a connection is greeted as when its token is not a JWT (a JWT's `sub` otherwise). */
   user = 'alice';
   /** When set, handshakes fail before `open` (the probe then asks `probeAnswer`). */
   refuse = false;
@@ -41,6 +42,7 @@ export class FakeGateway {
   /** Channels the user may not read. */
   forbidden = new Set<string>();
 
+  /** `{user}` in a name stands for the connection's user. */
   constructor(readonly autoChannels: string[] = ['user:alice']) {}
 
   get WebSocket() {
@@ -122,6 +124,7 @@ export class FakeGateway {
 
 export class FakeSocket {
   state: 'connecting' | 'open' | 'closed' = 'connecting';
+  user?: string;
   subscribed = new Set<string>();
   onopen: (() => void) | null = null;
   onmessage: ((e: { data: string }) => void) | null = null;
@@ -146,9 +149,16 @@ export class FakeSocket {
     if (this.gateway.refuse) return this.#closed(1006, '');
     this.state = 'open';
     this.onopen?.();
-    this.push({ type: 'connected', connection: 'c' + this.gateway.sockets.length, user: this.gateway.user, expiresAt: Date.now() + 60_000 });
+    let user = this.gateway.user;
+    try {
+      user = JSON.parse(Buffer.from(this.token.split('.')[1], 'base64url').toString()).sub ?? user;
+    } catch {
+      // not a JWT
+    }
+    this.user = user;
+    this.push({ type: 'connected', connection: 'c' + this.gateway.sockets.length, user, expiresAt: Date.now() + 60_000 });
     const recover = JSON.parse(new URL(this.url).searchParams.get('recover') ?? '{}');
-    for (const channel of this.gateway.autoChannels) {
+    for (const channel of this.gateway.autoChannels.map((c) => c.replace('{user}', user))) {
       if (recover[channel]) this.gateway.recover(this, channel, undefined, recover[channel]);
       else this.subscribed.add(channel);
     }
@@ -178,6 +188,11 @@ export class FakeSocket {
     this.state = 'closed';
     setTimeout(() => this.onclose?.({ code, reason }), 0);
   }
+}
+
+/** An unsigned JWT with these claims: enough for the client, which reads `sub` and verifies nothing. */
+export function jwt(claims: object): string {
+  return 'eyJhbGciOiJIUzI1NiJ9.' + Buffer.from(JSON.stringify(claims)).toString('base64url') + '.c2ln';
 }
 
 /** Resolves once `predicate` holds (checked every few ms), or fails after `ms`. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PortcullisClient, type ClientOptions, type TabBus, type TabLock } from '../src/index.js';
-import { FakeGateway, until } from './fake-gateway.js';
+import { subject } from '../src/tabs.js';
+import { FakeGateway, jwt, until } from './fake-gateway.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +67,8 @@ function tab() {
   return { channel, cut: () => (cut = true) };
 }
 
-function tabClient(gateway: FakeGateway, locks: MemoryLocks, key: string, extra: Partial<ClientOptions> = {}) {
+/** A tab's client; `key` undefined: the default key (the token's subject). */
+function tabClient(gateway: FakeGateway, locks: MemoryLocks, key: string | undefined, extra: Partial<ClientOptions> = {}) {
   const t = tab();
   let dead = false;
   const client = new PortcullisClient({
@@ -79,7 +81,7 @@ function tabClient(gateway: FakeGateway, locks: MemoryLocks, key: string, extra:
         if (dead) this.state = 'closed';
       }
     },
-    sharedAcrossTabs: { key, locks, channel: t.channel },
+    sharedAcrossTabs: key === undefined ? { locks, channel: t.channel } : { key, locks, channel: t.channel },
     handoverMs: 30,
     backoffBaseMs: 5,
     backoffCapMs: 20,
@@ -231,4 +233,89 @@ test('a tab that subscribes with an older position gets the replay; the other ta
   t.after(() => c.client.close());
   await c.client.subscribe('room:1', () => {}).ready;
   assert.equal(gateway.sent('subscribe').length, before);
+});
+
+test('a new tab subscribing with a saved position gets what it missed, though the channel is live in the leader', async (t) => {
+  const gateway = new FakeGateway();
+  const locks = new MemoryLocks();
+  const key = 'k' + Math.random();
+  const a = tabClient(gateway, locks, key);
+  t.after(() => a.client.close());
+  const gotA: string[] = [];
+  await a.client.subscribe('room:1', (d) => gotA.push(d)).ready;
+  for (const d of ['1', '2', '3', '4', '5']) gateway.publish('room:1', d);
+  await until(() => gotA.length === 5);
+  // a reloaded tab resumes from the position it saved, subscribing before it has seen any link
+  const b = tabClient(gateway, locks, key);
+  t.after(() => b.client.close());
+  const gotB: string[] = [];
+  const sub = b.client.subscribe('room:1', (d, { recovered }) => gotB.push(d + (recovered ? 'r' : '')), { since: { offset: 2, epoch: 'e1' } });
+  assert.equal((await sub.ready).recovered, true);
+  gateway.publish('room:1', '6');
+  await until(() => gotB.length === 4 && gotA.length === 6, 2000, 'the replay and the live one');
+  await sleep(20);
+  assert.deepEqual(gotB, ['3r', '4r', '5r', '6']);
+  assert.deepEqual(gotA, ['1', '2', '3', '4', '5', '6']);
+});
+
+test("default sharing is per user: keyed by the token's subject; a token without one shares with no tab", async (t) => {
+  const gateway = new FakeGateway(['user:{user}']);
+  gateway.user = 'carol'; // who an opaque token connects as
+  const locks = new MemoryLocks();
+  const url = 'ws://gateway.test/ws?t=' + Math.random();
+  const tokens = { a1: jwt({ sub: 'alice' }), a2: jwt({ sub: 'alice' }), b: jwt({ sub: 'bob' }), n: 'opaque' };
+  const tabs = Object.fromEntries(
+    Object.entries(tokens).map(([name, token]) => [name, tabClient(gateway, locks, undefined, { url, getToken: () => token })]),
+  );
+  t.after(() => Object.values(tabs).forEach((x) => x.client.close()));
+  const users: Record<string, (string | undefined)[]> = {};
+  const got: Record<string, string[]> = {};
+  for (const [name, { client }] of Object.entries(tabs)) {
+    client.on('connected', ({ user }) => (users[name] ??= []).push(user));
+    client.on('publication', ({ channel }) => (got[name] ??= []).push(channel));
+  }
+  await until(() => Object.values(tabs).every((x) => x.client.state === 'connected'), 2000, 'every tab connected');
+  assert.deepEqual(gateway.sockets.map((s) => s.user).sort(), ['alice', 'bob', 'carol'], "alice's two tabs share a socket, bob's and the opaque token's do not");
+  assert.deepEqual(users, { a1: ['alice'], a2: ['alice'], b: ['bob'], n: ['carol'] });
+  await sleep(10);
+  for (const user of ['alice', 'bob', 'carol']) gateway.publish('user:' + user, 'hi');
+  await until(() => Object.keys(got).length === 4);
+  await sleep(20);
+  assert.deepEqual(got, { a1: ['user:alice'], a2: ['user:alice'], b: ['user:bob'], n: ['user:carol'] });
+});
+
+test("a follower whose user is not the leader connection's stops following and connects on its own", async (t) => {
+  const gateway = new FakeGateway(['user:{user}']);
+  const locks = new MemoryLocks();
+  const url = 'ws://gateway.test/ws?t=' + Math.random();
+  // the leader's tab elected as alice, but its connection is bob's (someone else logged in meanwhile)
+  let leaderTokens = 0;
+  const a = tabClient(gateway, locks, undefined, { url, getToken: () => jwt({ sub: ++leaderTokens === 1 ? 'alice' : 'bob' }) });
+  t.after(() => a.client.close());
+  await until(() => a.client.state === 'connected');
+  const f = tabClient(gateway, locks, undefined, { url, getToken: () => jwt({ sub: 'alice' }) });
+  t.after(() => f.client.close());
+  const users: (string | undefined)[] = [];
+  const got: string[] = [];
+  f.client.on('connected', ({ user }) => users.push(user));
+  f.client.on('publication', ({ channel, data }) => got.push(channel + ' ' + data));
+  await until(() => gateway.sockets.length === 2 && f.client.state === 'connected', 2000, 'its own connection');
+  assert.deepEqual(users, ['alice']);
+  assert.deepEqual(gateway.sockets.map((s) => s.user), ['bob', 'alice']);
+  await sleep(10);
+  gateway.publish('user:bob', 'for bob');
+  gateway.publish('user:alice', 'for alice');
+  await until(() => got.length === 1);
+  await sleep(20);
+  assert.deepEqual(got, ['user:alice for alice']);
+});
+
+test('subject: the sub of a JWT payload (base64url, UTF-8), or undefined', () => {
+  assert.equal(subject(jwt({ sub: 'alice' })), 'alice');
+  assert.equal(subject(jwt({ sub: 'zoë ✓ ?>>' })), 'zoë ✓ ?>>'); // _ in its base64url
+  assert.equal(subject(jwt({ sub: 'ø~>' })), 'ø~>'); // - in its base64url
+  assert.equal(subject(jwt({ sub: 42 })), undefined);
+  assert.equal(subject(jwt({ name: 'alice' })), undefined);
+  assert.equal(subject('opaque'), undefined);
+  assert.equal(subject('a.b.c'), undefined);
 });
