@@ -67,6 +67,8 @@ public final class Gateway implements AutoCloseable {
     private final Broker broker;
     private final RedisCluster cluster;
     private final GatewayMetrics metrics;
+    /** JVM and process meters (memory, GC, threads, CPU, open files); their GC listeners go on close. */
+    private final AutoCloseable processMetrics;
     private final ConnectionSpikeDetector spikes;
     private final Connections connections;
     private final ScheduledExecutorService housekeeping;
@@ -81,6 +83,7 @@ public final class Gateway implements AutoCloseable {
         this.verifier = JwtVerifier.create(config.auth(), clock);
         Revocations localRevocations = new Revocations(clock, config.auth().maxTokenLifetime());
         this.metrics = GatewayMetrics.create();
+        this.processMetrics = metrics.bindProcessMetrics();
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
         SubscriptionIndex index = new SubscriptionIndex();
@@ -246,6 +249,11 @@ public final class Gateway implements AutoCloseable {
         housekeeping.shutdownNow();
         spikes.close();
         verifier.close();
+        try {
+            processMetrics.close();
+        } catch (Exception e) {
+            log.debug("process metrics did not close: {}", e.toString());
+        }
         loops.shutdown(Duration.ofSeconds(2));
         log.info("shut down");
     }

@@ -5,6 +5,14 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Objects;
@@ -70,6 +78,30 @@ public final class GatewayMetrics {
     private final Counter webhookFailures;
 
     /** Metrics on a registry of their own, with Micrometer's Prometheus defaults. */
+    /**
+     * Adds the JVM's and the process's own meters: memory pools, GC pauses and promotion, threads,
+     * class loading, CPU, uptime, and open file descriptors against their limit (the resource this
+     * gateway runs out of first: one per connection). Done by the running gateway, not by
+     * {@link #create}, because the GC binder registers JVM-wide listeners that must be removed on
+     * close; the returned handle does that.
+     */
+    public AutoCloseable bindProcessMetrics() {
+        JvmGcMetrics gc = new JvmGcMetrics();
+        JvmHeapPressureMetrics pressure = new JvmHeapPressureMetrics();
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        pressure.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        return () -> {
+            gc.close();
+            pressure.close();
+        };
+    }
+
     public static GatewayMetrics create() {
         return new GatewayMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }

@@ -40,6 +40,20 @@ class MetricsIT {
     }
 
     @Test
+    void theJvmAndTheProcessAreMeasuredToo() {
+        try (TestGateway gateway = TestGateway.start()) {
+            String scrape = gateway.adminGet("/metrics").body();
+            for (String series : new String[] {"jvm_memory_used_bytes", "jvm_gc_live_data_size_bytes", "jvm_threads_live_threads",
+                    "jvm_classes_loaded_classes", "process_cpu_usage", "process_uptime_seconds",
+                    "process_files_open_files", "process_files_max_files"}) {
+                assertThat(scrape).as(series).contains(series);
+            }
+            assertThat(gateway.metric("process_files_max_files")).as("the file limit, which caps connections").isPositive();
+            assertThat(gateway.metric("process_files_open_files")).isPositive();
+        }
+    }
+
+    @Test
     void healthAndReadiness() {
         try (TestGateway gateway = TestGateway.start()) {
             HttpResponse<String> health = gateway.adminGet("/healthz");
