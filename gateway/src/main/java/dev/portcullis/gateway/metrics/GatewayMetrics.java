@@ -47,6 +47,7 @@ public final class GatewayMetrics {
     private final PrometheusMeterRegistry registry;
 
     private final AtomicLong active = new AtomicLong();
+    private final AtomicLong maxConnections = new AtomicLong();
     private final Counter opened;
     private final Counter attempts;
     private final AtomicReferenceArray<Counter> closedByCode =
@@ -111,6 +112,9 @@ public final class GatewayMetrics {
 
         Gauge.builder("portcullis.connections.active", active, AtomicLong::get)
                 .description("Open WebSocket connections")
+                .register(registry);
+        Gauge.builder("portcullis.connections.max", maxConnections, AtomicLong::get)
+                .description("The connection cap in force (limits.max-connections held under the file limit); 0: none")
                 .register(registry);
         opened = Counter.builder("portcullis.connections.opened")
                 .description("WebSocket connections opened (upgrade completed)")
@@ -244,6 +248,11 @@ public final class GatewayMetrics {
     /** A "why was I refused?" request answered with {@code result}: {@code ok} or a refusal's reason code. */
     public void refusalProbe(String result) {
         refusalProbes.increment(result);
+    }
+
+    /** The cap {@code ConnectionSlots} enforces, for alerts on "near the limit". */
+    public void maxConnections(long cap) {
+        maxConnections.set(cap);
     }
 
     public void handshakeRejected(String reason) {

@@ -50,6 +50,8 @@ class MetricsIT {
             }
             assertThat(gateway.metric("process_files_max_files")).as("the file limit, which caps connections").isPositive();
             assertThat(gateway.metric("process_files_open_files")).isPositive();
+            assertThat(gateway.metric("portcullis_connections_max")).as("the cap, held under the file limit")
+                    .isPositive().isLessThan(gateway.metric("process_files_max_files"));
         }
     }
 
