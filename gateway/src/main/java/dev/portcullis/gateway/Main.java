@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         version = "portcullis 0.1.0",
         description = "A hardened real-time WebSocket gateway.",
-        subcommands = {Main.Serve.class, Main.Token.class, Main.CheckConfig.class})
+        subcommands = {Main.Serve.class, Main.Token.class, Main.CheckConfig.class, Main.Healthcheck.class})
 public final class Main {
     static final int CONFIG_ERROR = 2;
 
@@ -189,6 +189,57 @@ public final class Main {
 
     private static final com.fasterxml.jackson.databind.ObjectMapper CLAIM_JSON = new com.fasterxml.jackson.databind.ObjectMapper()
             .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    @Command(name = "healthcheck", mixinStandardHelpOptions = true,
+            description = "Exit 0 when the gateway on this machine answers its readiness check, 1 otherwise (a container HEALTHCHECK without curl).")
+    static final class Healthcheck implements Callable<Integer> {
+        @Option(names = "--url", description = "Default: http://127.0.0.1:<admin.port>/readyz, the port from --config or the environment.")
+        String url;
+
+        @Option(names = "--config", description = "YAML configuration file to read admin.port from (default: $PORTCULLIS_CONFIG).")
+        Path config;
+
+        @Option(names = "--timeout", defaultValue = "3s", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+        String timeout;
+
+        @Override
+        public Integer call() {
+            java.net.URI target;
+            Duration limit;
+            try {
+                limit = ConfigLoader.parseDuration(timeout);
+                target = java.net.URI.create(url != null ? url : "http://127.0.0.1:" + adminPort(configFile(config)) + "/readyz");
+            } catch (RuntimeException e) {
+                System.err.println("healthcheck: " + e.getMessage());
+                return 1;
+            }
+            try (var http = java.net.http.HttpClient.newBuilder().connectTimeout(limit).build()) {
+                var response = http.send(java.net.http.HttpRequest.newBuilder(target).timeout(limit).GET().build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return 0;
+                }
+                System.err.println("healthcheck: " + target + " answered " + response.statusCode() + " " + response.body());
+                return 1;
+            } catch (java.io.IOException e) {
+                System.err.println("healthcheck: " + target + ": " + e);
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
+
+        /** admin.port as the gateway would read it, without requiring the rest of the configuration to be complete. */
+        private static int adminPort(Path file) {
+            try {
+                return ConfigLoader.load(file, System.getenv(), Map.of()).admin().port();
+            } catch (ConfigException e) {
+                String fromEnv = System.getenv("PORTCULLIS_ADMIN_PORT");
+                return fromEnv != null ? Integer.parseInt(fromEnv.trim()) : 9090;
+            }
+        }
+    }
 
     @Command(name = "check-config", mixinStandardHelpOptions = true, description = "Validate a configuration and exit (0 valid, 2 invalid).")
     static final class CheckConfig implements Callable<Integer> {
