@@ -121,3 +121,7 @@ done
 rules=$(curl -fs http://127.0.0.1:9090/api/v1/rules | python3 -c 'import json,sys; print(sum(len(g["rules"]) for g in json.load(sys.stdin)["data"]["groups"]))')
 (( rules >= 10 )) || { echo "compose test: Prometheus loaded $rules rules" >&2; exit 1; }
 echo "compose test: Prometheus scrapes both gateways and loaded $rules alert rules"
+
+# The Grafana dashboard: every panel's query returns data from this Prometheus (no panel points at a
+# metric that does not exist).
+python3 deploy/compose/check_dashboard.py deploy/grafana/portcullis.json http://127.0.0.1:9090 60
