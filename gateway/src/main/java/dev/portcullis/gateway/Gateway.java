@@ -176,6 +176,21 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** Starts a gateway on the system clock. */
+    /**
+     * Builds from {@code config} what {@link #start} builds before it binds a port (the key source
+     * and its algorithms, TLS, the namespace schemas) and throws as start would: the one validation
+     * path of {@code serve} and {@code check-config}, so the two never disagree.
+     *
+     * @throws IllegalArgumentException or IllegalStateException naming the problem
+     */
+    public static void validate(GatewayConfig config) {
+        JwtVerifier.create(config.auth(), Clock.systemUTC()).close();
+        if (config.server().tls().enabled()) {
+            TlsContexts.server(config.server().tls());
+        }
+        NamespacePolicies.create(config.channels());
+    }
+
     public static Gateway start(GatewayConfig config) {
         return new Gateway(config, Clock.systemUTC(), null);
     }

@@ -73,6 +73,7 @@ public final class Main {
             DevSite site = DevMode.site(Path.of(""));
             Gateway gateway;
             try {
+                Gateway.validate(loaded); // the same check as check-config, before anything binds
                 gateway = dev ? Gateway.startDev(loaded, site) : Gateway.start(loaded);
             } catch (IllegalArgumentException | IllegalStateException e) {
                 System.err.println("cannot start: " + e.getMessage());
@@ -263,6 +264,12 @@ public final class Main {
             }
             try {
                 GatewayConfig loaded = ConfigLoader.load(configFile(config), System.getenv(), Map.of());
+                try {
+                    Gateway.validate(loaded); // what serve builds before it binds: keys, TLS, schemas
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    System.err.println("invalid configuration:\n  " + e.getMessage());
+                    return CONFIG_ERROR;
+                }
                 out.println("configuration is valid");
                 for (Object section : List.of(loaded.server(), loaded.admin(), loaded.auth(), loaded.channels(), loaded.broker(), loaded.limits(),
                         loaded.heartbeat(), loaded.shutdown(), loaded.alerts(), loaded.log())) {

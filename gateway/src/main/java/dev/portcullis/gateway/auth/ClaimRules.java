@@ -14,18 +14,25 @@ import java.util.Set;
  * required; {@code exp} and {@code nbf} hold within the clock skew; {@code iss} equals the
  * configured issuer and {@code aud} shares a value with the configured audience, when configured
  * (a token lacking them then fails with {@code missing_claim}).
+ *
+ * <p>Two rules keep a logout binding for the token's whole life: a revocation is remembered for
+ * {@code auth.max-token-lifetime}, so a token whose {@code exp} lies further ahead than that is
+ * refused ({@code lifetime_too_long}), and a revocation refuses tokens issued before it, so a token
+ * whose {@code iat} lies in the future beyond the skew is refused ({@code issued_in_future}).
  */
 final class ClaimRules {
 
     private final String issuer;
     private final Set<String> audience;
     private final Duration clockSkew;
+    private final Duration maxLifetime;
 
-    /** Issuer null or blank and audience empty accept any. */
-    ClaimRules(String issuer, List<String> audience, Duration clockSkew) {
+    /** Issuer null or blank and audience empty accept any; {@code maxLifetime} null: no limit. */
+    ClaimRules(String issuer, List<String> audience, Duration clockSkew, Duration maxLifetime) {
         this.issuer = issuer == null || issuer.isBlank() ? null : issuer;
         this.audience = Set.copyOf(audience);
         this.clockSkew = clockSkew;
+        this.maxLifetime = maxLifetime;
     }
 
     Principal check(JWTClaimsSet claims, Instant now) {
@@ -40,6 +47,13 @@ final class ClaimRules {
         Instant expiresAt = exp.toInstant();
         if (!now.isBefore(expiresAt.plus(clockSkew))) {
             throw new TokenRejectedException(Reason.EXPIRED);
+        }
+        if (maxLifetime != null && expiresAt.isAfter(now.plus(maxLifetime).plus(clockSkew))) {
+            throw new TokenRejectedException(Reason.LIFETIME_TOO_LONG);
+        }
+        Date issued = claims.getIssueTime();
+        if (issued != null && issued.toInstant().isAfter(now.plus(clockSkew))) {
+            throw new TokenRejectedException(Reason.ISSUED_IN_FUTURE);
         }
         Date nbf = claims.getNotBeforeTime();
         if (nbf != null && now.plus(clockSkew).isBefore(nbf.toInstant())) {

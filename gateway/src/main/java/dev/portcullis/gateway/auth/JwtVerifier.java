@@ -60,7 +60,7 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
             throw new IllegalArgumentException("auth.clock-skew: must be zero or a positive duration");
         }
         Set<SigningAlgorithm> allowed = SigningAlgorithm.parseAllowed(config.algorithms());
-        ClaimRules rules = new ClaimRules(config.issuer(), config.audience(), skew);
+        ClaimRules rules = new ClaimRules(config.issuer(), config.audience(), skew, config.maxTokenLifetime());
         return new JwtVerifier(allowed, KeySources.create(config, allowed, clock), rules, clock);
     }
 

@@ -18,6 +18,10 @@ public final class TokenRejectedException extends RuntimeException {
         UNKNOWN_KEY("the token was signed with an unknown key"),
         EXPIRED("the token has expired"),
         NOT_YET_VALID("the token is not valid yet"),
+        /** {@code exp} further ahead than {@code auth.max-token-lifetime}: it would outlive the record of a logout. */
+        LIFETIME_TOO_LONG("the token lives longer than the gateway accepts"),
+        /** {@code iat} ahead of the clock beyond the skew: it would survive a logout made before that time. */
+        ISSUED_IN_FUTURE("the token's issue time is in the future"),
         WRONG_ISSUER("the token's issuer is not accepted"),
         WRONG_AUDIENCE("the token's audience is not accepted"),
         MISSING_CLAIM("the token lacks a required claim"),

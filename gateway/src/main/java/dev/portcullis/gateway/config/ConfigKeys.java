@@ -60,7 +60,7 @@ public final class ConfigKeys {
             key("auth.jwks-refresh-min-interval", Kind.DURATION, "30s", "Least time between two JWKS fetches."),
             key("auth.jwks-cache-ttl", Kind.DURATION, "5m", "How long fetched JWKS keys are used before a refetch."),
             key("auth.max-token-lifetime", Kind.DURATION, "24h",
-                    "Longest token lifetime issued; a revocation (logout) is remembered this long."),
+                    "Longest token lifetime issued; a revocation (logout) is remembered this long, and a token whose `exp` is further ahead is refused (401 `lifetime_too_long`)."),
             key("channels.permissions-claim", Kind.STRING, "channels",
                     "Token claim holding channel permissions: a map of channel or `prefix*` to `r`, `w` or `rw`."),
             key("channels.public", Kind.LIST, "", "Channels every authenticated user may read (patterns ending in `*` allowed)."),

@@ -93,6 +93,30 @@ class JwtVerifierHmacTest {
     }
 
     @Test
+    void aTokenThatWouldOutliveTheMemoryOfALogoutIsRefused() {
+        // auth.max-token-lifetime is 24h (AuthConfigs): revocations are kept that long.
+        Map<String, Object> tenYears = claims("alice");
+        tenYears.put("exp", NOW.plus(Duration.ofDays(3650)).getEpochSecond());
+        assertThat(reason(verifier.verify(hs256(tenYears)))).isEqualTo(Reason.LIFETIME_TOO_LONG);
+        Map<String, Object> aDay = claims("alice");
+        aDay.put("exp", NOW.plus(Duration.ofHours(24)).getEpochSecond());
+        assertThat(accepted(verifier.verify(hs256(aDay))).subject()).isEqualTo("alice");
+    }
+
+    @Test
+    void aTokenIssuedInTheFutureIsRefusedBeyondTheSkew() {
+        Map<String, Object> nextYear = claims("alice");
+        nextYear.put("iat", NOW.plus(Duration.ofDays(365)).getEpochSecond());
+        nextYear.put("exp", NOW.plus(Duration.ofHours(1)).getEpochSecond());
+        assertThat(reason(verifier.verify(hs256(nextYear)))).isEqualTo(Reason.ISSUED_IN_FUTURE);
+        Map<String, Object> aLittleAhead = claims("alice");
+        aLittleAhead.put("iat", NOW.plusSeconds(20).getEpochSecond());
+        JwtVerifier lenient = JwtVerifier.create(
+                auth("HS256").hmacSecret(SECRET).clockSkew(Duration.ofSeconds(30)).build(), clock);
+        assertThat(accepted(lenient.verify(hs256(aLittleAhead))).subject()).as("within the skew").isEqualTo("alice");
+    }
+
+    @Test
     void tokenBeforeItsNotBeforeTimeIsRejectedUnlessWithinSkew() {
         Map<String, Object> claims = claims("alice");
         claims.put("nbf", NOW.plusSeconds(20).getEpochSecond());

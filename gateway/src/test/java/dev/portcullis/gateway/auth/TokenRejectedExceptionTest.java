@@ -12,7 +12,7 @@ class TokenRejectedExceptionTest {
     void reasonCodesAreStableLowerSnakeCase() {
         assertThat(Arrays.stream(Reason.values()).map(Reason::code)).containsExactly(
                 "missing_token", "malformed", "algorithm_not_allowed", "bad_signature", "unknown_key", "expired",
-                "not_yet_valid", "wrong_issuer", "wrong_audience", "missing_claim", "keys_unavailable", "revoked");
+                "not_yet_valid", "lifetime_too_long", "issued_in_future", "wrong_issuer", "wrong_audience", "missing_claim", "keys_unavailable", "revoked");
     }
 
     @Test
