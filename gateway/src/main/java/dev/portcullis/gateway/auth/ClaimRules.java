@@ -40,6 +40,10 @@ final class ClaimRules {
         if (subject == null || subject.isBlank()) {
             throw TokenRejectedException.missingClaim("sub");
         }
+        if (subject.chars().anyMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f))) {
+            // CR, LF, NUL, ESC... in a user id would reach logs, metrics exports and channel names (user:<sub>).
+            throw new TokenRejectedException(Reason.MALFORMED);
+        }
         Date exp = claims.getExpirationTime();
         if (exp == null) {
             throw TokenRejectedException.missingClaim("exp");

@@ -58,8 +58,27 @@ final class HandshakeChecks {
         this.tokens = new TokenExtractor(services.config().auth().cookieEnabled() ? services.config().auth().cookieName() : null);
     }
 
-    /** The upgrade request's own form: WebSocket version 13, a valid key, no bearer entry without the protocol. Null when fine. */
+    /**
+     * The upgrade request's own form (RFC 6455 4.1 and 4.2.1): HTTP/1.1, one {@code Host}, no body,
+     * exactly one {@code Sec-WebSocket-Key} and {@code Sec-WebSocket-Version}, version 13, a valid
+     * key, no bearer entry without the protocol. Null when fine.
+     */
     Refusal form(FullHttpRequest request) {
+        if (!request.protocolVersion().equals(io.netty.handler.codec.http.HttpVersion.HTTP_1_1)) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "a WebSocket upgrade needs HTTP/1.1");
+        }
+        if (request.headers().getAll(HttpHeaderNames.HOST).size() != 1) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "exactly one Host header is required");
+        }
+        if (request.content().isReadable() || request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
+                || request.headers().getInt(HttpHeaderNames.CONTENT_LENGTH, 0) != 0) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "a WebSocket upgrade has no body");
+        }
+        if (request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_KEY).size() > 1
+                || request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_VERSION).size() > 1) {
+            return new Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request",
+                    "Sec-WebSocket-Key and Sec-WebSocket-Version may appear once");
+        }
         if (!"13".equals(request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
             return new Refusal(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported_version", "WebSocket version 13 (RFC 6455) is required");
         }

@@ -280,9 +280,17 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
         closeSent = true;
         int code = frame.statusCode();
-        // A peer chooses its code freely; only standard ones become metric tags, the rest "other" (0).
-        closeCode = code == -1 ? 1005 : code >= 1000 && code <= 1015 ? code : 0;
-        CloseWebSocketFrame echo = code == -1 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, "");
+        CloseWebSocketFrame echo;
+        if (code > 4999) {
+            // RFC 6455 7.4.2: codes from 5000 up are not defined; Netty's decoder lets them through
+            // (it checks the ranges below 5000), so the peer gets a protocol error instead of an echo.
+            closeCode = Disconnect.PROTOCOL_ERROR.code();
+            echo = new CloseWebSocketFrame(Disconnect.PROTOCOL_ERROR.code(), "invalid close code");
+        } else {
+            // A peer chooses its code freely; only standard ones become metric tags, the rest "other" (0).
+            closeCode = code == -1 ? 1005 : code >= 1000 && code <= 1015 ? code : 0;
+            echo = code == -1 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, "");
+        }
         channel.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
         armCloseTimeout(); // a peer that closes and then stops reading must not hold the socket
         if (session != null) {

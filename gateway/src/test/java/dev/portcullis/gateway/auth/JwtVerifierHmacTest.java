@@ -104,6 +104,14 @@ class JwtVerifierHmacTest {
     }
 
     @Test
+    void aSubjectWithControlCharactersIsMalformed() {
+        for (String subject : new String[] {"eve\r\nadmin", "eve\u0000", "eve\u001b[2J", "eve\u0085"}) {
+            assertThat(reason(verifier.verify(hs256(claims(subject))))).as("%s", subject).isEqualTo(Reason.MALFORMED);
+        }
+        assertThat(accepted(verifier.verify(hs256(claims("ève-42@example.com")))).subject()).isEqualTo("ève-42@example.com");
+    }
+
+    @Test
     void aTokenIssuedInTheFutureIsRefusedBeyondTheSkew() {
         Map<String, Object> nextYear = claims("alice");
         nextYear.put("iat", NOW.plus(Duration.ofDays(365)).getEpochSecond());

@@ -225,6 +225,45 @@ class HardeningIT {
     }
 
     @Test
+    void malformedUpgradesGet400() throws Exception {
+        try (TestGateway gateway = TestGateway.start()) {
+            int port = gateway.gateway().port();
+            String token = "?token=" + Tokens.hs256("strict");
+            String good = "GET /ws" + token + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: " + KEY + "\r\nSec-WebSocket-Version: 13\r\n";
+            Map<String, String> bad = Map.of(
+                    "HTTP/1.0", good.replace("HTTP/1.1", "HTTP/1.0") + "\r\n",
+                    "no Host", good.replace("Host: x\r\n", "") + "\r\n",
+                    "two Hosts", good + "Host: y\r\n\r\n",
+                    "two keys", good + "Sec-WebSocket-Key: " + KEY + "\r\n\r\n",
+                    "two versions", good + "Sec-WebSocket-Version: 13\r\n\r\n",
+                    "a body", good + "Content-Length: 3\r\n\r\nabc");
+            for (var entry : bad.entrySet()) {
+                RawHttp.Response response = RawHttp.exchange(port, entry.getValue());
+                assertThat(response.status()).as(entry.getKey()).isEqualTo(400);
+                assertThat(response.body()).as(entry.getKey()).contains("bad_request");
+            }
+            try (RawWebSocket ok = RawWebSocket.open(port, "/ws" + token)) {
+                assertThat(ok.status()).as("the well-formed request still upgrades").isEqualTo(101);
+            }
+        }
+    }
+
+    @Test
+    void aCloseCodeFrom5000UpIsAnsweredWithAProtocolError() throws Exception {
+        try (TestGateway gateway = TestGateway.start();
+                RawWebSocket client = RawWebSocket.open(gateway.gateway().port(), "/ws?token=" + Tokens.hs256("closer5000"))) {
+            assertThat(client.read().text()).contains("\"connected\"");
+            client.send(RawWebSocket.CLOSE, new byte[] {0x13, (byte) 0x88}, true); // 5000
+            RawWebSocket.Frame answer = client.read();
+            while (answer.opcode() != RawWebSocket.CLOSE) {
+                answer = client.read();
+            }
+            assertThat(answer.closeCode()).isEqualTo(1002);
+        }
+    }
+
+    @Test
     void aRefusalReachesAClientThatSentABodyAndPipelinedRequests() throws Exception {
         try (TestGateway gateway = TestGateway.start()) {
             int port = gateway.gateway().port();
@@ -242,8 +281,8 @@ class HardeningIT {
                     }
                 }, task -> Thread.ofPlatform().daemon().start(task));
                 RawHttp.Response response = http.readResponse();
-                assertThat(response.status()).isEqualTo(401);
-                assertThat(WsClient.json(response.body()).path("error").asText()).isEqualTo("missing_token");
+                assertThat(response.status()).as("an upgrade with a body is malformed").isEqualTo(400);
+                assertThat(WsClient.json(response.body()).path("message").asText()).contains("no body");
                 http.awaitCleanEof();
                 writer.get(10, TimeUnit.SECONDS); // the server read (and ignored) the pipelined requests
             }
