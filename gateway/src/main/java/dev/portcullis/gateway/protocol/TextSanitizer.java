@@ -13,14 +13,17 @@ import org.owasp.html.PolicyFactory;
  *       values, URLs, scripts, CSS): escape it there as for any text.
  *   <li>HTML tags, comments and the content of {@code script}, {@code style} and similar elements
  *       are removed (OWASP Java HTML Sanitizer with a policy that allows nothing). As in HTML, a
- *       {@code <} directly followed by a letter, {@code /}, {@code !} or {@code ?} starts markup:
- *       {@code x<y} becomes {@code x}, while {@code a < b} and {@code I <3 it} stay as they are.
+ *       {@code <} directly followed by a letter, {@code !} or {@code ?}, or {@code </} followed by
+ *       a letter, starts markup: {@code x<y} becomes {@code x}, while {@code a < b},
+ *       {@code I <3 it} and {@code </ b>} stay as they are.
  *   <li>{@code &} is an ordinary character: character references are not decoded, so
  *       {@code &lt;b&gt;} stays exactly that (it cannot turn into a tag) and {@code AT&T} stays too.
  *   <li>Control characters are removed: C0 except tab, line feed and carriage return; DEL; C1; and
  *       unpaired surrogates. Line and paragraph separators (U+2028, U+2029) become line feeds.
- *       Other format characters (zero-width, bidirectional controls) are kept: this is not a
- *       defence against look-alike text.
+ *   <li>Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) are
+ *       removed: they make text display differently from what it says ("Trojan Source"). The
+ *       implicit marks (U+200E, U+200F, U+061C) and other format characters (zero-width) are
+ *       kept: this is not a defence against look-alike text.
  *   <li>The result is in Unicode NFC.
  * </ul>
  * Sanitising is idempotent. Thread-safe; the common string (no {@code <}, no control character,
@@ -67,7 +70,7 @@ final class TextSanitizer {
             } else if (c == '<') {
                 return false;
             } else if (c >= 0x7F) {
-                if (c <= 0x9F || c == '\u2028' || c == '\u2029') {
+                if (c <= 0x9F || c == '\u2028' || c == '\u2029' || isBidiControl(c)) {
                     return false;
                 }
                 if (Character.isHighSurrogate(c) && i + 1 < length && Character.isLowSurrogate(text.charAt(i + 1))) {
@@ -81,12 +84,17 @@ final class TextSanitizer {
         return !beyondLatin || Normalizer.isNormalized(text, Normalizer.Form.NFC);
     }
 
+    /** The explicit directional formatting characters: embeddings and overrides (LRE..RLO, PDF) and isolates (LRI..PDI). */
+    private static boolean isBidiControl(char c) {
+        return c >= '\u202A' && c <= '\u202E' || c >= '\u2066' && c <= '\u2069';
+    }
+
     private static String withoutControls(String text) {
         int length = text.length();
         StringBuilder out = new StringBuilder(length);
         for (int i = 0; i < length; i++) {
             char c = text.charAt(i);
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x7F && c <= 0x9F) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c >= 0x7F && c <= 0x9F || isBidiControl(c)) {
                 continue;
             }
             if (c == '\u2028' || c == '\u2029') {

@@ -54,6 +54,15 @@ class TextSanitizerTest {
     }
 
     @Test
+    void removesBidirectionalOverridesAndIsolatesButKeepsTheImplicitMarks() {
+        // "Trojan Source": RLO makes "txt.exe" display as "exe.txt"
+        assertThat(TextSanitizer.sanitize("invoice\u202Etxt.exe")).isEqualTo("invoicetxt.exe");
+        assertThat(TextSanitizer.sanitize("a\u202Ab\u202Bc\u202Cd\u202De\u2066f\u2067g\u2068h\u2069i")).isEqualTo("abcdefghi");
+        assertThat(TextSanitizer.sanitize("\u05e9\u05dc\u05d5\u05dd\u200F!")).isEqualTo("\u05e9\u05dc\u05d5\u05dd\u200F!");
+        assertThat(TextSanitizer.isClean("plain\u202Eevil")).isFalse();
+    }
+
+    @Test
     void normalisesToNfc() {
         assertThat(TextSanitizer.sanitize("e\u0301")).isEqualTo("\u00e9");
         assertThat(TextSanitizer.sanitize("\u212b")).isEqualTo("\u00c5");
