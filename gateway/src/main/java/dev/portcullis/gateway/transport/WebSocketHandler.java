@@ -312,6 +312,16 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             }
             ctx.close();
             return;
+        } else if (cause instanceof io.netty.handler.codec.PrematureChannelClosureException) {
+            // The client left between the fragments of a message (the aggregator says so as the
+            // channel goes inactive): its own business, counted, never a warning a client can
+            // repeat at will.
+            services.metrics().protocolViolation("left_mid_message");
+            try (var ignored = MDC.putCloseable("conn", id())) {
+                log.debug("closed in the middle of a fragmented message");
+            }
+            ctx.close();
+            return;
         } else {
             try (var ignored = MDC.putCloseable("conn", id())) {
                 log.warn("unexpected error, closing", cause);

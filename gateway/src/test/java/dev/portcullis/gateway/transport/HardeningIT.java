@@ -166,6 +166,31 @@ class HardeningIT {
     }
 
     @Test
+    void aClientLeavingInTheMiddleOfAFragmentedMessageIsCountedNotLoggedAsAWarning() throws Exception {
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        root.addAppender(logged);
+        try (TestGateway gateway = TestGateway.start()) {
+            int leavers = 3;
+            for (int i = 0; i < leavers; i++) {
+                RawWebSocket client = RawWebSocket.open(gateway.gateway().port(), "/ws?token=" + Tokens.hs256("fragment-" + i));
+                assertThat(client.read().text()).contains("\"connected\"");
+                client.send(RawWebSocket.TEXT, "{\"type\":\"pi".getBytes(StandardCharsets.UTF_8), false); // first fragment only
+                client.close();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> gateway.gateway().connections().active() == 0);
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> gateway.metric("portcullis_protocol_violations_total{kind=\"left_mid_message\"}") == leavers);
+            assertThat(logged.list).filteredOn(event -> event.getLevel().isGreaterOrEqual(Level.WARN))
+                    .as("warnings logged for clients that left mid-message")
+                    .isEmpty();
+        } finally {
+            root.detachAppender(logged);
+        }
+    }
+
+    @Test
     void aResetBeforeTheRequestIsCountedQuietly() throws Exception {
         Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
