@@ -82,6 +82,7 @@ public final class Session implements Subscriber {
     private Principal principal;
     private Permissions permissions;
     private final ChannelSubscriptions channels;
+    private final AbuseControl abuse;
     private boolean closed;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> reauthTimer;
@@ -89,11 +90,6 @@ public final class Session implements Subscriber {
     private ScheduledFuture<?> ageTimer;
     /** Reconnect hints of connections closed for age are spread over this. */
     private static final long AGE_RETRY_SPREAD_MILLIS = 5_000;
-    private long violationWindowStartMillis;
-    private int violationsInWindow;
-    private long rateArrivalNanos;
-    private long rateStreakStartNanos;
-    private long rateStreakLastNanos;
 
     public Session(
             String id, Principal principal, InetSocketAddress remote, Outbound out,
@@ -107,6 +103,7 @@ public final class Session implements Subscriber {
         this.context = context;
         this.openedAt = context.clock().instant();
         this.channels = new ChannelSubscriptions(this, context, out, executor);
+        this.abuse = new AbuseControl(context.settings());
     }
 
     public String id() {
@@ -196,7 +193,7 @@ public final class Session implements Subscriber {
             return;
         }
         context.metrics().messageReceived(message.type());
-        if (!(message instanceof ClientMessage.Auth) && !withinRate(message.id())) {
+        if (!withinRate(message)) {
             return;
         }
         switch (message) {
@@ -303,33 +300,19 @@ public final class Session implements Subscriber {
         }));
     }
 
-    /**
-     * Token bucket check. Over the limit: an {@code error} with {@code retryAfterMs}. Refusals less
-     * than {@code rate-limit-grace} apart form a streak (accepted messages in between do not end it:
-     * a client sending at twice its rate gets every other message through and is still ignoring the
-     * limit); a streak that lasts the grace closes the connection with 4008. A pause of the grace
-     * without refusals ends the streak.
-     */
-    private boolean withinRate(RequestId messageId) {
-        MessageRate rate = context.settings().messageRate();
+    /** The message's budget ({@link AbuseControl}): over it an {@code error} with {@code retryAfterMs}, a streak of that 4008. */
+    private boolean withinRate(ClientMessage message) {
         long now = TimeUnit.MILLISECONDS.toNanos(context.clock().millis());
-        long wait = rate.waitNanos(rateArrivalNanos, now);
-        if (wait == 0) {
-            rateArrivalNanos = rate.next(rateArrivalNanos, now);
+        long verdict = abuse.admit(message instanceof ClientMessage.Auth, now);
+        if (verdict == AbuseControl.ALLOWED) {
             return true;
         }
         context.metrics().messageRateLimited();
-        long grace = context.settings().rateLimitGrace().toNanos();
-        if (rateStreakStartNanos == 0 || now - rateStreakLastNanos > grace) {
-            rateStreakStartNanos = now;
-        }
-        rateStreakLastNanos = now;
-        if (now - rateStreakStartNanos >= grace) {
+        if (verdict == AbuseControl.CLOSE) {
             disconnect(new Disconnect(4008, "message rate limit exceeded"));
-            return false;
+        } else {
+            send(new ServerMessage.Error(message.id(), "rate_limited", "too many messages; slow down", AbuseControl.millis(verdict)));
         }
-        send(new ServerMessage.Error(messageId, "rate_limited", "too many messages; slow down",
-                Math.max(1, TimeUnit.NANOSECONDS.toMillis(wait))));
         return false;
     }
 
@@ -401,16 +384,7 @@ public final class Session implements Subscriber {
     private void violation(ProtocolException e) {
         context.metrics().protocolViolation(e.code());
         error(e.id(), e.code(), e.getMessage());
-        int tolerated = context.settings().protocolViolations();
-        if (tolerated == 0) {
-            return;
-        }
-        long now = context.clock().millis();
-        if (now - violationWindowStartMillis >= context.settings().protocolViolationWindow().toMillis()) {
-            violationWindowStartMillis = now;
-            violationsInWindow = 0;
-        }
-        if (++violationsInWindow > tolerated) {
+        if (abuse.violation(context.clock().millis())) {
             disconnect(Disconnect.VIOLATIONS);
         }
     }

@@ -215,7 +215,7 @@ class SessionTest {
         assertThat(limited.path("code").asText()).isEqualTo("rate_limited");
         assertThat(limited.path("retryAfterMs").asLong()).isEqualTo(1000);
         assertThat(reply(session, "{\"type\":\"auth\",\"token\":\"" + token("kim", Duration.ofHours(2)) + "\"}").path("type").asText())
-                .as("auth is exempt from the rate limit").isEqualTo("ack");
+                .as("auth has a budget of its own").isEqualTo("ack");
         advance(Duration.ofSeconds(10)); // backing off ends the streak
         assertThat(reply(session, "{\"type\":\"ping\"}").path("type").asText()).isEqualTo("pong");
         // Twice the allowed rate: every other message gets through, the refusals form one streak.
@@ -227,6 +227,25 @@ class SessionTest {
         assertThat(sent.stream().filter(m -> m.contains("pong")).count()).isGreaterThan(3);
         assertThat(closes).extracting(Disconnect::code).containsExactly(4008);
         assertThat(rounds).as("closed about the grace (5 s) into the streak").isBetween(9, 14);
+    }
+
+    @Test
+    void authMessagesHaveTheirOwnSmallBudgetThenRateLimitedThen4008() throws Exception {
+        Session session = session("flood", Map.of(), Duration.ofHours(1), Duration.ZERO, 0, MessageRate.of(0, 0));
+        String auth = "{\"type\":\"auth\",\"id\":1,\"token\":\"" + token("flood", Duration.ofHours(1)) + "\"}";
+        for (int i = 0; i < 3; i++) {
+            assertThat(reply(session, auth).path("type").asText()).as("burst of 3").isEqualTo("ack");
+        }
+        JsonNode limited = reply(session, auth);
+        assertThat(limited.path("code").asText()).isEqualTo("rate_limited");
+        assertThat(limited.path("retryAfterMs").asLong()).isEqualTo(6000); // 10 a minute
+        assertThat(reply(session, "{\"type\":\"ping\"}").path("type").asText()).as("other messages are not affected").isEqualTo("pong");
+        int rounds = 0;
+        while (closes.isEmpty() && rounds++ < 100) {
+            advance(Duration.ofMillis(500));
+            session.onText(auth);
+        }
+        assertThat(closes).extracting(Disconnect::code).containsExactly(4008);
     }
 
     private String token(String user, Duration ttl) {

@@ -1,0 +1,80 @@
+package dev.portcullis.gateway.session;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One connection's abuse control, split out of {@link Session}: the inbound message rate, the
+ * separate budget of {@code auth} messages, the streak that turns a client ignoring
+ * {@code rate_limited} into a 4008, and the window of protocol violations that ends in 4503.
+ * Plain arithmetic on a few {@code long}s (it lives once per connection); the session decides what
+ * to send. Confined to the connection's event loop, like the session.
+ */
+final class AbuseControl {
+    /**
+     * {@code auth} messages: 10 a minute, 3 at once. A well-behaved client needs one per
+     * {@code auth.reauth-interval} (and may refresh early); verifying a token costs far more than a
+     * ping, so a flood of them must not ride on a budget of its own for free.
+     */
+    static final MessageRate AUTH_RATE = MessageRate.of(10, 3);
+
+    /** What {@link #admit} decided. */
+    static final long ALLOWED = 0;
+    static final long CLOSE = -1;
+
+    private final SessionSettings settings;
+    private long messageArrivalNanos;
+    private long authArrivalNanos;
+    private long streakStartNanos;
+    private long streakLastNanos;
+    private long violationWindowStartMillis;
+    private int violationsInWindow;
+
+    AbuseControl(SessionSettings settings) {
+        this.settings = settings;
+    }
+
+    /**
+     * Counts one inbound message against its budget ({@code auth} against its own). Returns
+     * {@link #ALLOWED}, the nanoseconds until the message would have been allowed (refused), or
+     * {@link #CLOSE}: refusals less than {@code rate-limit-grace} apart form a streak (accepted
+     * messages in between do not end it: a client sending at twice its rate gets every other
+     * message through and is still ignoring the limit); a streak that lasts the grace closes the
+     * connection. A pause of the grace without refusals ends the streak.
+     */
+    long admit(boolean auth, long nowNanos) {
+        MessageRate rate = auth ? AUTH_RATE : settings.messageRate();
+        long arrival = auth ? authArrivalNanos : messageArrivalNanos;
+        long wait = rate.waitNanos(arrival, nowNanos);
+        if (wait == 0) {
+            if (auth) {
+                authArrivalNanos = rate.next(arrival, nowNanos);
+            } else {
+                messageArrivalNanos = rate.next(arrival, nowNanos);
+            }
+            return ALLOWED;
+        }
+        long grace = settings.rateLimitGrace().toNanos();
+        if (streakStartNanos == 0 || nowNanos - streakLastNanos > grace) {
+            streakStartNanos = nowNanos;
+        }
+        streakLastNanos = nowNanos;
+        return nowNanos - streakStartNanos >= grace ? CLOSE : wait;
+    }
+
+    /** One protocol violation; true when it is one more than the window tolerates (close with 4503). */
+    boolean violation(long nowMillis) {
+        int tolerated = settings.protocolViolations();
+        if (tolerated == 0) {
+            return false;
+        }
+        if (nowMillis - violationWindowStartMillis >= settings.protocolViolationWindow().toMillis()) {
+            violationWindowStartMillis = nowMillis;
+            violationsInWindow = 0;
+        }
+        return ++violationsInWindow > tolerated;
+    }
+
+    static long millis(long nanos) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanos));
+    }
+}
