@@ -17,6 +17,12 @@ final class AbuseControl {
      */
     static final MessageRate AUTH_RATE = MessageRate.of(10, 3);
 
+    /**
+     * WebSocket ping frames from the client: 120 a minute, 20 at once. Each one costs a pong; a
+     * keep-alive every few seconds is far inside this, a flood is not answered.
+     */
+    static final MessageRate PING_RATE = MessageRate.of(120, 20);
+
     /** What {@link #admit} decided. */
     static final long ALLOWED = 0;
     static final long CLOSE = -1;
@@ -24,6 +30,7 @@ final class AbuseControl {
     private final SessionSettings settings;
     private long messageArrivalNanos;
     private long authArrivalNanos;
+    private long pingArrivalNanos;
     private long streakStartNanos;
     private long streakLastNanos;
     private long violationWindowStartMillis;
@@ -53,12 +60,30 @@ final class AbuseControl {
             }
             return ALLOWED;
         }
+        return streak(nowNanos) ? CLOSE : wait;
+    }
+
+    /** A refusal: true when the streak it continues has lasted the grace. */
+    private boolean streak(long nowNanos) {
         long grace = settings.rateLimitGrace().toNanos();
         if (streakStartNanos == 0 || nowNanos - streakLastNanos > grace) {
             streakStartNanos = nowNanos;
         }
         streakLastNanos = nowNanos;
-        return nowNanos - streakStartNanos >= grace ? CLOSE : wait;
+        return nowNanos - streakStartNanos >= grace;
+    }
+
+    /**
+     * Counts one WebSocket ping frame against its budget: {@link #ALLOWED} (answer it), the wait
+     * (do not answer), or {@link #CLOSE} when the refusals form a streak as long as the grace.
+     */
+    long admitPing(long nowNanos) {
+        long wait = PING_RATE.waitNanos(pingArrivalNanos, nowNanos);
+        if (wait == 0) {
+            pingArrivalNanos = PING_RATE.next(pingArrivalNanos, nowNanos);
+            return ALLOWED;
+        }
+        return streak(nowNanos) ? CLOSE : wait;
     }
 
     /** One protocol violation; true when it is one more than the window tolerates (close with 4503). */

@@ -300,6 +300,22 @@ public final class Session implements Subscriber {
         }));
     }
 
+    /**
+     * A WebSocket ping frame from the client: true to answer it with a pong. Over its budget it is
+     * not answered (counted as rate limited); a streak of that closes with 4008.
+     */
+    public boolean admitPing() {
+        long verdict = abuse.admitPing(TimeUnit.MILLISECONDS.toNanos(context.clock().millis()));
+        if (verdict == AbuseControl.ALLOWED) {
+            return true;
+        }
+        context.metrics().messageRateLimited();
+        if (verdict == AbuseControl.CLOSE) {
+            disconnect(new Disconnect(4008, "ping rate limit exceeded"));
+        }
+        return false;
+    }
+
     /** The message's budget ({@link AbuseControl}): over it an {@code error} with {@code retryAfterMs}, a streak of that 4008. */
     private boolean withinRate(ClientMessage message) {
         long now = TimeUnit.MILLISECONDS.toNanos(context.clock().millis());

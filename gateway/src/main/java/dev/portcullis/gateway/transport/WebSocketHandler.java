@@ -119,7 +119,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             }
             case CloseWebSocketFrame close -> onPeerClose(close);
             case PingWebSocketFrame ping -> {
-                if (!closeSent && withinOutboundLimit()) {
+                if (!closeSent && withinOutboundLimit() && session.admitPing()) {
                     ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()), ctx.voidPromise());
                 }
             }

@@ -80,10 +80,11 @@ class HardeningIT {
     }
 
     @Test
-    void clientsThatFloodPingsButNeverReadAreCutOffWith4009AndHeldToBoundedMemory() throws Exception {
+    void clientsThatFloodPingsAreCutOffAndHeldToBoundedMemory() throws Exception {
         long floodBytes = 128L << 20;
         try (TestGateway gateway = TestGateway.start(Map.of(
-                "limits.max-outbound-bytes", Integer.toString(64 * 1024), "limits.slow-consumer-grace", "500ms"))) {
+                "limits.max-outbound-bytes", Integer.toString(64 * 1024), "limits.slow-consumer-grace", "500ms",
+                "limits.rate-limit-grace", "200ms"))) {
             int port = gateway.gateway().port();
             ByteBufAllocatorMetric allocator = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
             long directBefore = allocator.usedDirectMemory();
@@ -91,7 +92,9 @@ class HardeningIT {
                     RawWebSocket appPinger = RawWebSocket.open(port, 4096, "/ws?token=" + Tokens.hs256("app-pinger"))) {
                 assertThat(wsPinger.status()).isEqualTo(101);
                 assertThat(appPinger.status()).isEqualTo(101);
-                // WebSocket pings are answered by the frame handler, app pings by the session: both paths.
+                // WebSocket pings are answered by the frame handler within their own budget (past it: not
+                // answered, then 4008); app pings by the session (unlimited here): it cannot send faster
+                // than the client reads, so the slow-consumer cut-off (4009) ends it.
                 CompletableFuture<Flood> wsFlood = flood(wsPinger, RawWebSocket.PING, PING_PAYLOAD, floodBytes);
                 byte[] appPing = ("{\"type\":\"ping\",\"id\":\"" + "i".repeat(64) + "\"}").getBytes(StandardCharsets.UTF_8);
                 CompletableFuture<Flood> appFlood = flood(appPinger, RawWebSocket.TEXT, appPing, floodBytes);
@@ -104,8 +107,9 @@ class HardeningIT {
                     return gateway.gateway().connections().sockets() == 0;
                 });
                 awaitNoConnections(gateway, Duration.ofSeconds(5));
-                assertThat(gateway.metric("portcullis_connections_closed_total{code=\"4009\"}")).isEqualTo(2);
-                assertThat(gateway.metric("portcullis_slow_consumers_total")).isGreaterThanOrEqualTo(2);
+                assertThat(gateway.metric("portcullis_connections_closed_total{code=\"4009\"}")).as("the app pinger").isEqualTo(1);
+                assertThat(gateway.metric("portcullis_connections_closed_total{code=\"4008\"}")).as("the WebSocket pinger").isEqualTo(1);
+                assertThat(gateway.metric("portcullis_slow_consumers_total")).isGreaterThanOrEqualTo(1);
                 for (Flood flood : List.of(wsFlood.get(10, TimeUnit.SECONDS), appFlood.get(10, TimeUnit.SECONDS))) {
                     assertThat(flood.stoppedBy()).as("the server closed the socket under the flood").isNotNull();
                     assertThat(flood.bytesSent()).as("the flood was cut off long before its end").isLessThan(floodBytes / 2);
