@@ -8,14 +8,20 @@ import java.util.List;
  *
  * @param apiKeys bearer keys accepted by the backend API; never logged
  * @param maxBodyBytes largest API request body (413 over it)
+ * @param maxConnections concurrent admin connections; more get 503 and are closed (inside the file
+ *     reserve the WebSocket cap leaves, so the admin port can never exhaust the process's files)
+ * @param idleTimeout an admin connection with no request in progress is closed after this
+ * @param requestTimeout a request must arrive whole within this of its first byte (408 after)
  */
-public record AdminConfig(String host, int port, List<String> apiKeys, int maxBodyBytes) {
+public record AdminConfig(String host, int port, List<String> apiKeys, int maxBodyBytes, int maxConnections,
+        java.time.Duration idleTimeout, java.time.Duration requestTimeout) {
     public AdminConfig {
         apiKeys = List.copyOf(apiKeys);
     }
 
     @Override
     public String toString() {
-        return "AdminConfig[host=" + host + ", port=" + port + ", apiKeys=<" + apiKeys.size() + " redacted>, maxBodyBytes=" + maxBodyBytes + "]";
+        return "AdminConfig[host=" + host + ", port=" + port + ", apiKeys=<" + apiKeys.size() + " redacted>, maxBodyBytes=" + maxBodyBytes
+                + ", maxConnections=" + maxConnections + ", idleTimeout=" + idleTimeout + ", requestTimeout=" + requestTimeout + "]";
     }
 }

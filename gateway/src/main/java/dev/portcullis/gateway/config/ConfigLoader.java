@@ -132,7 +132,8 @@ public final class ConfigLoader {
             }
         }
         return new AdminConfig(nonEmpty(r, "admin.host"), r.integer("admin.port", 0, 65535), r.list("admin.api-keys"),
-                r.integer("admin.max-body-bytes", 1024, 64 * 1024 * 1024));
+                r.integer("admin.max-body-bytes", 1024, 64 * 1024 * 1024), r.integer("admin.max-connections", 1, 256),
+                r.positiveDuration("admin.idle-timeout"), r.positiveDuration("admin.request-timeout"));
     }
 
     private static AuthConfig auth(ConfigReader r) {

@@ -33,12 +33,17 @@ public final class Listeners {
                 config.server().host(), config.server().port(), "server.port",
                 new WriteBufferWaterMark(config.limits().maxOutboundBytes() / 2, config.limits().maxOutboundBytes()));
         Channel adminChannel;
+        java.util.concurrent.atomic.AtomicInteger adminConnections = new java.util.concurrent.atomic.AtomicInteger();
         try {
             adminChannel = bind(loops, new ChannelInitializer<SocketChannel>() {
                 @Override
                 protected void initChannel(SocketChannel channel) {
+                    var admin = config.admin();
                     channel.pipeline()
+                            .addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, admin.idleTimeout().toMillis(),
+                                    java.util.concurrent.TimeUnit.MILLISECONDS))
                             .addLast(new HttpServerCodec())
+                            .addLast(new AdminGuard(adminConnections, admin.maxConnections(), admin.requestTimeout().toMillis()))
                             .addLast(new HttpObjectAggregator(config.admin().maxBodyBytes()))
                             .addLast(new AdminHandler(services, ready));
                 }
