@@ -11,11 +11,15 @@ import java.util.concurrent.TimeUnit;
  */
 final class AbuseControl {
     /**
-     * {@code auth} messages: 10 a minute, 3 at once. A well-behaved client needs one per
-     * {@code auth.reauth-interval} (and may refresh early); verifying a token costs far more than a
-     * ping, so a flood of them must not ride on a budget of its own for free.
+     * {@code auth} messages: 10 a minute, or twice what {@code auth.reauth-interval} asks for when
+     * that is more; 3 at once. A well-behaved client needs one per re-auth (and may refresh early);
+     * verifying a token costs far more than a ping, so a flood of them must not go unchecked.
      */
-    static final MessageRate AUTH_RATE = MessageRate.of(10, 3);
+    static MessageRate authRate(java.time.Duration reauthInterval) {
+        long intervalMillis = reauthInterval == null ? 0 : reauthInterval.toMillis();
+        int asked = intervalMillis <= 0 ? 0 : (int) Math.min(6000, Math.ceil(2 * 60_000.0 / intervalMillis));
+        return MessageRate.of(Math.max(10, asked), 3);
+    }
 
     /**
      * WebSocket ping frames from the client: 120 a minute, 20 at once. Each one costs a pong; a
@@ -28,6 +32,7 @@ final class AbuseControl {
     static final long CLOSE = -1;
 
     private final SessionSettings settings;
+    private final MessageRate authRate;
     private long messageArrivalNanos;
     private long authArrivalNanos;
     private long pingArrivalNanos;
@@ -38,6 +43,7 @@ final class AbuseControl {
 
     AbuseControl(SessionSettings settings) {
         this.settings = settings;
+        this.authRate = authRate(settings.reauthInterval());
     }
 
     /**
@@ -49,7 +55,7 @@ final class AbuseControl {
      * connection. A pause of the grace without refusals ends the streak.
      */
     long admit(boolean auth, long nowNanos) {
-        MessageRate rate = auth ? AUTH_RATE : settings.messageRate();
+        MessageRate rate = auth ? authRate : settings.messageRate();
         long arrival = auth ? authArrivalNanos : messageArrivalNanos;
         long wait = rate.waitNanos(arrival, nowNanos);
         if (wait == 0) {

@@ -232,6 +232,8 @@ class SessionTest {
     @Test
     void authMessagesHaveTheirOwnSmallBudgetThenRateLimitedThen4008() throws Exception {
         Session session = session("flood", Map.of(), Duration.ofHours(1), Duration.ZERO, 0, MessageRate.of(0, 0));
+        assertThat(AbuseControl.authRate(Duration.ofSeconds(3)).intervalNanos()).as("a 3 s re-auth gets 40 a minute")
+                .isEqualTo(Duration.ofMillis(1500).toNanos());
         String auth = "{\"type\":\"auth\",\"id\":1,\"token\":\"" + token("flood", Duration.ofHours(1)) + "\"}";
         for (int i = 0; i < 3; i++) {
             assertThat(reply(session, auth).path("type").asText()).as("burst of 3").isEqualTo("ack");
