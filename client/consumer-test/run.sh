@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAVA_HOME="$(./portcullis java-home)"
 export JAVA_HOME
+source deploy/lib.sh
 
 # The documented command (client/README.md, "Using it in your project").
 ./mvnw -B -q -DskipTests -pl client -am install
@@ -27,8 +28,8 @@ trap cleanup EXIT
 cp -r client/consumer-test/pom.xml client/consumer-test/src "$work/"
 ./mvnw -B -q -f "$work/pom.xml" package dependency:build-classpath -Dmdep.outputFile="$work/classpath.txt"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
+admin=$(free_port)
 secret="consumer-test-secret-0123456789-abcdef"
 cat > "$work/gateway.yaml" <<YAML
 server: { host: 127.0.0.1, port: $port }
@@ -38,19 +39,13 @@ YAML
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar gateway/target/portcullis.jar serve --config "$work/gateway.yaml" \
   > "$work/gateway.log" 2>&1 &
 gateway_pid=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+await_ready "http://127.0.0.1:$admin/readyz" 20 || true # a gateway that did not start fails the consumer below, with its log
 token=$("$JAVA_HOME/bin/java" -jar gateway/target/portcullis.jar token --secret "$secret" --sub consumer)
 
 "$JAVA_HOME/bin/java" -cp "$work/target/classes:$(cat "$work/classpath.txt")" example.Consumer \
   "ws://127.0.0.1:$port/ws" "$token" "user:consumer" > "$work/consumer.out" 2>&1 &
 consumer_pid=$!
-for _ in $(seq 100); do
-  grep -q '^subscribed' "$work/consumer.out" && break
-  sleep 0.1
-done
+await_line "$work/consumer.out" '^subscribed' || true
 curl -fs -H 'Authorization: Bearer consumer-test-key' -H 'Content-Type: application/json' \
   -d '{"channel":"user:consumer","data":{"text":"hello consumer"}}' "http://127.0.0.1:$admin/api/publish" >/dev/null
 if ! wait "$consumer_pid"; then

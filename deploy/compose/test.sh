@@ -19,6 +19,7 @@ export PORTCULLIS_IMAGE=localhost/portcullis:test
 export REDIS_IMAGE=$TOOLS HAPROXY_IMAGE=$TOOLS PROMETHEUS_IMAGE=$TOOLS
 export PORTCULLIS_AUTH_HMAC_SECRET="compose-test-secret-0123456789-abcdef"
 export PORTCULLIS_ADMIN_API_KEYS="compose-test-api-key"
+source deploy/lib.sh
 PROJECT=portcullis-compose-test
 COMPOSE=(podman-compose --podman-args=--runtime=runc -p "$PROJECT" -f deploy/compose/compose.yaml)
 
@@ -44,11 +45,7 @@ trap cleanup EXIT
 "${COMPOSE[@]}" down -t 5 >/dev/null 2>&1 || true
 "${COMPOSE[@]}" up -d >/dev/null 2>&1
 for admin in 9091 9092; do
-  for _ in $(seq 150); do
-    curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null || { "${COMPOSE[@]}" logs >&2; echo "compose test: gateway on $admin not ready" >&2; exit 1; }
+  await_ready "http://127.0.0.1:$admin/readyz" || { "${COMPOSE[@]}" logs >&2; echo "compose test: gateway on $admin not ready" >&2; exit 1; }
 done
 
 check=$("${PODMAN[@]}" exec "${PROJECT}_haproxy_1" haproxy -c -f /etc/portcullis/haproxy.cfg 2>&1)
@@ -63,11 +60,7 @@ token=$(java_home="$(./portcullis java-home)"; "$java_home/bin/java" -jar gatewa
   --secret "$PORTCULLIS_AUTH_HMAC_SECRET" --sub walker --ttl 10m --claim 'channels={"alerts":"r"}')
 node deploy/compose/client.mjs "ws://127.0.0.1:8080/ws" "$token" > "$out" 2>&1 &
 client_pid=$!
-for _ in $(seq 150); do
-  grep -q '^subscribed' "$out" && break
-  sleep 0.1
-done
-grep -q '^subscribed' "$out" || { cat "$out" >&2; echo "compose test: no subscription through HAProxy" >&2; exit 1; }
+await_line "$out" '^subscribed' 15 || { cat "$out" >&2; echo "compose test: no subscription through HAProxy" >&2; exit 1; }
 
 # Which gateway holds the client? The other one publishes.
 on=""
@@ -86,8 +79,7 @@ publish() {
     -d "{\"channel\":\"alerts\",\"data\":{\"seq\":$1}}" "http://127.0.0.1:$other_admin/api/publish" >/dev/null
 }
 publish 1
-for _ in $(seq 100); do grep -q '^message 1 ' "$out" && break; sleep 0.1; done
-grep -q '^message 1 ' "$out" || { cat "$out" >&2; echo "compose test: the publication on the other gateway did not arrive" >&2; exit 1; }
+await_line "$out" '^message 1 ' || { cat "$out" >&2; echo "compose test: the publication on the other gateway did not arrive" >&2; exit 1; }
 echo "compose test: a client through HAProxy received a publication made on the other gateway"
 
 # Stop the client's gateway while publishing on the other: the client comes back through HAProxy and recovers.
@@ -98,7 +90,7 @@ for seq in $(seq 2 21); do
   sleep 0.1
 done
 wait "$stopper"
-for _ in $(seq 200); do grep -q '^message 21 ' "$out" && break; sleep 0.1; done
+await_line "$out" '^message 21 ' 20 || true # the comparison below says what is missing
 received=$(grep '^message ' "$out" | awk '{print $2}' | tr '\n' ' ')
 expected=$(seq 1 21 | tr '\n' ' ')
 if [[ "$received" != "$expected" ]]; then

@@ -20,6 +20,7 @@ NAME=portcullis-image-test-$$
 
 JAVA_HOME="$(./portcullis java-home)"
 export JAVA_HOME
+source deploy/lib.sh
 [[ -f gateway/target/portcullis.jar ]] || ./portcullis build
 
 work="$(mktemp -d)"
@@ -86,7 +87,6 @@ echo "container test: image size $size, at most $MAX_IMAGE_MB MB"
 "${PODMAN[@]}" image inspect --format '{{json .Config.ExposedPorts}}' "$IMAGE" | grep -q '8080/tcp' \
   || { echo "container test: 8080 not exposed" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 admin=$(free_port)
 secret="container-test-secret-0123456789-abcdef"
@@ -103,11 +103,7 @@ chmod 755 "$work"
   -v "$work/portcullis.yaml:/etc/portcullis/portcullis.yaml:ro" \
   "$IMAGE" serve --config /etc/portcullis/portcullis.yaml >/dev/null
 
-for _ in $(seq 150); do
-  curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fs "http://127.0.0.1:$admin/readyz" >/dev/null || { "${PODMAN[@]}" logs "$NAME" >&2; echo "container test: not ready" >&2; exit 1; }
+await_ready "http://127.0.0.1:$admin/readyz" || { "${PODMAN[@]}" logs "$NAME" >&2; echo "container test: not ready" >&2; exit 1; }
 
 [[ "$("${PODMAN[@]}" inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$NAME")" == "true" ]] || { echo "not read-only" >&2; exit 1; }
 user=$("${PODMAN[@]}" top "$NAME" huser user | awk 'NR==2 {print $1}')
@@ -117,17 +113,10 @@ echo "container test: running as uid $user, read-only root filesystem"
 token=$("$JAVA_HOME/bin/java" -jar gateway/target/portcullis.jar token --secret "$secret" --sub container)
 node deploy/container/client.mjs "ws://127.0.0.1:$port/ws" "$token" > "$work/client.out" 2>&1 &
 client_pid=$!
-for _ in $(seq 100); do
-  grep -q '^connected' "$work/client.out" && break
-  sleep 0.1
-done
+await_line "$work/client.out" '^connected' || true
 curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d '{"channel":"user:container","data":{"text":"hello from the image"}}' "http://127.0.0.1:$admin/api/publish" >/dev/null
-for _ in $(seq 100); do
-  grep -q '^message' "$work/client.out" && break
-  sleep 0.1
-done
-grep -q '^message {"text":"hello from the image"}' "$work/client.out" || { cat "$work/client.out" >&2; exit 1; }
+await_line "$work/client.out" '^message {"text":"hello from the image"}' || { cat "$work/client.out" >&2; exit 1; }
 echo "container test: a client through the published port received a publication"
 
 "${PODMAN[@]}" healthcheck run "$NAME" || { echo "container test: podman healthcheck run failed" >&2; exit 1; }
