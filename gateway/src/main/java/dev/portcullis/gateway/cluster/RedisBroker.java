@@ -147,6 +147,7 @@ public final class RedisBroker implements Broker {
         }, index, alloc, this.metrics, clock, subscriptionThread);
         this.subscriptions = new RedisSubscriptions(redis, index, cursors, subscriptionThread, prefix, config.redisCluster(),
                 2 * config.redisTimeout().toMillis() + 1000);
+        this.metrics.subscriptionsWaiting(subscriptions::waitingCount);
         this.canaries = new RedisCanaries(redis, subscriptions, this.metrics, config.instanceId(), config.canaryInterval(),
                 config.canaryTimeout());
         redis.addPubSubListener(new RedisPubSubAdapter<>() {

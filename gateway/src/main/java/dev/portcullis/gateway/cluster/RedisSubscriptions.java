@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.cluster;
 
+import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -188,7 +189,13 @@ final class RedisSubscriptions {
         }
     }
 
-    /** Completes once Redis confirmed the channel's subscription (or fails after twice the command timeout and a second). */
+    /**
+     * Completes once Redis confirmed the channel's subscription (or fails after twice the command
+     * timeout and a second). Waiters of one channel share an entry in {@code waiting}; it goes when
+     * Redis confirms, when the channel is no longer wanted (the subscribers left while Redis was
+     * failing) and when a waiter times out on a channel nobody wants any more, so an outage with
+     * subscriber churn cannot grow the map past the channels that are wanted.
+     */
     CompletableFuture<Void> awaitSubscribed(String channel) {
         if (confirmed.contains(channel)) {
             return CompletableFuture.completedFuture(null);
@@ -197,7 +204,30 @@ final class RedisSubscriptions {
         if (confirmed.contains(channel) && waiting.remove(channel, future)) {
             future.complete(null); // confirmed between the check and the registration
         }
-        return future.copy().orTimeout(confirmTimeoutMillis, TimeUnit.MILLISECONDS);
+        CompletableFuture<Void> mine = future.copy().orTimeout(confirmTimeoutMillis, TimeUnit.MILLISECONDS);
+        mine.whenComplete((ok, failure) -> {
+            if (failure != null && !wanted(channel)) {
+                waiting.remove(channel, future);
+            }
+        });
+        return mine;
+    }
+
+    /** Channels a subscriber is waiting on Redis to confirm (a gauge; bounded by the channels wanted). */
+    int waitingCount() {
+        return waiting.size();
+    }
+
+    private boolean wanted(String channel) {
+        return pinned.contains(channel) || index.subscribers(channel) > 0;
+    }
+
+    /** Nobody wants {@code channel} any more: whoever still waits for its confirmation learns it now. */
+    private void abandon(String channel) {
+        CompletableFuture<Void> future = waiting.remove(channel);
+        if (future != null) {
+            future.completeExceptionally(new BrokerUnavailableException("unsubscribed before Redis confirmed the subscription"));
+        }
     }
 
     String pubSubChannel(String channel) {
@@ -238,13 +268,14 @@ final class RedisSubscriptions {
         for (String channel : List.copyOf(dirty)) {
             dirty.remove(channel);
             boolean isPinned = pinned.contains(channel);
-            boolean wanted = isPinned || index.subscribers(channel) > 0;
+            boolean wanted = wanted(channel);
             if (wanted && subscribed.add(channel)) {
                 if (!isPinned) {
                     cursors.open(channel);
                 }
                 subscribe.add(pubSubChannel(channel));
             } else if (!wanted) {
+                abandon(channel);
                 cursors.close(channel);
                 interrupted.remove(channel);
                 placed.remove(channel);

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 
 /**
  * The broker's meters: health, the canary per shard, Redis connection and command faults, and what
@@ -67,6 +68,17 @@ public final class BrokerMetrics {
                 .register(registry);
         unknownOutcomes = new TaggedCounters(registry, "portcullis.publish.outcome.unknown",
                 "Publishes answered outcome_unknown (sent to Redis, no answer in time), by source", "source", Set.of("api", "client"), 2);
+    }
+
+    /**
+     * The channels whose subscribers wait for Redis to confirm the subscription: above 0 for more
+     * than a moment means Redis is not taking subscriptions (it stays bounded by the channels wanted).
+     */
+    public void subscriptionsWaiting(IntSupplier channels) {
+        Gauge.builder("portcullis.broker.subscriptions.waiting", channels, IntSupplier::getAsInt)
+                .description("Channels whose local subscribers wait for Redis to confirm the subscription")
+                .strongReference(true) // the supplier is a method reference nothing else holds
+                .register(registry);
     }
 
     public void lag(Duration value) {

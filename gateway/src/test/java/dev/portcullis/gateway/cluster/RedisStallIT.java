@@ -125,6 +125,47 @@ class RedisStallIT {
         }
     }
 
+    /**
+     * Review fix: channels waiting for Redis to confirm their subscription used to be remembered
+     * forever when the subscribers left before Redis answered. During an outage with churn, every
+     * channel anyone tried must be forgotten once nobody wants it, and a later subscribe still works.
+     */
+    @Test
+    void subscribersWhoLeaveDuringAnOutageLeaveNothingWaiting() throws Exception {
+        try (RedisServer redis = RedisServer.start();
+                TestGateway gateway = TestGateway.start(config(redis))) {
+            String token = Tokens.hs256(claims -> claims.subject("churner").claim("channels", Map.of("room:*", "r"))
+                    .expirationTime(new java.util.Date(System.currentTimeMillis() + 600_000)));
+            WsClient leaver = WsClient.connect(gateway.uri(token));
+            leaver.awaitMessage("connected");
+            redis.stop();
+            for (int i = 0; i < 20; i++) {
+                leaver.send("{\"type\":\"subscribe\",\"channel\":\"room:" + i + "\"}");
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(gateway.metric("portcullis_broker_subscriptions_waiting")).isEqualTo(20));
+            for (int i = 0; i < 10; i++) {
+                leaver.send("{\"type\":\"unsubscribe\",\"channel\":\"room:" + i + "\"}");
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(gateway.metric("portcullis_broker_subscriptions_waiting")).as("after 10 unsubscribes").isEqualTo(10));
+            leaver.abort();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(gateway.metric("portcullis_broker_subscriptions_waiting")).as("after the disconnect").isZero());
+            sleep(2 * 1000); // several failed retries later, still nothing waiting
+            assertThat(gateway.metric("portcullis_broker_subscriptions_waiting")).isZero();
+
+            redis.resume();
+            WsClient later = WsClient.connect(gateway.uri(token));
+            later.awaitMessage("connected");
+            later.send("{\"type\":\"subscribe\",\"id\":1,\"channel\":\"room:3\"}");
+            JsonNode ack = later.awaitMessage("ack");
+            assertThat(ack.path("offset").isNumber()).as(ack.toString()).isTrue();
+            assertThat(gateway.metric("portcullis_broker_subscriptions_waiting")).isZero();
+            later.close();
+        }
+    }
+
     private static Map<String, Object> config(RedisServer redis) {
         Map<String, Object> config = new HashMap<>(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
                 "broker.redis-timeout", "1s", "broker.canary-interval", "1m", "broker.canary-timeout", "1m",
