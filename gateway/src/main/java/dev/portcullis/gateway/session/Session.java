@@ -28,8 +28,6 @@ import java.util.concurrent.Executor;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +37,8 @@ import org.slf4j.MDC;
  * One authenticated connection's life after the upgrade: the {@code connected} greeting and
  * auto-subscriptions, inbound messages (rate limit, then subscribe / unsubscribe / publish with
  * permission checks), periodic re-auth, closing when the token expires, and closing a client that
- * keeps sending garbage or keeps exceeding its rate.
+ * keeps sending garbage or keeps exceeding its rate. Its budgets live in {@link AbuseControl}, its
+ * clocks (expiry, re-auth, age) in {@link SessionTimers}.
  *
  * <p>Inbound path: decode and envelope schema ({@link MessageCodec}) -> rate limit -> permission ->
  * data schema and sanitising ({@link PublicationData}, publish only) -> broker. The costly steps run
@@ -83,13 +82,10 @@ public final class Session implements Subscriber {
     private Permissions permissions;
     private final ChannelSubscriptions channels;
     private final AbuseControl abuse;
+    private final SessionTimers timers;
     private boolean closed;
-    private ScheduledFuture<?> expiryTimer;
-    private ScheduledFuture<?> reauthTimer;
-    private ScheduledFuture<?> reauthDeadline;
-    private ScheduledFuture<?> ageTimer;
-    /** Reconnect hints of connections closed for age are spread over this. */
-    private static final long AGE_RETRY_SPREAD_MILLIS = 5_000;
+    /** How many {@code auth} messages this connection sent; the latest is the only one applied. */
+    private long authsReceived;
 
     public Session(
             String id, Principal principal, InetSocketAddress remote, Outbound out,
@@ -104,6 +100,7 @@ public final class Session implements Subscriber {
         this.openedAt = context.clock().instant();
         this.channels = new ChannelSubscriptions(this, context, out, executor);
         this.abuse = new AbuseControl(context.settings());
+        this.timers = new SessionTimers(this, context, executor);
     }
 
     public String id() {
@@ -165,18 +162,7 @@ public final class Session implements Subscriber {
                 channels.subscribe(new ClientMessage.Subscribe(null, channel, since), permissions);
             }
         }
-        armExpiry();
-        long maxAge = settings.maxConnectionAge().toMillis();
-        if (maxAge > 0) {
-            // Up to 10% early, so that connections opened together (after a deploy) do not all leave together.
-            long age = maxAge - ThreadLocalRandom.current().nextLong(Math.max(1, maxAge / 10));
-            ageTimer = executor.schedule(() -> goAway(Disconnect.AGE,
-                    ThreadLocalRandom.current().nextLong(AGE_RETRY_SPREAD_MILLIS)), age, TimeUnit.MILLISECONDS);
-        }
-        long interval = settings.reauthInterval().toMillis();
-        if (interval > 0) {
-            reauthTimer = executor.scheduleAtFixedRate(this::requestReauth, interval, interval, TimeUnit.MILLISECONDS);
-        }
+        timers.start(principal.expiresAt());
     }
 
     /** One complete inbound text message (already size-capped and UTF-8 checked by the transport). */
@@ -254,7 +240,7 @@ public final class Session implements Subscriber {
     /** The transport's word that the socket is gone, whoever closed it. Idempotent. */
     public void closed() {
         closed = true;
-        cancelTimers();
+        timers.cancel();
         channels.closeAll();
     }
 
@@ -344,21 +330,22 @@ public final class Session implements Subscriber {
         }
     }
 
-    private void requestReauth() {
-        if (closed || reauthDeadline != null) {
-            return;
-        }
-        long grace = context.settings().reauthGrace().toMillis();
-        send(new ServerMessage.Reauth(context.clock().millis() + grace));
-        reauthDeadline = executor.schedule(() -> disconnect(Disconnect.REAUTH_TIMEOUT), grace, TimeUnit.MILLISECONDS);
-    }
-
+    /**
+     * Verification may complete out of order (a key fetch for one token, a cached key for the next),
+     * so each {@code auth} is numbered and only the latest one sent is applied: an older token never
+     * replaces a newer principal and expiry, and an older token's failure does not close a
+     * connection whose newer token is still being checked. The older one is answered
+     * {@code superseded}.
+     */
     private void reauthenticate(ClientMessage.Auth auth) {
+        long number = ++authsReceived;
         context.verifier().verify(auth.token()).whenComplete((fresh, failure) -> executor.execute(() -> {
             if (closed) {
                 return;
             }
-            if (failure != null) {
+            if (number != authsReceived) {
+                error(auth.id(), "superseded", "a newer auth message replaced this one");
+            } else if (failure != null) {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
                 String reason = cause instanceof TokenRejectedException r ? r.reason().code() : "error";
                 disconnect(new Disconnect(4001, "re-auth token rejected: " + reason));
@@ -375,11 +362,7 @@ public final class Session implements Subscriber {
     private void renew(Principal fresh) {
         permissions = Permissions.of(fresh.subject(), fresh.claims(), context.permissions());
         principal = fresh.withoutClaims();
-        if (reauthDeadline != null) {
-            reauthDeadline.cancel(false);
-            reauthDeadline = null;
-        }
-        armExpiry();
+        timers.renewed(principal.expiresAt());
         for (String channel : List.copyOf(channels.channels())) {
             if (!permissions.canRead(channel)) {
                 channels.leave(channel);
@@ -388,29 +371,11 @@ public final class Session implements Subscriber {
         }
     }
 
-    private void armExpiry() {
-        if (expiryTimer != null) {
-            expiryTimer.cancel(false);
-        }
-        long closeAt = principal.expiresAt().plus(context.settings().clockSkew()).toEpochMilli();
-        long delay = Math.max(0, closeAt - context.clock().millis());
-        expiryTimer = executor.schedule(() -> disconnect(Disconnect.TOKEN_EXPIRED), delay, TimeUnit.MILLISECONDS);
-    }
-
     private void violation(ProtocolException e) {
         context.metrics().protocolViolation(e.code());
         error(e.id(), e.code(), e.getMessage());
         if (abuse.violation(context.clock().millis())) {
             disconnect(Disconnect.VIOLATIONS);
         }
-    }
-
-    private void cancelTimers() {
-        for (ScheduledFuture<?> timer : new ScheduledFuture<?>[] {expiryTimer, reauthTimer, reauthDeadline, ageTimer}) {
-            if (timer != null) {
-                timer.cancel(false);
-            }
-        }
-        expiryTimer = reauthTimer = reauthDeadline = ageTimer = null;
     }
 }

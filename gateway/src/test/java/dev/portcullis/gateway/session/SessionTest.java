@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.portcullis.gateway.auth.JwtVerifier;
 import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenMinter;
+import java.util.LinkedHashMap;
+import java.util.concurrent.CompletableFuture;
+import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.MessageCodec;
@@ -45,11 +48,39 @@ class SessionTest {
     private final List<String> sent = new ArrayList<>();
     private final List<Disconnect> closes = new ArrayList<>();
     private JwtVerifier verifier;
+    /** What sessions verify re-auth tokens with: the real verifier, or {@link #held} when a test orders the answers. */
+    private TokenVerifier sessionVerifier;
+    /** Tokens verified by {@link #holdVerification}, each answered when the test completes it. */
+    private final Map<String, CompletableFuture<Principal>> held = new LinkedHashMap<>();
 
     @BeforeEach
     void freeze() {
         loop.freezeTime();
         verifier = JwtVerifier.create(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.clock-skew", "0")).auth(), clock);
+        sessionVerifier = verifier;
+    }
+
+    /**
+     * Re-auth tokens are verified by the real verifier, but its answer reaches the session only when
+     * the test releases it, as when one token's key must be fetched (JWKS) and the next one's is cached.
+     */
+    private void holdVerification() {
+        sessionVerifier = token -> {
+            CompletableFuture<Principal> answer = new CompletableFuture<>();
+            held.put(token, answer);
+            return answer;
+        };
+    }
+
+    private void release(String token) {
+        verifier.verify(token).whenComplete((principal, failure) -> {
+            if (failure != null) {
+                held.get(token).completeExceptionally(failure);
+            } else {
+                held.get(token).complete(principal);
+            }
+        });
+        loop.runPendingTasks();
     }
 
     @AfterEach
@@ -101,7 +132,7 @@ class SessionTest {
         LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, clock::millis);
         lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
-                new Session.Context(settings, verifier, new MessageCodec(), NamespacePolicies.create(channels),
+                new Session.Context(settings, sessionVerifier, new MessageCodec(), NamespacePolicies.create(channels),
                         Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock));
         session.start();
         return session;
@@ -164,6 +195,50 @@ class SessionTest {
                 .map(m -> Long.parseLong(m.replaceAll(".*\"offset\":(\\d+).*", "$1"))).toList();
         assertThat(offsets).containsExactly(1L, 2L);
         assertThat(sent).anySatisfy(m -> assertThat(m).contains("\"type\":\"ack\"").contains("\"recovered\":true"));
+    }
+
+    /**
+     * Review fix: two overlapping re-auths whose verifications complete out of order. Only the latest
+     * one sent is applied (its expiry and permissions), the older one is answered {@code superseded}
+     * and changes nothing, and an older token that fails does not close the connection.
+     */
+    @Test
+    void overlappingReauthsApplyOnlyTheLatestWhateverOrderTheyAreVerifiedIn() throws Exception {
+        holdVerification();
+        Session session = session("olga", Map.of("channels", Map.of("room:1", "r")), Duration.ofMinutes(20),
+                Duration.ZERO, 0, MessageRate.of(0, 0));
+        String older = TokenMinter.hs256(SECRET, "olga", clock.instant(), Duration.ofHours(1), Map.of("channels", Map.of("room:1", "r")));
+        String newer = TokenMinter.hs256(SECRET, "olga", clock.instant(), Duration.ofHours(2), Map.of("channels", Map.of("room:2", "r")));
+        session.onText("{\"type\":\"auth\",\"id\":1,\"token\":\"" + older + "\"}");
+        session.onText("{\"type\":\"auth\",\"id\":2,\"token\":\"" + newer + "\"}");
+        loop.runPendingTasks();
+
+        release(newer);
+        JsonNode ack = last();
+        assertThat(ack.path("type").asText()).isEqualTo("ack");
+        assertThat(ack.path("id").asInt()).isEqualTo(2);
+        release(older);
+        JsonNode superseded = last();
+        assertThat(superseded.path("type").asText()).isEqualTo("error");
+        assertThat(superseded.path("id").asInt()).isEqualTo(1);
+        assertThat(superseded.path("code").asText()).isEqualTo("superseded");
+        assertThat(session.principal().expiresAt()).as("the newer token's expiry stays").isEqualTo(clock.instant().plus(Duration.ofHours(2)));
+        assertThat(reply(session, "{\"type\":\"subscribe\",\"id\":3,\"channel\":\"room:1\"}").path("code").asText())
+                .as("the newer token's permissions stay").isEqualTo("forbidden");
+
+        advance(Duration.ofMinutes(1)); // the auth budget (bursts of 3) refills
+        String expired = TokenMinter.hs256(SECRET, "olga", clock.instant().minus(Duration.ofHours(2)), Duration.ofHours(1), Map.of());
+        String fresh = TokenMinter.hs256(SECRET, "olga", clock.instant(), Duration.ofHours(3), Map.of());
+        session.onText("{\"type\":\"auth\",\"id\":4,\"token\":\"" + expired + "\"}");
+        session.onText("{\"type\":\"auth\",\"id\":5,\"token\":\"" + fresh + "\"}");
+        loop.runPendingTasks();
+        release(expired);
+        assertThat(closes).as("an older token's failure does not close the connection").isEmpty();
+        assertThat(last().path("code").asText()).isEqualTo("superseded");
+        release(fresh);
+        assertThat(last().path("type").asText()).isEqualTo("ack");
+        assertThat(session.principal().expiresAt()).isEqualTo(clock.instant().plus(Duration.ofHours(3)));
+        assertThat(closes).isEmpty();
     }
 
     @Test
