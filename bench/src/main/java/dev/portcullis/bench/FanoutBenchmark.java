@@ -5,7 +5,6 @@ import dev.portcullis.gateway.channel.Subscriber;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
@@ -34,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Outbound fan-out of one publication, the way {@code LocalBroker} does it: {@link Publication#encode}
- * once (pooled allocator, ~100 bytes of data), {@link SubscriptionIndex#publish}, release; then the
+ * once (the gateway's allocator, ~100 bytes of data), {@link SubscriptionIndex#publish}, release; then the
  * per-shard tasks run, writing {@code publication.retainedWireFrame()} (the complete WebSocket frame,
  * encoded once) to every subscriber and flushing each, as the transport's
  * {@code WebSocketHandler.deliver/flush} do.
@@ -76,7 +75,7 @@ public class FanoutBenchmark {
     /** About 100 bytes of JSON (99), a typical small chat or alert payload. */
     static final String DATA = "{\"type\":\"chat\",\"roomId\":\"6f1c2b1e-8a4d-4c53-9a55-3f0e2d7b9c10\",\"content\":\"Deploy done, all green!\"}";
     /** What {@code Gateway} hands {@code LocalBroker}. */
-    static final ByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
+    static final ByteBufAllocator ALLOC = ByteBufAllocator.DEFAULT; // the gateway's allocator
 
     /** A channel with {@code subscribers} subscribers spread over {@code loops} shards. */
     @State(Scope.Thread)

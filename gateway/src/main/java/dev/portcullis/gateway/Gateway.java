@@ -25,7 +25,7 @@ import dev.portcullis.gateway.config.LimitsConfig;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.session.MessageRate;
-import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.ByteBufAllocator;
 import dev.portcullis.gateway.config.ConfigKeys;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.metrics.ConnectionSpikeDetector;
@@ -97,7 +97,7 @@ public final class Gateway implements AutoCloseable {
                 index.subscriptions(), index.channels(), rates.inPerSecond(), rates.outPerSecond());
         ClusterView clusterView;
         if (config.broker().redis()) {
-            this.cluster = RedisCluster.connect(config, index, PooledByteBufAllocator.DEFAULT, metrics, clock, connections,
+            this.cluster = RedisCluster.connect(config, index, ByteBufAllocator.DEFAULT, metrics, clock, connections,
                     attempts, localRevocations, localStats);
             clusterView = cluster.view();
             this.broker = cluster.broker();
@@ -107,7 +107,7 @@ public final class Gateway implements AutoCloseable {
             directory = cluster.directory();
         } else {
             this.cluster = null;
-            this.broker = new LocalBroker(index, PooledByteBufAllocator.DEFAULT, metrics, config.history(), BROKER_IDLE.toMillis(),
+            this.broker = new LocalBroker(index, ByteBufAllocator.DEFAULT, metrics, config.history(), BROKER_IDLE.toMillis(),
                     clock::millis);
             revocations = localRevocations;
             attemptGate = attempts;

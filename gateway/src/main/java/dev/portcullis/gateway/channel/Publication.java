@@ -105,9 +105,13 @@ public final class Publication extends AbstractReferenceCounted {
         return gap;
     }
 
-    /** {@link #encode(ByteBufAllocator, String, long, String, String)} with Netty's pooled allocator. */
+    /**
+     * {@link #encode(ByteBufAllocator, String, long, String, String)} with {@link ByteBufAllocator#DEFAULT},
+     * the one allocator of the gateway: the brokers' publications and the connections' frames come
+     * from it too (set as each connection's {@code ALLOCATOR}), so there is one set of pools.
+     */
     public static Publication encode(String channel, long offset, String epoch, String dataJson) {
-        return encode(io.netty.buffer.PooledByteBufAllocator.DEFAULT, channel, offset, epoch, dataJson);
+        return encode(ByteBufAllocator.DEFAULT, channel, offset, epoch, dataJson);
     }
 
     /** Bytes of the message text (the frame's payload). */

@@ -175,12 +175,21 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         if (channel.isWritable()) {
             return true;
         }
-        var buffer = channel.unsafe().outboundBuffer();
-        if (buffer != null && buffer.totalPendingWriteBytes() > 2L * services.config().limits().maxOutboundBytes()) {
+        if (unsentBytes() > 2L * services.config().limits().maxOutboundBytes()) {
             slowConsumer();
             return false;
         }
         return true;
+    }
+
+    /**
+     * The bytes waiting in the channel's outbound buffer, through Netty's public API: while the
+     * channel is unwritable, what must drain to reach the low water mark, plus the mark. While it is
+     * writable this says 0: it is under the high water mark, which is all the limit needs to know.
+     */
+    private long unsentBytes() {
+        long pastLowMark = channel.bytesBeforeWritable(); // pending - low mark + 1 while unwritable, else 0
+        return pastLowMark == 0 ? 0 : pastLowMark + channel.config().getWriteBufferLowWaterMark() - 1;
     }
 
     @Override
@@ -228,8 +237,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
         services.metrics().slowConsumer();
         try (var ignored = MDC.putCloseable("conn", id())) {
-            log.info("slow consumer: closing with 4009 ({} bytes unsent)",
-                    channel.unsafe().outboundBuffer() == null ? 0 : channel.unsafe().outboundBuffer().totalPendingWriteBytes());
+            log.info("slow consumer: closing with 4009 ({} bytes unsent)", unsentBytes());
         }
         if (session != null) {
             session.disconnect(Disconnect.SLOW_CONSUMER);
