@@ -30,6 +30,10 @@ await_ready() {
 GATEWAY_PID=
 start_gateway() {
   stop_gateway
+  if curl -s -o /dev/null http://127.0.0.1:9090/readyz 2>/dev/null; then
+    echo "$(basename "$0"): something already answers on port 9090 (another run?); stop it first" >&2
+    exit 1
+  fi
   launch_gateway "$1" "$2"
   GATEWAY_PID=$!
   await_ready 9090 "$2"

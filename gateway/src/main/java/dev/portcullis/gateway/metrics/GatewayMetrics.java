@@ -9,6 +9,9 @@ import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -86,6 +89,23 @@ public final class GatewayMetrics {
      * {@link #create}, because the GC binder registers JVM-wide listeners that must be removed on
      * close; the returned handle does that.
      */
+    /**
+     * The memory Netty's buffer allocator holds (every frame and publication comes from it; its
+     * direct memory is not in the JVM's {@code jvm_buffer_memory_used_bytes}, which only sees
+     * {@code ByteBuffer.allocateDirect}). A leak of buffers shows here first.
+     */
+    private void bindBufferMetrics() {
+        if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider provider) {
+            ByteBufAllocatorMetric metric = provider.metric();
+            Gauge.builder("portcullis.buffers.used", metric, ByteBufAllocatorMetric::usedDirectMemory).baseUnit("bytes")
+                    .tag("memory", "direct").description("Memory held by the buffer allocator (frames, publications), pools included")
+                    .register(registry);
+            Gauge.builder("portcullis.buffers.used", metric, ByteBufAllocatorMetric::usedHeapMemory).baseUnit("bytes")
+                    .tag("memory", "heap").description("Memory held by the buffer allocator (frames, publications), pools included")
+                    .register(registry);
+        }
+    }
+
     public AutoCloseable bindProcessMetrics() {
         JvmGcMetrics gc = new JvmGcMetrics();
         JvmHeapPressureMetrics pressure = new JvmHeapPressureMetrics();
@@ -97,6 +117,7 @@ public final class GatewayMetrics {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
+        bindBufferMetrics();
         return () -> {
             gc.close();
             pressure.close();
