@@ -79,7 +79,7 @@ public final class Gateway implements AutoCloseable {
     private Gateway(GatewayConfig config, Clock clock, DevSite devSite) {
         this.config = config;
         SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
-        PublicationData publicationData = NamespacePolicies.create(config.channels());
+        NamespacePolicies publicationData = NamespacePolicies.create(config.channels());
         this.verifier = JwtVerifier.create(config.auth(), clock);
         Revocations localRevocations = new Revocations(clock, config.auth().maxTokenLifetime());
         this.metrics = GatewayMetrics.create();
@@ -125,7 +125,8 @@ public final class Gateway implements AutoCloseable {
                 limits.maxConnectionAge());
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
                 Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock);
-        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, directory, revocations, metrics,
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker,
+                config.channels().sanitizeBackend() ? publicationData : publicationData.unsanitised(), directory, revocations, metrics,
                 localStats, clusterView);
         long fileLimit = FileLimit.current();
         ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);

@@ -23,7 +23,8 @@ public record ChannelsConfig(
         boolean autoSubscribePersonal,
         Map<String, Path> schemas,
         Map<String, String> sanitize,
-        String sanitizeDefault) {
+        String sanitizeDefault,
+        boolean sanitizeBackend) {
 
     public static final String SANITIZE_TEXT = "text";
     public static final String SANITIZE_NONE = "none";

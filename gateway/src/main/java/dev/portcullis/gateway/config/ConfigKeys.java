@@ -77,6 +77,8 @@ public final class ConfigKeys {
                     "Sanitising per namespace, `namespace=text` or `namespace=none`; namespaces not listed use `channels.sanitize-default`."),
             key("channels.sanitize-default", Kind.STRING, "text",
                     "`text` strips HTML tags and control characters from every string of `data` and normalises to NFC; `none` passes it through."),
+            key("channels.sanitize-backend", Kind.STRING, "false",
+                    "`false` passes the backend API's `data` through as sent (it is the application's own voice, checked by API key; still schema-validated); `true` sanitises it like a client's."),
             key("history.channels", Kind.LIST, "alerts=1000/24h,user:*=100/24h",
                     "Channels that keep history for recovery, `channel-or-prefix*=size/ttl` (publications kept, and for how long)."),
             key("history.memory-bytes", Kind.INT, "67108864", "Budget of the in-memory history (embedded mode); the least recently published channels go first."),

@@ -224,7 +224,8 @@ public final class ConfigLoader {
         return new ChannelsConfig(
                 nonEmpty(r, "channels.permissions-claim"), r.list("channels.public"), r.list("channels.auto-subscribe"),
                 "true".equals(personal), schemas, sanitize,
-                r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)));
+                r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)),
+                "true".equals(r.string("channels.sanitize-backend", List.of("true", "false"))));
     }
 
     /** {@code namespace=value} list entries as a map; problems name the key. */

@@ -49,7 +49,7 @@ public final class NamespacePolicies implements PublicationData {
      *     {@code channels.sanitize} or {@code channels.sanitize-default} for a mode other than
      *     {@code text} or {@code none}
      */
-    public static PublicationData create(ChannelsConfig config) {
+    public static NamespacePolicies create(ChannelsConfig config) {
         checkMode("channels.sanitize-default", config.sanitizeDefault());
         config.sanitize().forEach((namespace, mode) -> checkMode("channels.sanitize (" + namespace + ")", mode));
         JsonMapper json = JsonMapper.builder().build();
@@ -61,7 +61,20 @@ public final class NamespacePolicies implements PublicationData {
     @Override
     public String prepare(String namespace, JsonNode data) {
         Objects.requireNonNull(data, "data (JSON null is a NullNode)");
-        JsonNode result = ChannelsConfig.SANITIZE_TEXT.equals(config.sanitizeMode(namespace)) ? DataSanitizer.sanitize(data) : data;
+        return validated(namespace, ChannelsConfig.SANITIZE_TEXT.equals(config.sanitizeMode(namespace)) ? DataSanitizer.sanitize(data) : data);
+    }
+
+    /**
+     * What the backend API publishes with: the namespace's schema still holds (subscribers may rely
+     * on it), but nothing is sanitised, so {@code "x<y && y>z"} arrives as sent. Used unless
+     * {@code channels.sanitize-backend} is true: the backend is the application's own voice,
+     * authenticated by API key, and escaping its data on display is the application's job anyway.
+     */
+    public PublicationData unsanitised() {
+        return (namespace, data) -> validated(namespace, Objects.requireNonNull(data, "data (JSON null is a NullNode)"));
+    }
+
+    private String validated(String namespace, JsonNode result) {
         Schema schema = schemas.get(namespace);
         if (schema != null) {
             List<Error> errors = schema.validate(TreeBridge.toV3(result));

@@ -143,6 +143,35 @@ class ChannelsIT {
         }
     }
 
+    /**
+     * Issue 12, test 4: the backend's data arrives as sent; the same data from a client is
+     * sanitised; with {@code channels.sanitize-backend: true} the backend's is sanitised too.
+     */
+    @Test
+    void backendDataPassesThroughUnchangedWhileAClientsIsSanitised() {
+        String data = "{\"formula\":\"x<y && y>z\",\"code\":\"if (a<b) {}\"}";
+        try (TestGateway gateway = TestGateway.start(Map.of())) {
+            WsClient member = connected(gateway, token("formula-fan", Map.of("room:f", "rw")));
+            request(member, "{\"type\":\"subscribe\",\"channel\":\"room:f\"}", "ack");
+            assertThat(gateway.api("POST", "/api/publish", "{\"channel\":\"room:f\",\"data\":" + data + "}").statusCode()).isEqualTo(200);
+            JsonNode fromBackend = member.awaitMessage("message");
+            assertThat(fromBackend.path("data")).isEqualTo(WsClient.json(data));
+
+            JsonNode fromClient = request(member, "{\"type\":\"publish\",\"id\":1,\"channel\":\"room:f\",\"data\":" + data + "}",
+                    "message"); // a subscribed publisher gets its publication before its ack
+            assertThat(fromClient.path("data").path("formula").asText()).isEqualTo("xz");
+            assertThat(fromClient.path("data").path("code").asText()).isEqualTo("if (a");
+            member.close();
+        }
+        try (TestGateway gateway = TestGateway.start(Map.of("channels.sanitize-backend", "true"))) {
+            WsClient member = connected(gateway, token("formula-fan", Map.of("room:f", "r")));
+            request(member, "{\"type\":\"subscribe\",\"channel\":\"room:f\"}", "ack");
+            gateway.api("POST", "/api/publish", "{\"channel\":\"room:f\",\"data\":" + data + "}");
+            assertThat(member.awaitMessage("message").path("data").path("formula").asText()).isEqualTo("xz");
+            member.close();
+        }
+    }
+
     @Test
     void tooFastGetsRateLimitedWithRetryAfterThen4008() {
         try (TestGateway gateway = TestGateway.start(Map.of(

@@ -195,7 +195,7 @@ class NamespacePoliciesTest {
     }
 
     private static ChannelsConfig config(Map<String, Path> schemas, Map<String, String> sanitize, String sanitizeDefault) {
-        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault);
+        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault, false);
     }
 
     private Path write(String schema) throws IOException {
