@@ -82,7 +82,9 @@ public final class Main {
             if (dev) {
                 DevMode.printBanner(loaded, gateway, devUser, site);
             }
+            Signals.onHangup(() -> gateway.reloadTls("SIGHUP"));
             stopRequested.await();
+            Signals.ignoreHangup();
             gateway.close();
             return 0;
         }

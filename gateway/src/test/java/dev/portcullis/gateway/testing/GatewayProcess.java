@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * Its output is collected line by line; {@link #port()} is the WebSocket port it reported.
  */
 public final class GatewayProcess implements AutoCloseable {
-    private static final Pattern LISTENING = Pattern.compile("listening: ws://[^ ]*:(\\d+)/ws .*admin http://[^ ]*:(\\d+)");
+    private static final Pattern LISTENING = Pattern.compile("listening: wss?://[^ ]*:(\\d+)/ws .*admin https?://[^ ]*:(\\d+)");
 
     private final Process process;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
