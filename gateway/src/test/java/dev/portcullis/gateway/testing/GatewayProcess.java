@@ -104,6 +104,26 @@ public final class GatewayProcess implements AutoCloseable {
         return List.copyOf(seen);
     }
 
+    /** Waits up to {@code wait} for a line of output containing {@code fragment} (lines seen before count too). */
+    public String awaitLine(String fragment, java.time.Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (String line : output()) {
+            if (line.contains(fragment)) {
+                return line;
+            }
+        }
+        while (System.nanoTime() < deadline) {
+            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (line != null) {
+                seen.add(line);
+                if (line.contains(fragment)) {
+                    return line;
+                }
+            }
+        }
+        throw new AssertionError("no line with '" + fragment + "' within " + wait + "; output:\n" + String.join("\n", output()));
+    }
+
     /** Waits for the output reader to reach the end of the output (after the process ended). */
     public void awaitOutputEnd() throws InterruptedException {
         reader.join(5_000);
