@@ -55,9 +55,22 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, List<X509Certifi
         byte[] caBytes = tls.clientCa() == null ? new byte[0] : bytes(prefix + "client-ca", tls.clientCa());
         List<X509Certificate> chain = certificates(prefix + "cert", certBytes);
         PrivateKey key = privateKey(prefix + "key", keyBytes);
-        checkPair(prefix, chain.get(0), key);
+        checkPair(prefix + "cert", chain.get(0), prefix + "key", key);
         List<X509Certificate> cas = tls.clientCa() == null ? List.of() : certificates(prefix + "client-ca", caBytes);
         return new TlsMaterial(chain, key, cas, fingerprint(certBytes, keyBytes, caBytes));
+    }
+
+    /** A certificate chain and its key named by other options than a listener's keys (a client's pair). */
+    static TlsMaterial pair(String certName, Path cert, String keyName, Path key) {
+        List<X509Certificate> chain = certificates(certName, bytes(certName, cert));
+        PrivateKey privateKey = privateKey(keyName, bytes(keyName, key));
+        checkPair(certName, chain.get(0), keyName, privateKey);
+        return new TlsMaterial(chain, privateKey, List.of(), "");
+    }
+
+    /** The certificates in a PEM file; {@code name} is what errors call it. */
+    static List<X509Certificate> certificates(String name, Path file) {
+        return certificates(name, bytes(name, file));
     }
 
     /** The SHA-256 of the files' bytes as they are on disk now, without parsing them (a cheap "did anything change?"). */
@@ -132,7 +145,7 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, List<X509Certifi
     }
 
     /** A signature made with the key must verify with the certificate's public key: else every handshake would fail. */
-    private static void checkPair(String prefix, X509Certificate leaf, PrivateKey key) {
+    private static void checkPair(String certName, X509Certificate leaf, String keyName, PrivateKey key) {
         String algorithm = switch (key.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
@@ -153,7 +166,7 @@ record TlsMaterial(List<X509Certificate> chain, PrivateKey key, List<X509Certifi
             matches = false; // e.g. an EC key against an RSA certificate
         }
         if (!matches) {
-            throw new IllegalArgumentException(prefix + "key: does not belong to the certificate in " + prefix + "cert ("
+            throw new IllegalArgumentException(keyName + ": does not belong to the certificate in " + certName + " ("
                     + leaf.getSubjectX500Principal().getName() + ")");
         }
     }

@@ -43,6 +43,16 @@ public final class TestCertificates {
         return server(commonName, CertificateBuilder.Algorithm.ecp256);
     }
 
+    /** A self-signed server certificate naming only {@code dnsName}: a client dialling 127.0.0.1 cannot match it. */
+    public static X509Bundle serverNamedOnly(String dnsName) {
+        try {
+            return new CertificateBuilder().subject("CN=" + dnsName).setIsCertificateAuthority(true).addSanDnsName(dnsName)
+                    .notBefore(Instant.now().minusSeconds(60)).notAfter(Instant.now().plusSeconds(3600)).buildSelfSigned();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
     /** A CA that can issue certificates (for client certificates of mutual TLS). */
     public static X509Bundle authority(String commonName) {
         try {
