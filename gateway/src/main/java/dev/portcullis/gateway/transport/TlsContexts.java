@@ -1,16 +1,13 @@
 package dev.portcullis.gateway.transport;
 
 import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.DelegatingSslContext;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
 
 /**
  * Server TLS contexts with Mozilla's "intermediate" policy, minus finite-field DHE: TLS 1.3, and
@@ -21,7 +18,9 @@ import javax.net.ssl.SSLParameters;
  * IANA names, which Netty translates for OpenSSL.
  *
  * <p>The TLS 1.3 suites are listed for the JDK provider, which refuses TLS 1.3 without one; BoringSSL
- * does not let them be chosen and always offers these same three, all AEAD.
+ * does not let them be chosen and always offers these same three, all AEAD. Both providers choose by
+ * the server's order by default (Netty sets {@code SSL_OP_CIPHER_SERVER_PREFERENCE}; the JDK's server
+ * engines have {@code useCipherSuitesOrder} on); {@code TlsPolicyIT} checks it from the outside.
  */
 public final class TlsContexts {
     static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
@@ -56,9 +55,7 @@ public final class TlsContexts {
             if (!material.clientCas().isEmpty()) {
                 builder.trustManager(material.clientCas().toArray(X509Certificate[]::new)).clientAuth(ClientAuth.REQUIRE);
             }
-            SslContext context = builder.build();
-            // OpenSSL contexts prefer the server's order already (SSL_OP_CIPHER_SERVER_PREFERENCE); JDK engines must be told.
-            return provider == SslProvider.JDK ? new ServerOrder(context) : context;
+            return builder.build();
         } catch (SSLException | IllegalArgumentException e) {
             throw new IllegalArgumentException(listener + ".tls.cert/" + listener + ".tls.key: cannot use the certificate or key: "
                     + e.getMessage(), e);
@@ -68,18 +65,5 @@ public final class TlsContexts {
     /** {@code OpenSSL (BoringSSL)} or {@code JDK}, for the start-up log. */
     public static String providerName() {
         return OpenSsl.isAvailable() ? "OpenSSL (" + OpenSsl.versionString() + ")" : "JDK";
-    }
-
-    private static final class ServerOrder extends DelegatingSslContext {
-        ServerOrder(SslContext context) {
-            super(context);
-        }
-
-        @Override
-        protected void initEngine(SSLEngine engine) {
-            SSLParameters parameters = engine.getSSLParameters();
-            parameters.setUseCipherSuitesOrder(true);
-            engine.setSSLParameters(parameters);
-        }
     }
 }
