@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,19 +42,25 @@ public final class CertificateWatcher implements AutoCloseable {
     private final Duration pollInterval;
     private final WatchService watch;
     private final Thread thread;
+    /** Opens on close. Not an interrupt: that would abort a check's file reads and count a failure. */
+    private final CountDownLatch stopped = new CountDownLatch(1);
     /** Directories that could not be watched, warned about once; confined to the watcher thread after start. */
     private final Set<Path> unwatchable = new LinkedHashSet<>();
 
     /** Starts watching; returns at once. */
     public CertificateWatcher(List<TlsReloader> reloaders, Duration pollInterval) {
+        this(reloaders, pollInterval, true);
+    }
+
+    /** @param watchDirectories false: the poll alone, as where the platform has no watch service (tests of the fallback) */
+    CertificateWatcher(List<TlsReloader> reloaders, Duration pollInterval, boolean watchDirectories) {
         this.reloaders = List.copyOf(reloaders);
         this.pollInterval = pollInterval;
-        WatchService service;
+        WatchService service = null;
         try {
-            service = FileSystems.getDefault().newWatchService();
+            service = watchDirectories ? FileSystems.getDefault().newWatchService() : null;
         } catch (IOException e) {
             log.warn("cannot watch certificate directories ({}); checking certificate files every {} instead", e.toString(), pollInterval);
-            service = null;
         }
         this.watch = service;
         registerDirectories();
@@ -73,14 +80,14 @@ public final class CertificateWatcher implements AutoCloseable {
 
     private void run() {
         try {
-            while (!Thread.currentThread().isInterrupted()) {
+            while (stopped.getCount() > 0) {
                 if (awaitChange()) {
                     for (int round = 0; round < MAX_DEBOUNCE_ROUNDS && drain(DEBOUNCE); round++) {
                         // keep waiting until the writer is done
                     }
                     registerDirectories(); // a symlink may point somewhere new now
                     checkAll("file change");
-                } else {
+                } else if (stopped.getCount() > 0) {
                     checkAll("poll");
                 }
             }
@@ -92,7 +99,7 @@ public final class CertificateWatcher implements AutoCloseable {
     /** True when an event arrived within the poll interval, false when it passed quietly. */
     private boolean awaitChange() throws InterruptedException {
         if (watch == null) {
-            Thread.sleep(pollInterval.toMillis());
+            stopped.await(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
             return false;
         }
         return drain(pollInterval);
@@ -159,7 +166,7 @@ public final class CertificateWatcher implements AutoCloseable {
     /** Stops the thread; waits for it briefly (a check in progress reads a few small files). */
     @Override
     public void close() {
-        thread.interrupt();
+        stopped.countDown();
         if (watch != null) {
             try {
                 watch.close();
