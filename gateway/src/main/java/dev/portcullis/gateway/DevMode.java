@@ -140,7 +140,7 @@ final class DevMode {
         String host = "localhost:" + gateway.port();
         boolean tls = config.server().tls().enabled();
         String url = (tls ? "wss" : "ws") + "://" + host + config.server().path();
-        String admin = "http://127.0.0.1:" + gateway.adminPort();
+        String admin = (config.admin().tls().enabled() ? "https" : "http") + "://127.0.0.1:" + gateway.adminPort();
         StringBuilder banner = new StringBuilder("\n=== Portcullis dev mode (secrets kept in " + STATE_FILE + ": not for production) ===\n");
         if (secret != null) {
             String token = devToken(secret, user);

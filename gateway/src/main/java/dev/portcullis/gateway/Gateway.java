@@ -23,7 +23,6 @@ import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.LimitsConfig;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
-import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.session.MessageRate;
 import io.netty.buffer.ByteBufAllocator;
 import dev.portcullis.gateway.config.ConfigKeys;
@@ -39,8 +38,11 @@ import dev.portcullis.gateway.transport.EventLoops;
 import dev.portcullis.gateway.transport.DevSite;
 import dev.portcullis.gateway.transport.Listeners;
 import dev.portcullis.gateway.transport.Services;
+import dev.portcullis.gateway.transport.CertificateWatcher;
 import dev.portcullis.gateway.transport.TlsContexts;
-import io.netty.handler.ssl.SslContext;
+import dev.portcullis.gateway.transport.TlsReloader;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -60,6 +62,8 @@ public final class Gateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
     /** How long an unused channel keeps its offset counter in the local broker. */
     private static final Duration BROKER_IDLE = Duration.ofMinutes(10);
+    /** The fallback check of the certificate files for when a directory watch misses a change. */
+    private static final Duration CERTIFICATE_POLL = Duration.ofSeconds(30);
 
     private final GatewayConfig config;
     private final EventLoops loops;
@@ -73,16 +77,19 @@ public final class Gateway implements AutoCloseable {
     private final Connections connections;
     private final ScheduledExecutorService housekeeping;
     private final Listeners listeners;
+    /** Null without TLS on either listener. */
+    private final CertificateWatcher certificates;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean ready;
 
     private Gateway(GatewayConfig config, Clock clock, DevSite devSite) {
         this.config = config;
-        SslContext ssl = config.server().tls().enabled() ? TlsContexts.server(config.server().tls()) : null;
         NamespacePolicies publicationData = NamespacePolicies.create(config.channels());
+        this.metrics = GatewayMetrics.create();
+        TlsReloader ssl = config.server().tls().enabled() ? TlsReloader.load("server", config.server().tls(), metrics.tls()) : null;
+        TlsReloader adminSsl = config.admin().tls().enabled() ? TlsReloader.load("admin", config.admin().tls(), metrics.tls()) : null;
         this.verifier = JwtVerifier.create(config.auth(), clock);
         Revocations localRevocations = new Revocations(clock, config.auth().maxTokenLifetime());
-        this.metrics = GatewayMetrics.create();
         this.processMetrics = metrics.bindProcessMetrics();
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
@@ -159,7 +166,7 @@ public final class Gateway implements AutoCloseable {
         }, 1, 1, TimeUnit.MINUTES);
         this.loops = new EventLoops(Runtime.getRuntime().availableProcessors());
         try {
-            this.listeners = Listeners.bind(loops, services, ssl, () -> ready);
+            this.listeners = Listeners.bind(loops, services, ssl, adminSsl, () -> ready);
         } catch (RuntimeException e) {
             if (cluster != null) {
                 cluster.close();
@@ -169,10 +176,19 @@ public final class Gateway implements AutoCloseable {
             verifier.close();
             throw e;
         }
+        List<TlsReloader> reloaders = new ArrayList<>();
+        if (ssl != null) {
+            reloaders.add(ssl);
+        }
+        if (adminSsl != null) {
+            reloaders.add(adminSsl);
+        }
+        this.certificates = reloaders.isEmpty() ? null : new CertificateWatcher(reloaders, CERTIFICATE_POLL);
         this.ready = true;
-        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http://{}:{} (broker {}, instance {})",
+        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http{}://{}:{}{} (broker {}, instance {})",
                 ssl != null ? "s" : "", config.server().host(), port(), config.server().path(), loops.transportName(),
-                ssl != null ? TlsContexts.providerName() : "off", config.admin().host(), adminPort(), config.broker().type(),
+                reloaders.isEmpty() ? "off" : TlsContexts.providerName(), adminSsl != null ? "s" : "", config.admin().host(), adminPort(),
+                config.admin().tls().clientAuth() ? " (client certificates required)" : "", config.broker().type(),
                 config.broker().instanceId());
     }
 
@@ -187,7 +203,10 @@ public final class Gateway implements AutoCloseable {
     public static void validate(GatewayConfig config) {
         JwtVerifier.create(config.auth(), Clock.systemUTC()).close();
         if (config.server().tls().enabled()) {
-            TlsContexts.server(config.server().tls());
+            TlsReloader.validate("server", config.server().tls());
+        }
+        if (config.admin().tls().enabled()) {
+            TlsReloader.validate("admin", config.admin().tls());
         }
         NamespacePolicies.create(config.channels());
     }
@@ -230,6 +249,18 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
+     * Checks the certificate files of both listeners now and loads those that changed (what SIGHUP
+     * does; the files are also watched). Safe from any thread but an event loop.
+     */
+    public void reloadTls(String trigger) {
+        if (certificates == null) {
+            log.info("TLS ({}): no listener uses TLS; nothing to reload", trigger);
+        } else {
+            certificates.checkNow(trigger);
+        }
+    }
+
+    /**
      * Graceful shutdown: readiness goes false, the listener stops accepting, every connection gets a
      * {@code disconnect} hint and close 1001 at a random moment within the first 60% of
      * {@code shutdown.drain-timeout} (waves, so that clients do not all reconnect elsewhere at once),
@@ -259,6 +290,9 @@ public final class Gateway implements AutoCloseable {
             connections.forceCloseAll();
         }
         listeners.close();
+        if (certificates != null) {
+            certificates.close();
+        }
         broker.close();
         if (cluster != null) {
             cluster.close();

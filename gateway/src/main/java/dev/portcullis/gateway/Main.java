@@ -1,10 +1,12 @@
 package dev.portcullis.gateway;
 
 import dev.portcullis.gateway.auth.TokenMinter;
+import dev.portcullis.gateway.config.AdminConfig;
 import dev.portcullis.gateway.config.ConfigException;
 import dev.portcullis.gateway.config.ConfigKeys;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.config.TlsConfig;
 import dev.portcullis.gateway.transport.DevSite;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -82,7 +84,9 @@ public final class Main {
             if (dev) {
                 DevMode.printBanner(loaded, gateway, devUser, site);
             }
+            Signals.onHangup(() -> gateway.reloadTls("SIGHUP"));
             stopRequested.await();
+            Signals.ignoreHangup();
             gateway.close();
             return 0;
         }
@@ -194,27 +198,47 @@ public final class Main {
     @Command(name = "healthcheck", mixinStandardHelpOptions = true,
             description = "Exit 0 when the gateway on this machine answers its readiness check, 1 otherwise (a container HEALTHCHECK without curl).")
     static final class Healthcheck implements Callable<Integer> {
-        @Option(names = "--url", description = "Default: http://127.0.0.1:<admin.port>/readyz, the port from --config or the environment.")
+        @Option(names = "--url", description = "Default: http(s)://127.0.0.1:<admin.port>/readyz, the port and TLS from --config or the environment.")
         String url;
 
-        @Option(names = "--config", description = "YAML configuration file to read admin.port from (default: $PORTCULLIS_CONFIG).")
+        @Option(names = "--config", description = "YAML configuration file to read admin.port and admin.tls from (default: $PORTCULLIS_CONFIG).")
         Path config;
 
         @Option(names = "--timeout", defaultValue = "3s", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
         String timeout;
 
+        @Option(names = "--client-cert", description = "PEM client certificate to present when admin.tls.client-ca asks for one.")
+        Path clientCert;
+
+        @Option(names = "--client-key", description = "PEM (PKCS#8) private key of --client-cert.")
+        Path clientKey;
+
         @Override
         public Integer call() {
             java.net.URI target;
             Duration limit;
+            javax.net.ssl.SSLContext tls = null;
             try {
                 limit = ConfigLoader.parseDuration(timeout);
-                target = java.net.URI.create(url != null ? url : "http://127.0.0.1:" + adminPort(configFile(config)) + "/readyz");
+                if ((clientCert == null) != (clientKey == null)) {
+                    throw new IllegalArgumentException("--client-cert and --client-key go together");
+                }
+                AdminTarget admin = adminTarget(configFile(config));
+                if (admin.tls().enabled()) {
+                    // Trusts the certificate in admin.tls.cert itself; 127.0.0.1 is not the name it carries.
+                    tls = dev.portcullis.gateway.transport.AdminTlsClient.context(admin.tls(), clientCert, clientKey);
+                }
+                target = java.net.URI.create(url != null ? url
+                        : (tls != null ? "https" : "http") + "://127.0.0.1:" + admin.port() + "/readyz");
             } catch (RuntimeException e) {
                 System.err.println("healthcheck: " + e.getMessage());
                 return 1;
             }
-            try (var http = java.net.http.HttpClient.newBuilder().connectTimeout(limit).build()) {
+            var builder = java.net.http.HttpClient.newBuilder().connectTimeout(limit);
+            if (tls != null) {
+                builder.sslContext(tls);
+            }
+            try (var http = builder.build()) {
                 var response = http.send(java.net.http.HttpRequest.newBuilder(target).timeout(limit).GET().build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
@@ -231,13 +255,19 @@ public final class Main {
             }
         }
 
-        /** admin.port as the gateway would read it, without requiring the rest of the configuration to be complete. */
-        private static int adminPort(Path file) {
+        private record AdminTarget(int port, TlsConfig tls) {}
+
+        /**
+         * admin.port and admin.tls as the gateway would read them; when the rest of the configuration
+         * is incomplete, admin.port from the environment (or the default) and no TLS.
+         */
+        private static AdminTarget adminTarget(Path file) {
             try {
-                return ConfigLoader.load(file, System.getenv(), Map.of()).admin().port();
+                AdminConfig admin = ConfigLoader.load(file, System.getenv(), Map.of()).admin();
+                return new AdminTarget(admin.port(), admin.tls());
             } catch (ConfigException e) {
                 String fromEnv = System.getenv("PORTCULLIS_ADMIN_PORT");
-                return fromEnv != null ? Integer.parseInt(fromEnv.trim()) : 9090;
+                return new AdminTarget(fromEnv != null ? Integer.parseInt(fromEnv.trim()) : 9090, TlsConfig.DISABLED);
             }
         }
     }

@@ -86,18 +86,13 @@ public final class ConfigLoader {
                 origins.add(normalized);
             }
         }
-        Path cert = r.readableFile("server.tls.cert");
-        Path key = r.readableFile("server.tls.key");
-        if ((cert == null) != (key == null)) {
-            r.problem(cert == null ? "server.tls.cert" : "server.tls.key", "server.tls.cert and server.tls.key go together");
-        }
         for (String proxy : r.list("server.trusted-proxies")) {
             if (!Cidr.valid(proxy)) {
                 r.problem("server.trusted-proxies", "'" + proxy + "' is not an IP address or CIDR block such as 10.0.0.0/8");
             }
         }
         return new ServerConfig(
-                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, new TlsConfig(cert, key),
+                nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
                 "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"));
     }
 
@@ -133,7 +128,25 @@ public final class ConfigLoader {
         }
         return new AdminConfig(nonEmpty(r, "admin.host"), r.integer("admin.port", 0, 65535), r.list("admin.api-keys"),
                 r.integer("admin.max-body-bytes", 1024, 64 * 1024 * 1024), r.integer("admin.max-connections", 1, 256),
-                r.positiveDuration("admin.idle-timeout"), r.positiveDuration("admin.request-timeout"));
+                r.positiveDuration("admin.idle-timeout"), r.positiveDuration("admin.request-timeout"), tls(r, "admin", true));
+    }
+
+    /**
+     * {@code <listener>.tls.cert} and {@code .key} go together; {@code .client-ca} (where the
+     * listener has one) needs them, since a client certificate is asked for only inside TLS.
+     */
+    private static TlsConfig tls(ConfigReader r, String listener, boolean clientCaKey) {
+        String prefix = listener + ".tls.";
+        Path cert = r.readableFile(prefix + "cert");
+        Path key = r.readableFile(prefix + "key");
+        if ((cert == null) != (key == null)) {
+            r.problem(cert == null ? prefix + "cert" : prefix + "key", prefix + "cert and " + prefix + "key go together");
+        }
+        Path clientCa = clientCaKey ? r.readableFile(prefix + "client-ca") : null;
+        if (clientCa != null && cert == null) {
+            r.problem(prefix + "client-ca", "needs " + prefix + "cert and " + prefix + "key (client certificates are asked for only over TLS)");
+        }
+        return cert == null && key == null ? TlsConfig.DISABLED : new TlsConfig(cert, key, clientCa);
     }
 
     private static AuthConfig auth(ConfigReader r) {

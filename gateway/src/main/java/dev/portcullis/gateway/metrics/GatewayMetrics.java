@@ -74,6 +74,7 @@ public final class GatewayMetrics {
     private final TaggedCounters apiRequests;
 
     private final BrokerMetrics broker;
+    private final TlsMetrics tls;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
 
@@ -197,6 +198,7 @@ public final class GatewayMetrics {
                 "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable", "outcome_unknown"), MAX_CODES);
 
         broker = new BrokerMetrics(registry);
+        tls = new TlsMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -344,6 +346,11 @@ public final class GatewayMetrics {
     /** The broker's meters (health, canaries, Redis faults, failover catch-up). */
     public BrokerMetrics broker() {
         return broker;
+    }
+
+    /** Certificate reloads and expiry per listener. */
+    public TlsMetrics tls() {
+        return tls;
     }
 
     public void recovered(int publications) {

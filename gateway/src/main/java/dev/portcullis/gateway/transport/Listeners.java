@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** Binds the public WebSocket listener and the admin HTTP listener; unbinds them on shutdown. */
 public final class Listeners {
@@ -25,10 +26,12 @@ public final class Listeners {
 
     /**
      * @param ssl TLS for the public listener, or null for plain ws://
+     * @param adminSsl TLS for the admin listener (with client certificates if so configured), or null for plain HTTP
      * @param ready what {@code /readyz} reports
      * @throws IllegalStateException when a port cannot be bound, naming the config key
      */
-    public static Listeners bind(EventLoops loops, Services services, SslContext ssl, BooleanSupplier ready) {
+    public static Listeners bind(EventLoops loops, Services services, Supplier<SslContext> ssl, Supplier<SslContext> adminSsl,
+            BooleanSupplier ready) {
         var config = services.config();
         Channel publicChannel = bind(loops, new PublicChannelInitializer(services, ssl),
                 config.server().host(), config.server().port(), "server.port",
@@ -40,6 +43,10 @@ public final class Listeners {
                 @Override
                 protected void initChannel(SocketChannel channel) {
                     var admin = config.admin();
+                    if (adminSsl != null) {
+                        // Before the idle handler, so a peer stalling the handshake is closed by the idle timeout too.
+                        channel.pipeline().addLast("tls", adminSsl.get().newHandler(channel.alloc()));
+                    }
                     channel.pipeline()
                             .addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, admin.idleTimeout().toMillis(),
                                     java.util.concurrent.TimeUnit.MILLISECONDS))

@@ -7,12 +7,14 @@ import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
+import java.util.function.Supplier;
 
 /**
  * The public listener's pipeline before the upgrade: [PROXY protocol] -> [TLS] -> HTTP codec (small limits: an upgrade
  * request has no body) -> handshake timeout -> upgrade handler. After the upgrade the handshaker
  * swaps the HTTP codec for WebSocket frame codecs and the upgrade handler adds the frame aggregator
- * and {@link WebSocketHandler}.
+ * and {@link WebSocketHandler}. The TLS context is read per connection, so a certificate reloaded by
+ * {@link TlsReloader} serves the next handshake while open connections keep theirs.
  */
 final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
     private static final int MAX_INITIAL_LINE = 8192;
@@ -20,10 +22,11 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
     private static final int MAX_REQUEST_BODY = 1024;
 
     private final Services services;
-    private final SslContext ssl;
+    private final Supplier<SslContext> ssl;
     private final ForwardedFor forwardedFor;
 
-    PublicChannelInitializer(Services services, SslContext ssl) {
+    /** @param ssl the current TLS context, or null for plain ws:// */
+    PublicChannelInitializer(Services services, Supplier<SslContext> ssl) {
         this.services = services;
         this.ssl = ssl;
         this.forwardedFor = new ForwardedFor(services.config().server().trustedProxies());
@@ -41,7 +44,7 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
             pipeline.addLast("proxy-address", new ProxyProtocolHandler());
         }
         if (ssl != null) {
-            pipeline.addLast("tls", ssl.newHandler(channel.alloc()));
+            pipeline.addLast("tls", ssl.get().newHandler(channel.alloc()));
         }
         pipeline.addLast("http", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
         pipeline.addLast("http-aggregator", new HttpObjectAggregator(MAX_REQUEST_BODY));

@@ -114,6 +114,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void adminTlsNeedsCertAndKeyAndAClientCaNeedsThem(@TempDir Path dir) throws Exception {
+        Path pem = Files.writeString(dir.resolve("any.pem"), "not checked by the loader");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.tls.cert", pem.toString())))
+                .hasMessageContaining("admin.tls.key: admin.tls.cert and admin.tls.key go together");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.tls.key", pem.toString())))
+                .hasMessageContaining("admin.tls.cert: admin.tls.cert and admin.tls.key go together");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.tls.client-ca", pem.toString())))
+                .hasMessageContaining("admin.tls.client-ca: needs admin.tls.cert and admin.tls.key");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.tls.cert", pem.toString(),
+                "admin.tls.key", pem.toString(), "admin.tls.client-ca", "/nonexistent/ca.pem")))
+                .hasMessageContaining("admin.tls.client-ca: file not found");
+
+        TlsConfig plain = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).admin().tls();
+        assertThat(plain.enabled()).isFalse();
+        TlsConfig mutual = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "admin.tls.cert", pem.toString(),
+                "admin.tls.key", pem.toString(), "admin.tls.client-ca", pem.toString())).admin().tls();
+        assertThat(mutual.enabled()).isTrue();
+        assertThat(mutual.clientAuth()).isTrue();
+    }
+
+    @Test
     void zeroMeansUnlimitedAndDurationsTakeUnits() {
         GatewayConfig c = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "limits.max-connections", "0",
                 "auth.reauth-interval", "0", "shutdown.drain-timeout", "2d"));

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * Its output is collected line by line; {@link #port()} is the WebSocket port it reported.
  */
 public final class GatewayProcess implements AutoCloseable {
-    private static final Pattern LISTENING = Pattern.compile("listening: ws://[^ ]*:(\\d+)/ws .*admin http://[^ ]*:(\\d+)");
+    private static final Pattern LISTENING = Pattern.compile("listening: wss?://[^ ]*:(\\d+)/ws .*admin https?://[^ ]*:(\\d+)");
 
     private final Process process;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -102,6 +102,26 @@ public final class GatewayProcess implements AutoCloseable {
     public List<String> output() {
         lines.drainTo(seen);
         return List.copyOf(seen);
+    }
+
+    /** Waits up to {@code wait} for a line of output containing {@code fragment} (lines seen before count too). */
+    public String awaitLine(String fragment, java.time.Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (String line : output()) {
+            if (line.contains(fragment)) {
+                return line;
+            }
+        }
+        while (System.nanoTime() < deadline) {
+            String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (line != null) {
+                seen.add(line);
+                if (line.contains(fragment)) {
+                    return line;
+                }
+            }
+        }
+        throw new AssertionError("no line with '" + fragment + "' within " + wait + "; output:\n" + String.join("\n", output()));
     }
 
     /** Waits for the output reader to reach the end of the output (after the process ended). */

@@ -61,7 +61,7 @@ class TlsIT {
     void theServerContextOffersOnlyTls12And13() throws Exception {
         X509Bundle cert = new CertificateBuilder().subject("CN=localhost").setIsCertificateAuthority(true).buildSelfSigned();
         TlsConfig tls = new TlsConfig(cert.toTempCertChainPem().toPath(), cert.toTempPrivateKeyPem().toPath());
-        SSLEngine engine = TlsContexts.server(tls).newEngine(ByteBufAllocator.DEFAULT);
+        SSLEngine engine = TlsContexts.server("server", TlsMaterial.read("server", tls)).newEngine(ByteBufAllocator.DEFAULT);
         // OpenSSL engines also list "SSLv2Hello": a ClientHello format, not a protocol version.
         assertThat(engine.getEnabledProtocols()).filteredOn(p -> !p.equals("SSLv2Hello")).containsOnly("TLSv1.2", "TLSv1.3");
     }
