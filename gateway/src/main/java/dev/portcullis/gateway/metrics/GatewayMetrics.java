@@ -73,6 +73,7 @@ public final class GatewayMetrics {
     private final BrokerMetrics broker;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
+    private final TaggedCounters snapshotLoads;
 
     private final AtomicInteger spikeAlerting = new AtomicInteger();
     private final Counter spikeAlerts;
@@ -179,6 +180,9 @@ public final class GatewayMetrics {
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
+        snapshotLoads = new TaggedCounters(registry, "portcullis.history.snapshot.loads",
+                "Starts of the local broker with history.snapshot-file set, by what became of the file",
+                "outcome", Set.of("none", "restored", "corrupt", "failed"), 4);
         clusterFallbacks = Counter.builder("portcullis.cluster.fallbacks")
                 .description("Cluster-wide checks (attempt rate, logout, newest-wins) done locally because Redis did not answer")
                 .register(registry);
@@ -323,6 +327,11 @@ public final class GatewayMetrics {
     /** The broker's meters (health, canaries, Redis faults, failover catch-up). */
     public BrokerMetrics broker() {
         return broker;
+    }
+
+    /** At start, with {@code history.snapshot-file}: {@code none}, {@code restored}, {@code corrupt} or {@code failed}. */
+    public void historySnapshotLoaded(String outcome) {
+        snapshotLoads.increment(outcome);
     }
 
     public void recovered(int publications) {
