@@ -181,7 +181,7 @@ public final class MemoryHistory implements History {
      * channel, most recently used first, consistent with the publications acknowledged before: an
      * append either finished before its channel was copied, or fails.
      */
-    public List<HistorySnapshot.Channel> seal() {
+    List<HistorySnapshot.Channel> seal() {
         sealed = true;
         long now = clockMillis.getAsLong();
         List<HistorySnapshot.Channel> copies = new ArrayList<>();
@@ -201,12 +201,12 @@ public final class MemoryHistory implements History {
      * rule as configured now (size and age: expired entries are not restored), and the budgets (what
      * does not fit starts again with a new epoch). Call {@link Restore#commit} before the first append.
      */
-    public Restore restore() {
+    Restore restore() {
         return new Restore();
     }
 
     /** Collects a snapshot's channels as they are read, and installs them once the whole file proved sound. */
-    public final class Restore {
+    final class Restore {
         private final List<ChannelLog> accepted = new ArrayList<>();
         private final long now = clockMillis.getAsLong();
         private long restoredBytes;
@@ -214,7 +214,7 @@ public final class MemoryHistory implements History {
         private Restore() {}
 
         /** Keeps {@code channel} if it fits; entries that expired or are beyond its rule's size are left out. */
-        public void offer(HistorySnapshot.Channel channel) {
+        void offer(HistorySnapshot.Channel channel) {
             if (accepted.size() >= lowChannels) {
                 return;
             }
@@ -239,7 +239,7 @@ public final class MemoryHistory implements History {
         }
 
         /** @return the channels restored */
-        public int commit() {
+        int commit() {
             for (int i = 0; i < accepted.size(); i++) {
                 ChannelLog log = accepted.get(i);
                 log.lastUse = accepted.size() - i; // first is most recent
