@@ -198,8 +198,10 @@ public final class MemoryHistory implements History {
 
     /**
      * Takes channels from a snapshot, most recently used first, within today's bounds: each channel's
-     * rule as configured now (size and age: expired entries are not restored), and the budgets (what
-     * does not fit starts again with a new epoch). Call {@link Restore#commit} before the first append.
+     * rule as configured now (size and age: expired entries are not restored), and the budgets, whole
+     * (what does not fit starts again with a new epoch; the evictor takes the history down to its
+     * low-water mark at the first publish, as it would have without the restart). Call
+     * {@link Restore#commit} before the first append.
      */
     Restore restore() {
         return new Restore();
@@ -215,11 +217,11 @@ public final class MemoryHistory implements History {
 
         /** Keeps {@code channel} if it fits; entries that expired or are beyond its rule's size are left out. */
         void offer(HistorySnapshot.Channel channel) {
-            if (accepted.size() >= lowChannels) {
+            if (accepted.size() >= config.maxChannels()) {
                 return;
             }
             long overhead = overhead(channel.name());
-            if (restoredBytes + overhead > lowBytes) {
+            if (restoredBytes + overhead > config.memoryBytes()) {
                 return;
             }
             ChannelLog log = new ChannelLog(channel.name(), channel.epoch(), config.ruleFor(channel.name()), channel.last());
@@ -228,7 +230,7 @@ public final class MemoryHistory implements History {
             long taken = overhead;
             int from = entries.size();
             while (from > 0 && entries.size() - from < log.rule.size() && entries.get(from - 1).atMillis() >= cutoff
-                    && restoredBytes + taken + entries.get(from - 1).bytes() <= lowBytes) {
+                    && restoredBytes + taken + entries.get(from - 1).bytes() <= config.memoryBytes()) {
                 from--;
                 taken += entries.get(from).bytes();
             }

@@ -80,9 +80,9 @@ class HistorySnapshotTest {
         HistorySnapshot.save(file, before);
 
         now.addAndGet(Duration.ofMinutes(30).toMillis()); // the first ten alerts are 70 minutes old now
-        // Today's budget: 7/8 of 4229 is 3701. A room counts 172 + 3 x 165 = 667: rooms 9..5 take 3335,
+        // Today's budget: 3701 bytes. A room counts 172 + 3 x 165 = 667: rooms 9..5 take 3335,
         // room 4 its 172 and its newest entry (3672), and nothing else fits.
-        MemoryHistory after = history(4229, 1000, ALERTS, new HistoryConfig.Rule("room:*", 100, Duration.ofHours(1)));
+        MemoryHistory after = history(3701, 1000, ALERTS, new HistoryConfig.Rule("room:*", 100, Duration.ofHours(1)));
         HistorySnapshot.Loaded loaded = HistorySnapshot.load(file, after);
         assertThat(loaded).isEqualTo(new HistorySnapshot.Loaded(HistorySnapshot.Outcome.RESTORED, 6));
         assertThat(after.bytes()).isEqualTo(3672);
@@ -130,6 +130,15 @@ class HistorySnapshotTest {
         assertThat(after3.bytes()).as("expired while the gateway was down: not restored")
                 .isEqualTo(MemoryHistory.CHANNEL_OVERHEAD + 2 * "alerts".length());
         assertThat(after3.read("alerts", 0, 10).join().publications()).isEmpty();
+
+        MemoryHistory before4 = history(1 << 20, 1000, ALERTS);
+        for (int room = 0; room < 5; room++) {
+            before4.append("room:" + room, "{}");
+        }
+        HistorySnapshot.save(file, before4);
+        MemoryHistory after4 = history(1 << 20, 3, ALERTS);
+        assertThat(HistorySnapshot.load(file, after4).channels()).as("today's history.max-channels").isEqualTo(3);
+        assertThat(after4.channels()).isEqualTo(3);
         assertThat(after3.read("alerts", 0, 10).join().position().offset()).isEqualTo(1);
     }
 
