@@ -58,9 +58,10 @@ final class ChannelLog {
     long last;
     /** Monitor. Set once when the channel is evicted or swept; a publisher holding it takes a fresh one. */
     boolean dropped;
-    /** For the least-recently-used order of eviction; written by publishers without the monitor. */
-    volatile long lastUse;
-    volatile long lastUsedMillis;
+    /** Monitor. When it was last published to (or created): for the idle sweep and the snapshot's order. */
+    long lastUsedMillis;
+    /** Monitor. Published to since the evictor's clock hand last passed: spared once (a second chance). */
+    boolean referenced;
     /** The offset of the latest publication handed to delivery; written by the drainer only. */
     private volatile long delivered;
     private volatile int draining;

@@ -4,6 +4,7 @@ import dev.portcullis.gateway.config.HistoryConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,13 +21,16 @@ import java.util.function.Predicate;
  * <p>Bounds: each channel keeps at most its rule's {@code size} publications, none older than its
  * {@code ttl}; all channels together keep at most {@code history.memory-bytes} of data (counted as
  * UTF-8 bytes plus a fixed {@value #ENTRY_OVERHEAD} bytes per entry) and about
- * {@code history.max-channels} channels. Over a bound, the channels published to least recently are
- * dropped whole; a dropped channel starts again with a new epoch, so a client recovering from it is
- * told {@code recovered: false} rather than given a gap.
+ * {@code history.max-channels} channels. Over a bound, channels not published to lately are dropped
+ * whole; a dropped channel starts again with a new epoch, so a client recovering from it is told
+ * {@code recovered: false} rather than given a gap.
  *
  * <p>Eviction is off the publish path: a publish that finds the history above 15/16 of a bound asks
- * the {@code evictor} (a background thread) to drop least recently used channels until the history
- * is back under 7/8 of it, and returns; one eviction runs at a time. The byte budget holds even when
+ * the {@code evictor} (a background thread) to drop channels until the history is back under 7/8 of
+ * it, and returns; one eviction runs at a time. Which channels go is decided by a clock sweep, an
+ * approximation of least-recently-used that costs O(1) per dropped channel and nothing on the publish
+ * path but setting a flag: the evictor's hand moves over the table, sparing (and unmarking) a channel
+ * published to since the hand last passed it, dropping one that was not. The byte budget holds even when
  * the evictor falls behind: a publish that finds the total over the budget trims the oldest entries
  * of its own channel (from the front, never a gap). The channel count may pass its bound by what is
  * created while an eviction is on its way.
@@ -50,9 +54,9 @@ public final class MemoryHistory implements History {
     private final Executor evictor;
     private final ConcurrentHashMap<String, ChannelLog> channels = new ConcurrentHashMap<>(1024);
     private final AtomicLong bytes = new AtomicLong();
-    /** The recency order of eviction: a channel's {@code lastUse} is the value of this at its latest use. */
-    private final AtomicLong uses = new AtomicLong();
     private final AtomicBoolean evicting = new AtomicBoolean();
+    /** The clock hand: where the last eviction stopped. Used by one eviction at a time ({@link #evicting}). */
+    private Iterator<ChannelLog> hand;
     private final long highBytes;
     private final long lowBytes;
     private final int highChannels;
@@ -103,6 +107,8 @@ public final class MemoryHistory implements History {
                 }
                 slot = log.nextSlot();
                 position = new Position(slot.offset, log.epoch);
+                log.lastUsedMillis = now;
+                log.referenced = true;
                 if (log.rule.size() > 0) {
                     ChannelLog.Entry entry = new ChannelLog.Entry(slot.offset, now, data);
                     log.entries.addLast(entry);
@@ -110,8 +116,6 @@ public final class MemoryHistory implements History {
                     trim(log, now);
                 }
             }
-            log.lastUsedMillis = now;
-            log.lastUse = uses.incrementAndGet();
             Runnable work;
             try {
                 work = delivery.prepare(channel, position, dataJson);
@@ -184,16 +188,19 @@ public final class MemoryHistory implements History {
     List<HistorySnapshot.Channel> seal() {
         sealed = true;
         long now = clockMillis.getAsLong();
-        List<HistorySnapshot.Channel> copies = new ArrayList<>();
-        for (ChannelLog log : byRecency(false)) {
+        record Copy(long lastUsedMillis, HistorySnapshot.Channel channel) {}
+        List<Copy> copies = new ArrayList<>();
+        for (ChannelLog log : channels.values()) {
             synchronized (log) {
                 if (!log.dropped) {
                     trim(log, now);
-                    copies.add(new HistorySnapshot.Channel(log.name, log.epoch, log.last, List.copyOf(log.entries)));
+                    copies.add(new Copy(log.lastUsedMillis,
+                            new HistorySnapshot.Channel(log.name, log.epoch, log.last, List.copyOf(log.entries))));
                 }
             }
         }
-        return copies;
+        copies.sort(Comparator.comparingLong(Copy::lastUsedMillis).reversed());
+        return copies.stream().map(Copy::channel).toList();
     }
 
     /**
@@ -242,15 +249,12 @@ public final class MemoryHistory implements History {
 
         /** @return the channels restored */
         int commit() {
-            for (int i = 0; i < accepted.size(); i++) {
-                ChannelLog log = accepted.get(i);
-                log.lastUse = accepted.size() - i; // first is most recent
+            for (ChannelLog log : accepted) {
                 if (channels.putIfAbsent(log.name, log) == null) {
                     bytes.addAndGet(overhead(log.name));
                     log.entries.forEach(entry -> bytes.addAndGet(entry.bytes()));
                 }
             }
-            uses.addAndGet(accepted.size());
             return accepted.size();
         }
     }
@@ -263,8 +267,8 @@ public final class MemoryHistory implements History {
         boolean[] created = {false};
         log = channels.computeIfAbsent(channel, name -> {
             ChannelLog fresh = new ChannelLog(name, Epochs.next(), config.ruleFor(name), 0);
-            fresh.lastUsedMillis = clockMillis.getAsLong();
-            fresh.lastUse = uses.incrementAndGet();
+            fresh.lastUsedMillis = clockMillis.getAsLong(); // not yet shared: no monitor needed
+            fresh.referenced = true;
             bytes.addAndGet(overhead(name));
             created[0] = true;
             return fresh;
@@ -302,49 +306,56 @@ public final class MemoryHistory implements History {
         }
     }
 
-    /** The evictor's task: least recently used channels go until both low-water marks hold. */
+    /**
+     * The evictor's task: the clock hand moves on from where it stopped until both low-water marks
+     * hold, or it has gone round twice (what is left is in use or still handing off: a later publish
+     * asks again).
+     */
     private void evict() {
         try {
-            for (ChannelLog log : byRecency(true)) {
-                if (bytes.get() <= lowBytes && channels.size() <= lowChannels) {
-                    break;
+            int rounds = 0;
+            while (bytes.get() > lowBytes || channels.size() > lowChannels) {
+                if (hand == null || !hand.hasNext()) {
+                    if (++rounds > 2) {
+                        break;
+                    }
+                    hand = channels.values().iterator();
+                    continue;
                 }
-                drop(log);
+                ChannelLog log = hand.next();
+                synchronized (log) {
+                    if (log.referenced) {
+                        log.referenced = false; // a second chance
+                    } else {
+                        dropLocked(log);
+                    }
+                }
             }
         } finally {
             evicting.set(false);
         }
     }
 
-    /** Every channel, least recently used first ({@code ascending}) or most recently used first. */
-    private List<ChannelLog> byRecency(boolean ascending) {
-        record Use(long at, ChannelLog log) {}
-        List<Use> uses = new ArrayList<>(channels.size());
-        for (ChannelLog log : channels.values()) {
-            uses.add(new Use(log.lastUse, log)); // read once: the sort needs keys that stay put
-        }
-        Comparator<Use> order = Comparator.comparingLong(Use::at);
-        uses.sort(ascending ? order : order.reversed());
-        List<ChannelLog> logs = new ArrayList<>(uses.size());
-        uses.forEach(use -> logs.add(use.log()));
-        return logs;
-    }
-
     /** Drops {@code log} unless it is gone already or still handing publications off. */
     private void drop(ChannelLog log) {
         synchronized (log) {
-            if (log.dropped || log.inFlight()) {
-                return;
-            }
-            log.dropped = true;
-            for (ChannelLog.Entry entry : log.entries) {
-                bytes.addAndGet(-entry.bytes());
-            }
-            log.entries.clear();
-            // Inside the monitor, so that a publisher that finds it dropped finds the table without it.
-            if (channels.remove(log.name, log)) {
-                bytes.addAndGet(-overhead(log.name));
-            }
+            dropLocked(log);
+        }
+    }
+
+    /** {@link #drop}, under the channel's monitor. */
+    private void dropLocked(ChannelLog log) {
+        if (log.dropped || log.inFlight()) {
+            return;
+        }
+        log.dropped = true;
+        for (ChannelLog.Entry entry : log.entries) {
+            bytes.addAndGet(-entry.bytes());
+        }
+        log.entries.clear();
+        // Inside the monitor, so that a publisher that finds it dropped finds the table without it.
+        if (channels.remove(log.name, log)) {
+            bytes.addAndGet(-overhead(log.name));
         }
     }
 

@@ -70,6 +70,7 @@ class HistorySnapshotTest {
         }
         String data = "{\"text\":\"" + "x".repeat(90) + "\"}"; // 101 bytes: 165 counted per entry
         for (int room = 0; room < 10; room++) {
+            now.incrementAndGet(); // the snapshot lists channels by their last publish, newest first
             for (int i = 0; i < 3; i++) {
                 before.append("room:" + room, data);
             }
@@ -133,6 +134,7 @@ class HistorySnapshotTest {
 
         MemoryHistory before4 = history(1 << 20, 1000, ALERTS);
         for (int room = 0; room < 5; room++) {
+            now.incrementAndGet();
             before4.append("room:" + room, "{}");
         }
         HistorySnapshot.save(file, before4);

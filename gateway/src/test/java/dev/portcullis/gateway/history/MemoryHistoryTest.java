@@ -152,7 +152,8 @@ class MemoryHistoryTest {
         assertThat(history.channels()).as("the publishers only asked for an eviction").isEqualTo(5);
         assertThat(evictor).as("one eviction at a time").hasSize(1);
         evictor.poll().run();
-        // Least recently used first: "a" is oldest but still handing off, so "b" and "c" go.
+        // The clock hand spares every channel once (all were just used), then drops in table order:
+        // "a" is still handing off, so "b" and "c" go.
         assertThat(history.channels()).isEqualTo(3);
         assertThat(history.read("b", 0, 10).join().position().offset()).as("b starts again").isZero();
         release.countDown();
@@ -160,6 +161,25 @@ class MemoryHistoryTest {
         Position next = history.append("a", "{}");
         assertThat(next.epoch()).isEqualTo(a.epoch());
         assertThat(next.offset()).isEqualTo(2);
+    }
+
+    /** The clock sweep: a channel published to since the hand passed it is spared once; an idle one goes. */
+    @Test
+    void aChannelUsedSinceTheHandPassedGetsASecondChance() {
+        Queue<Runnable> evictor = new ConcurrentLinkedQueue<>();
+        MemoryHistory history = new MemoryHistory(new HistoryConfig(List.of(new HistoryConfig.Rule("*", 10, Duration.ofHours(1))),
+                1 << 20, 4, Duration.ofMinutes(5)), now::get, Delivery.NONE, evictor::add);
+        for (String channel : List.of("a", "b", "c", "d", "e")) {
+            history.append(channel, "{}");
+        }
+        evictor.poll().run(); // every flag cleared on the first pass; "a" goes on the second
+        assertThat(history.channels()).isEqualTo(4);
+        Position b = history.append("b", "{}"); // used again after the hand passed it
+        Position c = history.read("c", 0, 1).join().position();
+        history.append("f", "{}");
+        evictor.poll().run(); // the hand goes on from "b": spared, "c" is not
+        assertThat(history.read("b", 0, 10).join().position()).isEqualTo(b);
+        assertThat(history.read("c", 0, 10).join().position().epoch()).isNotEqualTo(c.epoch());
     }
 
     private static void await(CountDownLatch latch) {
