@@ -94,6 +94,12 @@ public final class Gateway implements AutoCloseable {
         this.spikes = new ConnectionSpikeDetector(config.alerts(), metrics, clock);
         this.connections = new Connections(config.limits().connectionsPerUser());
         SubscriptionIndex index = new SubscriptionIndex();
+        // Periodic sweeps, and the local history's evictions (kept off the event loops).
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "portcullis-housekeeping");
+            thread.setDaemon(true);
+            return thread;
+        });
         ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
         RevocationStore revocations;
         AttemptGate attemptGate;
@@ -115,7 +121,7 @@ public final class Gateway implements AutoCloseable {
         } else {
             this.cluster = null;
             this.broker = new LocalBroker(index, ByteBufAllocator.DEFAULT, metrics, config.history(), BROKER_IDLE.toMillis(),
-                    clock::millis);
+                    clock::millis, housekeeping);
             revocations = localRevocations;
             attemptGate = attempts;
             registry = SessionRegistry.LOCAL;
@@ -149,11 +155,6 @@ public final class Gateway implements AutoCloseable {
         ConnectAttemptLimiter probes = new ConnectAttemptLimiter(limits.refusalProbesPerIpPerMinute());
         Services services = new Services(
                 config, tokens, slots, attemptGate, probes, registry, connections, metrics, spikes, sessions, api, clock, devSite);
-        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread thread = new Thread(r, "portcullis-housekeeping");
-            thread.setDaemon(true);
-            return thread;
-        });
         housekeeping.scheduleAtFixedRate(spikes::tick, 1, 1, TimeUnit.SECONDS);
         housekeeping.scheduleAtFixedRate(rates::sample, 1, 1, TimeUnit.SECONDS);
         housekeeping.scheduleAtFixedRate(() -> {

@@ -15,8 +15,9 @@ import java.util.concurrent.CompletableFuture;
  *       epoch; the publication is in the channel's history (if it keeps one) from the moment it has
  *       its offset.</li>
  *   <li>Delivery is in offset order per channel, at most once per subscriber.</li>
- *   <li>The returned future completes with the offset once the publication is accepted (handed to
- *       fan-out); it fails with {@link BrokerUnavailableException} when the publication certainly was
+ *   <li>The returned future completes with the offset once the publication is accepted (stored with
+ *       its offset and queued for fan-out, behind any earlier publication of the channel that is still
+ *       being prepared); it fails with {@link BrokerUnavailableException} when the publication certainly was
  *       not made, and with {@link PublishOutcomeUnknownException} when it may have been (no answer in
  *       time).
  *       It never completes on the caller's thread after blocking: callers on an event loop stay

@@ -90,6 +90,8 @@ public final class ConfigKeys {
             key("history.memory-bytes", Kind.INT, "67108864", "Budget of the in-memory history (embedded mode); the least recently published channels go first."),
             key("history.max-channels", Kind.INT, "100000", "Channels the in-memory history and offset table keep at most."),
             key("history.idempotency-window", Kind.DURATION, "5m", "How long a publish `idempotencyKey` suppresses a duplicate."),
+            key("history.snapshot-file", Kind.PATH, "",
+                    "`broker.type: local` only: the file the history (epochs, offsets, stored publications) is written to on graceful shutdown and read back (then removed) at start, so a restart keeps it; empty: a restart loses it. Not allowed with `broker.type: redis`."),
             key("broker.type", Kind.STRING, "local",
                     "`local` (one instance, in memory) or `redis` (any number of instances behave as one gateway)."),
             key("broker.redis-url", Kind.STRING, "",

@@ -275,7 +275,8 @@ public final class ConfigLoader {
             rules.add(new HistoryConfig.Rule(m.group(1), Integer.parseInt(m.group(2)), ttl));
         }
         return new HistoryConfig(rules, r.integer("history.memory-bytes", 1 << 20, Integer.MAX_VALUE),
-                r.integer("history.max-channels", 1, 10_000_000), r.positiveDuration("history.idempotency-window"));
+                r.integer("history.max-channels", 1, 10_000_000), r.positiveDuration("history.idempotency-window"),
+                r.writableFile("history.snapshot-file"));
     }
 
     private static BrokerConfig broker(ConfigReader r) {
@@ -352,6 +353,9 @@ public final class ConfigLoader {
     private static void crossCheck(GatewayConfig c, ConfigReader r) {
         if (c.auth().cookieEnabled() && c.server().allowedOrigins().isEmpty()) {
             r.problem("server.allowed-origins", "must list the allowed origins when auth.cookie-name is set (cookies ride along on cross-site WebSocket requests)");
+        }
+        if (c.history().snapshotFile() != null && c.broker().redis()) {
+            r.problem("history.snapshot-file", "applies to broker.type: local only (with redis the history lives in Redis); remove it");
         }
         if (c.server().port() != 0 && c.server().port() == c.admin().port()) {
             r.problem("admin.port", "must differ from server.port (" + c.server().port() + ")");

@@ -136,6 +136,25 @@ final class ConfigReader {
         }
     }
 
+    /**
+     * A file the gateway may create and replace (its directory exists and is writable; the path is not
+     * a directory), or null when empty.
+     */
+    Path writableFile(String key) {
+        String text = string(key);
+        if (text == null) {
+            return null;
+        }
+        Path path = Path.of(text).toAbsolutePath();
+        Path directory = path.getParent();
+        if (java.nio.file.Files.isDirectory(path)) {
+            problem(key, "is a directory, not a file: " + path);
+        } else if (directory == null || !java.nio.file.Files.isDirectory(directory) || !java.nio.file.Files.isWritable(directory)) {
+            problem(key, "directory " + directory + " does not exist or is not writable");
+        }
+        return path;
+    }
+
     /** A readable file, or null when empty. */
     Path readableFile(String key) {
         String text = string(key);

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -10,8 +11,9 @@ import java.util.List;
  * @param memoryBytes budget of the in-memory history (embedded mode)
  * @param maxChannels channels the in-memory history and offset table keep at most
  * @param idempotencyWindow how long a publish's idempotency key suppresses duplicates
+ * @param snapshotFile where the local broker keeps its history across a graceful restart; null: nowhere
  */
-public record HistoryConfig(List<Rule> rules, int memoryBytes, int maxChannels, Duration idempotencyWindow) {
+public record HistoryConfig(List<Rule> rules, int memoryBytes, int maxChannels, Duration idempotencyWindow, Path snapshotFile) {
 
     /** {@code pattern} is a channel name or a prefix ending in {@code *}; {@code size} 0 keeps no history. */
     public record Rule(String pattern, int size, Duration ttl) {
@@ -24,6 +26,11 @@ public record HistoryConfig(List<Rule> rules, int memoryBytes, int maxChannels, 
 
     public HistoryConfig {
         rules = List.copyOf(rules);
+    }
+
+    /** Without a snapshot file. */
+    public HistoryConfig(List<Rule> rules, int memoryBytes, int maxChannels, Duration idempotencyWindow) {
+        this(rules, memoryBytes, maxChannels, idempotencyWindow, null);
     }
 
     /** The history of {@code channel}: its rule, or {@link #NONE}. */

@@ -77,6 +77,7 @@ public final class GatewayMetrics {
     private final TlsMetrics tls;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
+    private final TaggedCounters snapshotLoads;
 
     private final AtomicInteger spikeAlerting = new AtomicInteger();
     private final Counter spikeAlerts;
@@ -202,6 +203,9 @@ public final class GatewayMetrics {
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
+        snapshotLoads = new TaggedCounters(registry, "portcullis.history.snapshot.loads",
+                "Starts of the local broker with history.snapshot-file set, by what became of the file",
+                "outcome", Set.of("none", "restored", "corrupt", "failed"), 4);
         clusterFallbacks = Counter.builder("portcullis.cluster.fallbacks")
                 .description("Cluster-wide checks (attempt rate, logout, newest-wins) done locally because Redis did not answer")
                 .register(registry);
@@ -351,6 +355,11 @@ public final class GatewayMetrics {
     /** Certificate reloads and expiry per listener. */
     public TlsMetrics tls() {
         return tls;
+    }
+
+    /** At start, with {@code history.snapshot-file}: {@code none}, {@code restored}, {@code corrupt} or {@code failed}. */
+    public void historySnapshotLoaded(String outcome) {
+        snapshotLoads.increment(outcome);
     }
 
     public void recovered(int publications) {

@@ -107,6 +107,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theHistorySnapshotFileNeedsAWritableDirectoryAndTheLocalBroker(@TempDir Path dir) throws Exception {
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).history().snapshotFile()).as("off by default").isNull();
+        Path file = dir.resolve("history.snapshot");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "history.snapshot-file", file.toString())).history().snapshotFile())
+                .isEqualTo(file);
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "history.snapshot-file", "/nonexistent/dir/h.snapshot")))
+                .hasMessageContaining("history.snapshot-file: directory /nonexistent/dir does not exist or is not writable");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "history.snapshot-file", dir.toString())))
+                .hasMessageContaining("history.snapshot-file: is a directory");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "history.snapshot-file", file.toString(),
+                        "broker.type", "redis", "broker.redis-url", "redis://127.0.0.1:6379")))
+                .hasMessageContaining("history.snapshot-file: applies to broker.type: local only");
+    }
+
+    @Test
     void tlsNeedsBothFilesAndTheyMustExist() {
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.tls.cert", "/nonexistent/cert.pem")))
                 .hasMessageContaining("server.tls.cert: file not found")

@@ -129,7 +129,7 @@ class SessionTest {
         GatewayMetrics metrics = GatewayMetrics.create();
         var config = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.auto-subscribe", List.of("alerts")));
         ChannelsConfig channels = config.channels();
-        LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, clock::millis);
+        LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, clock::millis, Runnable::run);
         lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
                 new Session.Context(settings, sessionVerifier, new MessageCodec(), NamespacePolicies.create(channels),

@@ -6,6 +6,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -96,6 +97,35 @@ public final class GatewayProcess implements AutoCloseable {
 
     public Process process() {
         return process;
+    }
+
+    /** Its admin listener. */
+    public AdminApi admin() {
+        return new AdminApi(adminPort);
+    }
+
+    /**
+     * SIGTERM (a graceful shutdown), then waits up to {@code within} for the process to end.
+     *
+     * @return its exit status
+     */
+    public int terminate(Duration within) throws InterruptedException {
+        process.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
+        return awaitExit(within);
+    }
+
+    /** SIGKILL: the process dies at once, as in a crash, with no chance to write anything. */
+    public int kill() throws InterruptedException {
+        process.toHandle().destroyForcibly();
+        return awaitExit(Duration.ofSeconds(10));
+    }
+
+    private int awaitExit(Duration within) throws InterruptedException {
+        if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("the gateway process did not end within " + within + "; output:\n" + String.join("\n", output()));
+        }
+        awaitOutputEnd();
+        return process.exitValue();
     }
 
     /** Every line of output so far, the start-up lines included. */

@@ -3,10 +3,7 @@ package dev.portcullis.gateway.testing;
 import dev.portcullis.gateway.Gateway;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.config.GatewayConfig;
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +17,6 @@ import java.util.Map;
 public final class TestGateway implements AutoCloseable {
     public static final String API_KEY = "test-api-key-0123456789";
 
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private final Gateway gateway;
     private final GatewayConfig config;
 
@@ -66,19 +62,16 @@ public final class TestGateway implements AutoCloseable {
     }
 
     public URI admin(String path) {
-        return URI.create("http://127.0.0.1:" + gateway.adminPort() + path);
+        return admin().uri(path);
+    }
+
+    /** The admin listener. */
+    public AdminApi admin() {
+        return new AdminApi(gateway.adminPort());
     }
 
     public HttpResponse<String> adminGet(String path) {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(admin(path)).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        return admin().get(path);
     }
 
     /** A backend API call with the test key; {@code body} null for GET. */
@@ -87,39 +80,17 @@ public final class TestGateway implements AutoCloseable {
     }
 
     public HttpResponse<String> api(String method, String path, String body, String key) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(admin(path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (key != null) {
-            request.header("Authorization", "Bearer " + key);
-        }
-        try {
-            return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        return admin().call(method, path, body, key);
     }
 
     /** Publishes through the API and returns the offset. */
     public long publish(String channel, String dataJson) {
-        HttpResponse<String> response = api("POST", "/api/publish", "{\"channel\":\"" + channel + "\",\"data\":" + dataJson + "}");
-        if (response.statusCode() != 200) {
-            throw new AssertionError("publish answered " + response.statusCode() + " " + response.body());
-        }
-        return WsClient.json(response.body()).path("offset").asLong();
+        return WsClient.json(admin().publish(API_KEY, channel, dataJson)).path("offset").asLong();
     }
 
     /** The value of one Prometheus series (exact name and label text), or 0 when absent. */
     public double metric(String series) {
-        for (String line : adminGet("/metrics").body().lines().toList()) {
-            if (line.startsWith(series + " ")) {
-                return Double.parseDouble(line.substring(series.length() + 1).trim());
-            }
-        }
-        return 0;
+        return admin().metric(series);
     }
 
     @Override

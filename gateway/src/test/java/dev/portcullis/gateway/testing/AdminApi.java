@@ -1,0 +1,72 @@
+package dev.portcullis.gateway.testing;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * The admin listener of a gateway, in process ({@link TestGateway}) or a real process
+ * ({@link GatewayProcess}), through the JDK's HTTP client: backend API calls, and Prometheus series
+ * read from {@code /metrics}. Every request has a deadline.
+ */
+public final class AdminApi {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(WsClient.WAIT).build();
+
+    private final int port;
+
+    public AdminApi(int port) {
+        this.port = port;
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    public HttpResponse<String> get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET());
+    }
+
+    /** A backend API call with {@code key} (null: none); {@code body} null for none. */
+    public HttpResponse<String> call(String method, String path, String body, String key) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (key != null) {
+            request.header("Authorization", "Bearer " + key);
+        }
+        return send(request);
+    }
+
+    /** Publishes through the API with {@code key}; fails the test unless the answer is 200. Returns the answer's body. */
+    public String publish(String key, String channel, String dataJson) {
+        HttpResponse<String> response = call("POST", "/api/publish", "{\"channel\":\"" + channel + "\",\"data\":" + dataJson + "}", key);
+        if (response.statusCode() != 200) {
+            throw new AssertionError("publish answered " + response.statusCode() + " " + response.body());
+        }
+        return response.body();
+    }
+
+    /** The value of one Prometheus series (exact name and label text), or 0 when absent. */
+    public double metric(String series) {
+        for (String line : get("/metrics").body().lines().toList()) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).trim());
+            }
+        }
+        return 0;
+    }
+
+    private static HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return HTTP.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}
