@@ -2,6 +2,7 @@ package dev.portcullis.gateway.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.gateway.testing.TestCertificates;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
@@ -9,7 +10,6 @@ import io.netty.pkitesting.CertificateBuilder;
 import io.netty.pkitesting.X509Bundle;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
@@ -24,14 +24,7 @@ class TlsIT {
 
     @Test
     void aClientConnectsOverTls() throws Exception {
-        X509Bundle cert = new CertificateBuilder()
-                .subject("CN=localhost")
-                .setIsCertificateAuthority(true)
-                .addSanDnsName("localhost")
-                .addSanIpAddress("127.0.0.1")
-                .notBefore(Instant.now().minusSeconds(60))
-                .notAfter(Instant.now().plusSeconds(3600))
-                .buildSelfSigned();
+        X509Bundle cert = TestCertificates.server("localhost");
         try (TestGateway gateway = TestGateway.start(Map.of(
                 "server.tls.cert", cert.toTempCertChainPem().getPath(),
                 "server.tls.key", cert.toTempPrivateKeyPem().getPath()))) {
