@@ -75,6 +75,7 @@ public final class GatewayMetrics {
 
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
+    private final HookMetrics hooks;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
 
@@ -199,6 +200,7 @@ public final class GatewayMetrics {
 
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
+        hooks = new HookMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -351,6 +353,11 @@ public final class GatewayMetrics {
     /** Certificate reloads and expiry per listener. */
     public TlsMetrics tls() {
         return tls;
+    }
+
+    /** The hooks' latency, results and breaker states. */
+    public HookMetrics hooks() {
+        return hooks;
     }
 
     public void recovered(int publications) {
