@@ -29,6 +29,13 @@ public record HooksConfig(
             return !pattern.endsWith("*");
         }
 
+        /** The URL with its query (which may hold a credential) redacted, for logs. */
+        @Override
+        public String toString() {
+            return pattern + "=" + url.getScheme() + "://" + url.getRawAuthority() + (url.getRawPath() == null ? "" : url.getRawPath())
+                    + (url.getRawQuery() == null ? "" : "?<redacted>");
+        }
+
         /** The pattern without its {@code *}: the prefix a channel must start with. */
         public String prefix() {
             return exact() ? pattern : pattern.substring(0, pattern.length() - 1);
