@@ -82,8 +82,7 @@ class HooksIT {
     void publishHookAcceptsReplacesRejectsAndFailsClosed() throws Exception {
         try (HookBackend backend = HookBackend.start();
                 TestGateway gateway = TestGateway.start(settings(Map.of(
-                        "hooks.publish", List.of("room:*=" + backend.url("/publish"), "dead:*=" + HookBackend.refusingUrl()),
-                        "hooks.timeout", "500ms")))) {
+                        "hooks.publish", List.of("room:*=" + backend.url("/publish"), "dead:*=" + HookBackend.refusingUrl()))))) {
             WsClient writer = WsClient.connect(gateway.uri(token("writer", Map.of("room:*", "rw", "dead:*", "rw", "open:*", "rw"))));
             String connection = writer.awaitMessage("connected").path("connection").asText();
             WsClient reader = connected(gateway, "reader");
@@ -123,7 +122,7 @@ class HooksIT {
             assertThat(odd.path("code").asText()).isEqualTo("rejected");
             assertThat(odd.path("message").asText()).hasSize(Hooks.MAX_MESSAGE_CHARS);
 
-            // 5xx, a timeout, an answer that is not one, a refused connection: unavailable, nothing published
+            // 5xx, a timeout (hooks.timeout, 2 s by default), an answer that is not one, a refused connection: unavailable, nothing published
             backend.answer(new Answer(503, "{\"error\":\"down\"}"));
             assertThat(publish(writer, "e1", "room:1", "{\"text\":\"no\"}").path("code").asText()).isEqualTo("unavailable");
             backend.answer(Answer.HANG);
@@ -252,7 +251,7 @@ class HooksIT {
     void subscribeHookOverridesTheTokenAndItsCachedAnswerExpires() {
         try (HookBackend backend = HookBackend.start();
                 TestGateway gateway = TestGateway.start(settings(Map.of("hooks.subscribe", List.of("room:*=" + backend.url("/subscribe"), "user:*=" + backend.url("/subscribe")))))) {
-            backend.answer(Answer.json("{\"result\":\"reject\",\"code\":\"not_a_member\",\"message\":\"not in this room\",\"cacheSeconds\":1}"));
+            backend.answer(Answer.json("{\"result\":\"reject\",\"code\":\"not_a_member\",\"message\":\"not in this room\",\"cacheSeconds\":2}"));
             WsClient client = connected(gateway, "member");
             assertThat(backend.count()).as("the automatic personal channel is not asked about").isEqualTo(0);
             JsonNode rejected = request(client, "{\"type\":\"subscribe\",\"id\":\"s1\",\"channel\":\"room:7\"}", "error");
