@@ -86,7 +86,12 @@ public final class Hooks implements AutoCloseable {
      * @return {@link #NONE} when {@code config} sets no hook
      */
     public static Hooks create(HooksConfig config, PublicationData replacements, HookMetrics metrics, Clock clock) {
-        return config.enabled() ? new Hooks(config, replacements, metrics, clock) : NONE;
+        if (!config.enabled()) {
+            return NONE;
+        }
+        log.info("hooks: publish {}, subscribe {} (timeout {}, at most {} requests open, breaker wait {})", config.publish(),
+                config.subscribe(), config.timeout(), config.maxInFlight(), config.breakerWait());
+        return new Hooks(config, replacements, metrics, clock);
     }
 
     /**
