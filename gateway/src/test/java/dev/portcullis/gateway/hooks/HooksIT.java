@@ -171,6 +171,30 @@ class HooksIT {
     }
 
     @Test
+    void aConnectionHasAtMostEightHookCallsOpenAndABoundedQueue() {
+        try (HookBackend backend = HookBackend.start();
+                TestGateway gateway = TestGateway.start(settings(Map.of(
+                        "hooks.publish", List.of("room:*=" + backend.url("/publish")), "hooks.timeout", "10s")))) {
+            WsClient writer = connected(gateway, "writer");
+            backend.answer(Answer.HANG);
+            int waiting = 256;
+            for (int i = 1; i <= waiting + 1; i++) {
+                writer.send("{\"type\":\"publish\",\"id\":" + i + ",\"channel\":\"room:1\",\"data\":{}}");
+            }
+            JsonNode over = writer.awaitAnyOf("ack", "error");
+            assertThat(over.path("id").asInt()).as("the one past the queue is refused at once").isEqualTo(waiting + 1);
+            assertThat(over.path("code").asText()).isEqualTo("unavailable");
+            assertThat(over.path("message").asText()).contains("too many publications");
+            for (int i = 0; i < 8; i++) {
+                backend.next();
+            }
+            assertThat(writer.staysQuiet(Duration.ofMillis(300))).isTrue();
+            assertThat(backend.count()).as("hook calls one connection has open").isEqualTo(8);
+            writer.abort();
+        }
+    }
+
+    @Test
     void theBreakerOpensAfterRepeatedFailuresAndClosesAfterProbes() {
         try (HookBackend backend = HookBackend.start();
                 TestGateway gateway = TestGateway.start(settings(Map.of(
