@@ -10,6 +10,8 @@ import java.util.Arrays;
  *       see {@link LoadCommand}.
  *   <li>{@code load-worker}: one of the load generator's worker processes (started by {@code load}
  *       itself, never by hand).
+ *   <li>{@code hooks [--connections N --warmup S --seconds S]}: what a publish hook adds (latency
+ *       and gateway CPU), the gateway jar run with and without one; see {@link HookCost}.
  *   <li>{@code jmh [JMH options]}: JMH's own command line ({@code org.openjdk.jmh.Main}), e.g.
  *       {@code java -jar bench/target/portcullis-bench.jar jmh FanoutBenchmark -f 1 -wi 3 -i 5}.
  *   <li>anything else: JMH too, so {@code java -jar portcullis-bench.jar FanoutBenchmark -f 1},
@@ -26,6 +28,9 @@ public final class Main {
         if (args.length > 0 && args[0].equals("load-worker")) {
             LoadCommand.worker();
             return;
+        }
+        if (args.length > 0 && args[0].equals("hooks")) {
+            System.exit(HookCost.run(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("jmh")) {
             args = Arrays.copyOfRange(args, 1, args.length);

@@ -23,6 +23,8 @@ import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.LimitsConfig;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
+import dev.portcullis.gateway.protocol.PublicationData;
+import dev.portcullis.gateway.hooks.Hooks;
 import dev.portcullis.gateway.session.MessageRate;
 import io.netty.buffer.ByteBufAllocator;
 import dev.portcullis.gateway.config.ConfigKeys;
@@ -76,6 +78,7 @@ public final class Gateway implements AutoCloseable {
     private final ConnectionSpikeDetector spikes;
     private final Connections connections;
     private final ScheduledExecutorService housekeeping;
+    private final Hooks hooks;
     private final Listeners listeners;
     /** Null without TLS on either listener. */
     private final CertificateWatcher certificates;
@@ -136,10 +139,12 @@ public final class Gateway implements AutoCloseable {
                 MessageRate.of(limits.messagesPerMinute(), limits.messageBurst()), limits.rateLimitGrace(),
                 limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal(),
                 limits.maxConnectionAge());
+        // The backend's data, from the API or as a hook's replacement, is its own voice: see channels.sanitize-backend.
+        PublicationData backendData = config.channels().sanitizeBackend() ? publicationData : publicationData.unsanitised();
+        this.hooks = Hooks.create(config.hooks(), backendData, metrics.hooks(), clock);
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
-                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock);
-        BackendApi api = new BackendApi(config.admin().apiKeys(), broker,
-                config.channels().sanitizeBackend() ? publicationData : publicationData.unsanitised(), directory, revocations, metrics,
+                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock, hooks);
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, backendData, directory, revocations, metrics,
                 localStats, clusterView);
         long fileLimit = FileLimit.current();
         ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);
@@ -175,6 +180,7 @@ public final class Gateway implements AutoCloseable {
             housekeeping.shutdownNow();
             loops.close();
             verifier.close();
+            hooks.close();
             throw e;
         }
         List<TlsReloader> reloaders = new ArrayList<>();
@@ -196,7 +202,8 @@ public final class Gateway implements AutoCloseable {
     /** Starts a gateway on the system clock. */
     /**
      * Builds from {@code config} what {@link #start} builds before it binds a port (the key source
-     * and its algorithms, TLS, the namespace schemas) and throws as start would: the one validation
+     * and its algorithms, TLS, the namespace schemas, the hooks' signing key and breaker) and throws
+     * as start would: the one validation
      * path of {@code serve} and {@code check-config}, so the two never disagree.
      *
      * @throws IllegalArgumentException or IllegalStateException naming the problem
@@ -210,6 +217,7 @@ public final class Gateway implements AutoCloseable {
             TlsReloader.validate("admin", config.admin().tls());
         }
         NamespacePolicies.create(config.channels());
+        Hooks.validate(config.hooks());
     }
 
     public static Gateway start(GatewayConfig config) {
@@ -301,6 +309,7 @@ public final class Gateway implements AutoCloseable {
         housekeeping.shutdownNow();
         spikes.close();
         verifier.close();
+        hooks.close();
         try {
             processMetrics.close();
         } catch (Exception e) {

@@ -13,7 +13,7 @@ import java.util.Map;
  * {@code /proc/PID/stat} in clock ticks, converted to milliseconds, and {@code VmRSS} of
  * {@code /proc/PID/status}. A process that is gone reads as zero.
  */
-final class ProcStats {
+public final class ProcStats {
     private static final long TICKS_PER_SECOND = clockTicks();
 
     /**
@@ -47,7 +47,7 @@ final class ProcStats {
     }
 
     /** {user, system} CPU milliseconds. */
-    static long[] cpu(long pid) {
+    public static long[] cpu(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
             // The command name may hold spaces and parentheses: fields count from the last ')'.

@@ -130,6 +130,16 @@ public final class ConfigKeys {
             key("alerts.spike-floor-per-second", Kind.DOUBLE, "50", "...and at least this many attempts per second."),
             key("alerts.spike-baseline", Kind.DURATION, "5m", "Time constant of the moving baseline of attempts per second."),
             key("alerts.webhook-url", Kind.URL, "", "Where a connection-spike alert is POSTed as JSON; empty for none."),
+            key("hooks.publish", Kind.LIST, "",
+                    "Publish hooks, `channel-or-prefix*=url` (http or https): a client publication into a matching channel is POSTed there first and published only if the backend accepts it."),
+            key("hooks.subscribe", Kind.LIST, "",
+                    "Subscribe hooks, `channel-or-prefix*=url`: a client `subscribe` or `history` on a matching channel needs the backend's accept (answers may be cached for up to 5m)."),
+            key("hooks.secret", Kind.STRING, "",
+                    "Key of the HMAC-SHA256 signature on every hook request (at least 32 bytes); required when a hook is set."),
+            key("hooks.timeout", Kind.DURATION, "2s", "A hook answer slower than this is a failure: the client gets `unavailable` and nothing happens."),
+            key("hooks.max-in-flight", Kind.INT, "256", "Hook requests this instance has open at once; more are answered `unavailable` without a request."),
+            key("hooks.breaker-wait", Kind.DURATION, "10s",
+                    "How long a hook backend's open circuit breaker refuses calls before it lets probe requests through."),
             key("log.format", Kind.STRING, "text", "`text` or `json` (one JSON object per line)."),
             key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace."));
 

@@ -62,6 +62,7 @@ public final class ConfigLoader {
                 server(r), admin(r), auth(r), channels(r), broker(r), history(r), limits(r), heartbeat(r),
                 new ShutdownConfig(r.positiveDuration("shutdown.drain-timeout")),
                 alerts(r),
+                hooks(r),
                 new LogConfig(
                         r.string("log.format", List.of("text", "json")),
                         r.string("log.level", List.of("error", "warn", "info", "debug", "trace"))));
@@ -348,6 +349,61 @@ public final class ConfigLoader {
                 r.decimal("alerts.spike-floor-per-second", 0.0),
                 r.positiveDuration("alerts.spike-baseline"),
                 r.url("alerts.webhook-url"));
+    }
+
+    /** Longer answers would leave a publication waiting past any sensible client timeout. */
+    private static final Duration MAX_HOOK_TIMEOUT = Duration.ofSeconds(30);
+
+    private static HooksConfig hooks(ConfigReader r) {
+        List<HooksConfig.Route> publish = hookRoutes(r, "hooks.publish");
+        List<HooksConfig.Route> subscribe = hookRoutes(r, "hooks.subscribe");
+        String secret = r.string("hooks.secret");
+        if (secret == null && (!publish.isEmpty() || !subscribe.isEmpty())) {
+            r.problem("hooks.secret", "is required when hooks.publish or hooks.subscribe is set (every hook request is signed with it)");
+        } else if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < 32) {
+            r.problem("hooks.secret", "must be at least 32 bytes (256 bits) long");
+        }
+        Duration timeout = r.positiveDuration("hooks.timeout");
+        if (timeout.compareTo(MAX_HOOK_TIMEOUT) > 0) {
+            r.problem("hooks.timeout", "must be at most 30s (the client waits that long for its ack)");
+        }
+        Duration wait = r.positiveDuration("hooks.breaker-wait");
+        if (wait.compareTo(Duration.ofHours(1)) > 0) {
+            r.problem("hooks.breaker-wait", "must be at most 1h");
+        }
+        return new HooksConfig(publish, subscribe, secret, timeout, r.integer("hooks.max-in-flight", 1, 100_000), wait);
+    }
+
+    /** {@code pattern=url} entries: a channel name or prefix pattern, and an http(s) URL without credentials. */
+    private static List<HooksConfig.Route> hookRoutes(ConfigReader r, String key) {
+        List<HooksConfig.Route> routes = new ArrayList<>();
+        Set<String> patterns = new java.util.HashSet<>();
+        for (String entry : r.list(key)) {
+            int eq = entry.indexOf('=');
+            String pattern = eq < 0 ? "" : entry.substring(0, eq).trim();
+            String url = eq < 0 ? "" : entry.substring(eq + 1).trim();
+            if (eq < 0 || pattern.isEmpty() || !CHANNEL_PATTERN.matcher(pattern).matches()) {
+                r.problem(key, "entries are channel-or-prefix*=url, e.g. room:*=https://app.internal/hooks/publish (got '" + entry + "')");
+                continue;
+            }
+            if (!patterns.add(pattern)) {
+                r.problem(key, "pattern '" + pattern + "' is listed twice");
+                continue;
+            }
+            try {
+                URI uri = new URI(url);
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                    r.problem(key, "the URL of '" + pattern + "' must be an http:// or https:// URL (got '" + url + "')");
+                } else if (uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
+                    r.problem(key, "the URL of '" + pattern + "' must have no user:password@ and no #fragment (requests are signed with hooks.secret instead)");
+                } else {
+                    routes.add(new HooksConfig.Route(pattern, uri));
+                }
+            } catch (URISyntaxException e) {
+                r.problem(key, "the URL of '" + pattern + "' is not a valid URL (" + e.getReason() + ")");
+            }
+        }
+        return routes;
     }
 
     private static void crossCheck(GatewayConfig c, ConfigReader r) {

@@ -16,4 +16,5 @@ public record GatewayConfig(
         HeartbeatConfig heartbeat,
         ShutdownConfig shutdown,
         AlertsConfig alerts,
+        HooksConfig hooks,
         LogConfig log) {}

@@ -75,6 +75,7 @@ public final class GatewayMetrics {
 
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
+    private final HookMetrics hooks;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
     private final TaggedCounters snapshotLoads;
@@ -200,6 +201,7 @@ public final class GatewayMetrics {
 
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
+        hooks = new HookMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -360,6 +362,11 @@ public final class GatewayMetrics {
     /** At start, with {@code history.snapshot-file}: {@code none}, {@code restored}, {@code corrupt} or {@code failed}. */
     public void historySnapshotLoaded(String outcome) {
         snapshotLoads.increment(outcome);
+    }
+
+    /** The hooks' latency, results and breaker states. */
+    public HookMetrics hooks() {
+        return hooks;
     }
 
     public void recovered(int publications) {

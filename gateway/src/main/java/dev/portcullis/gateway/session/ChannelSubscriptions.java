@@ -4,12 +4,16 @@ import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.history.HistoryPage;
 import dev.portcullis.gateway.history.Position;
+import dev.portcullis.gateway.hooks.HookResult;
 import dev.portcullis.gateway.protocol.ClientMessage;
+import dev.portcullis.gateway.protocol.RequestId;
 import dev.portcullis.gateway.protocol.ServerMessage;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +24,12 @@ import org.slf4j.LoggerFactory;
  * channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
  * rate limit, re-auth, expiry, violations) and answers the client through the same replies.
  *
- * <p>Threading: like its session, everything runs on the session's executor; history reads and the
- * broker's confirmation may complete elsewhere and are handed back to it.
+ * <p>A channel with a subscribe hook ({@code hooks.subscribe}) is joined, and its history read, only
+ * after the application's backend accepted; the automatic channels of {@link Session#start} are
+ * granted by configuration and never asked about.
+ *
+ * <p>Threading: like its session, everything runs on the session's executor; hook answers, history
+ * reads and the broker's confirmation may complete elsewhere and are handed back to it.
  */
 final class ChannelSubscriptions {
     private static final Logger log = LoggerFactory.getLogger(ChannelSubscriptions.class);
@@ -41,6 +49,8 @@ final class ChannelSubscriptions {
      * Null when none.
      */
     private Map<String, Floor> floors;
+    /** Channels whose subscribe waits for the subscribe hook's answer; null when none. */
+    private Set<String> checking;
 
     private record Floor(String epoch, long offset) {}
 
@@ -99,6 +109,7 @@ final class ChannelSubscriptions {
         }
         subscriptions.clear();
         floors = null;
+        checking = null;
         if (recovering != null) {
             recovering.values().forEach(held -> held.forEach(Publication::release));
             recovering = null;
@@ -128,21 +139,25 @@ final class ChannelSubscriptions {
      * says {@code recovered: false} with the current position; no history is sent (the client must
      * reload), only live publications after that position.
      */
-    void subscribe(ClientMessage.Subscribe subscribe, Permissions permissions) {
+    void subscribe(ClientMessage.Subscribe subscribe, Permissions permissions, boolean askHook) {
         String channel = subscribe.channel();
         if (!permissions.canRead(channel)) {
             session.error(subscribe.id(), "forbidden", "no read permission for this channel");
             return;
         }
         boolean already = subscriptions.contains(channel);
-        if (!already && context.settings().subscriptionsPerConnection() > 0
-                && subscriptions.size() >= context.settings().subscriptionsPerConnection()) {
+        int held = subscriptions.size() + (checking == null ? 0 : checking.size());
+        if (!already && context.settings().subscriptionsPerConnection() > 0 && held >= context.settings().subscriptionsPerConnection()) {
             session.error(subscribe.id(), "too_many_subscriptions",
                     "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
             return;
         }
-        if (recovering != null && recovering.containsKey(channel)) {
+        if (recovering != null && recovering.containsKey(channel) || checking != null && checking.contains(channel)) {
             session.error(subscribe.id(), "bad_request", "a subscribe to this channel is already in progress");
+            return;
+        }
+        if (askHook && !already && context.hooks().hooksSubscribe(channel)) {
+            askHook(subscribe);
             return;
         }
         if (recovering == null) {
@@ -157,6 +172,38 @@ final class ChannelSubscriptions {
         context.broker().awaitSubscribed(channel)
                 .thenCompose(ready -> context.history().read(channel, from == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : from, Session.MAX_RECOVERY + 1))
                 .whenComplete((page, failure) -> executor.execute(() -> recovered(subscribe, page, failure)));
+    }
+
+    /**
+     * The subscribe hook decides; the channel counts as subscribed meanwhile (limit, duplicate). An
+     * {@code unsubscribe} before the answer drops the subscribe without a reply, as during recovery.
+     * On accept the checks run again against the permissions of that moment (a re-auth may have
+     * changed them).
+     */
+    private void askHook(ClientMessage.Subscribe subscribe) {
+        String channel = subscribe.channel();
+        if (checking == null) {
+            checking = new HashSet<>(4);
+        }
+        checking.add(channel);
+        context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
+            if (checking == null || !checking.remove(channel) || session.isClosed()) {
+                return; // left or closed meanwhile
+            }
+            if (checking.isEmpty()) {
+                checking = null;
+            }
+            answered(subscribe.id(), result, failure, () -> subscribe(subscribe, session.permissions(), false));
+        }));
+    }
+
+    /** Runs {@code accepted}, or answers the hook's reject or failure. */
+    private void answered(RequestId id, HookResult result, Throwable failure, Runnable accepted) {
+        switch (failure == null ? result : new HookResult.Unavailable("the application's backend failed; retry later")) {
+            case HookResult.Accepted ignored -> accepted.run();
+            case HookResult.Rejected rejected -> session.error(id, rejected.code(), rejected.message());
+            case HookResult.Unavailable unavailable -> session.error(id, "unavailable", unavailable.message());
+        }
     }
 
     private void recovered(ClientMessage.Subscribe subscribe, HistoryPage page, Throwable failure) {
@@ -220,10 +267,19 @@ final class ChannelSubscriptions {
         }
     }
 
-    void history(ClientMessage.History request, Permissions permissions) {
+    /** A history read; a channel with a subscribe hook needs its accept (reading the past is reading). */
+    void history(ClientMessage.History request, Permissions permissions, boolean askHook) {
         String channel = request.channel();
         if (!permissions.canRead(channel)) {
             session.error(request.id(), "forbidden", "no read permission for this channel");
+            return;
+        }
+        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
+            context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
+                if (!session.isClosed()) {
+                    answered(request.id(), result, failure, () -> history(request, session.permissions(), false));
+                }
+            }));
             return;
         }
         ClientMessage.Since since = request.since();
@@ -257,6 +313,9 @@ final class ChannelSubscriptions {
             context.index().unsubscribe(channel, session);
         }
         dropFloor(channel);
+        if (checking != null && checking.remove(channel) && checking.isEmpty()) {
+            checking = null;
+        }
         if (recovering != null) {
             List<Publication> held = recovering.remove(channel);
             if (held != null) {

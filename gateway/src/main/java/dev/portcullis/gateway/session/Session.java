@@ -4,13 +4,12 @@ import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenRejectedException;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
-import dev.portcullis.gateway.broker.BrokerUnavailableException;
-import dev.portcullis.gateway.broker.PublishOutcomeUnknownException;
 import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.Subscriber;
 import dev.portcullis.gateway.history.History;
+import dev.portcullis.gateway.hooks.Hooks;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.ClientMessage;
@@ -37,16 +36,18 @@ import org.slf4j.MDC;
  * One authenticated connection's life after the upgrade: the {@code connected} greeting and
  * auto-subscriptions, inbound messages (rate limit, then subscribe / unsubscribe / publish with
  * permission checks), periodic re-auth, closing when the token expires, and closing a client that
- * keeps sending garbage or keeps exceeding its rate. Its budgets live in {@link AbuseControl}, its
+ * keeps sending garbage or keeps exceeding its rate. Its channels live in {@link ChannelSubscriptions},
+ * its publish path in {@link ClientPublications}. Its budgets live in {@link AbuseControl}, its
  * clocks (expiry, re-auth, age) in {@link SessionTimers}.
  *
  * <p>Inbound path: decode and envelope schema ({@link MessageCodec}) -> rate limit -> permission ->
- * data schema and sanitising ({@link PublicationData}, publish only) -> broker. The costly steps run
- * only for messages that passed the cheap ones. {@code auth} is exempt from the rate limit so that a
+ * data schema and sanitising ({@link PublicationData}, publish only) -> hooks to the application's
+ * backend ({@link Hooks}, where configured) -> broker. The costly steps
+ * run only for messages that passed the cheap ones. {@code auth} is exempt from the rate limit so that a
  * busy client can always answer a re-auth request.
  *
  * <p>Threading: every method runs on {@code executor}, the connection's event loop, so the state
- * here needs no locks. Token verification and broker publishes may complete elsewhere; their results
+ * here needs no locks. Token verification, hook calls and broker publishes may complete elsewhere; their results
  * are handed back to the executor before they touch the session.
  */
 public final class Session implements Subscriber {
@@ -63,7 +64,8 @@ public final class Session implements Subscriber {
             Broker broker,
             History history,
             GatewayMetrics metrics,
-            Clock clock) {}
+            Clock clock,
+            Hooks hooks) {}
 
     /** Publications buffered per channel while it recovers; more closes the connection (4009). */
     static final int MAX_RECOVERY_BUFFER = 10_000;
@@ -81,6 +83,7 @@ public final class Session implements Subscriber {
     private Principal principal;
     private Permissions permissions;
     private final ChannelSubscriptions channels;
+    private final ClientPublications publications;
     private final AbuseControl abuse;
     private final SessionTimers timers;
     private boolean closed;
@@ -99,6 +102,7 @@ public final class Session implements Subscriber {
         this.context = context;
         this.openedAt = context.clock().instant();
         this.channels = new ChannelSubscriptions(this, context, out, executor);
+        this.publications = new ClientPublications(this, context, executor);
         this.abuse = new AbuseControl(context.settings());
         this.timers = new SessionTimers(this, context, executor);
     }
@@ -121,6 +125,11 @@ public final class Session implements Subscriber {
 
     public Instant openedAt() {
         return openedAt;
+    }
+
+    /** What the current token allows; call on the executor. */
+    Permissions permissions() {
+        return permissions;
     }
 
     /** A copy of the subscribed channels; call on the executor. */
@@ -159,7 +168,7 @@ public final class Session implements Subscriber {
             if (since == null) {
                 channels.join(channel);
             } else {
-                channels.subscribe(new ClientMessage.Subscribe(null, channel, since), permissions);
+                channels.subscribe(new ClientMessage.Subscribe(null, channel, since), permissions, false);
             }
         }
         timers.start(principal.expiresAt());
@@ -185,13 +194,13 @@ public final class Session implements Subscriber {
         switch (message) {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
-            case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions);
-            case ClientMessage.History history -> channels.history(history, permissions);
+            case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions, true);
+            case ClientMessage.History history -> channels.history(history, permissions, true);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));
             }
-            case ClientMessage.Publish publish -> publish(publish);
+            case ClientMessage.Publish publish -> publications.publish(publish, permissions);
         }
     }
 
@@ -242,48 +251,11 @@ public final class Session implements Subscriber {
         closed = true;
         timers.cancel();
         channels.closeAll();
+        publications.closeAll();
     }
 
     public boolean isClosed() {
         return closed;
-    }
-
-    private void publish(ClientMessage.Publish publish) {
-        String channel = publish.channel();
-        if (!permissions.canWrite(channel)) {
-            error(publish.id(), "forbidden", "no write permission for this channel");
-            return;
-        }
-        String namespace = ChannelNames.namespace(channel);
-        String data;
-        try {
-            data = context.publicationData().prepare(namespace, publish.data());
-        } catch (ProtocolException e) {
-            context.metrics().validationFailure(namespace);
-            error(publish.id(), e.code(), e.getMessage()); // the data's own errors carry no id
-            return;
-        }
-        context.broker().publish(channel, data, publish.idempotencyKey()).whenComplete((position, failure) -> executor.execute(() -> {
-            if (failure == null) {
-                context.metrics().publication("client");
-                send(ServerMessage.Ack.published(publish.id(), position.offset(), position.epoch()));
-            } else {
-                Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-                if (cause instanceof PublishOutcomeUnknownException unknown) {
-                    context.metrics().broker().outcomeUnknown("client");
-                    send(new ServerMessage.Error(publish.id(), "outcome_unknown",
-                            "the broker did not answer in time: this may or may not have been published; retry with this idempotencyKey",
-                            null, unknown.idempotencyKey()));
-                    return;
-                }
-                if (!(cause instanceof BrokerUnavailableException)) {
-                    try (var ignored = MDC.putCloseable("conn", id)) {
-                        log.warn("publish failed", cause);
-                    }
-                }
-                error(publish.id(), "unavailable", "publishing is unavailable right now; retry later");
-            }
-        }));
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.concurrent.CompletableFuture;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.config.ConfigLoader;
+import dev.portcullis.gateway.hooks.Hooks;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.testing.MutableClock;
@@ -133,7 +134,7 @@ class SessionTest {
         lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
                 new Session.Context(settings, sessionVerifier, new MessageCodec(), NamespacePolicies.create(channels),
-                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock));
+                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock, Hooks.NONE));
         session.start();
         return session;
     }

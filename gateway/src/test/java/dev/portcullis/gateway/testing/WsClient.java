@@ -136,6 +136,23 @@ public final class WsClient implements AutoCloseable {
         }
     }
 
+    /** Next message whose type is one of {@code types} (e.g. a request's {@code ack} or {@code error}); others are skipped. */
+    public JsonNode awaitAnyOf(String... types) {
+        List<String> wanted = List.of(types);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            Event event = next(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            if (event instanceof Text text) {
+                JsonNode node = json(text.text());
+                if (wanted.contains(node.path("type").asText())) {
+                    return node;
+                }
+            } else {
+                fail("expected one of " + wanted + ", got " + event);
+            }
+        }
+    }
+
     /** Skips messages until the server's close arrives. */
     public Closed awaitClose() {
         return awaitClose(WAIT);
