@@ -75,6 +75,7 @@ public final class GatewayMetrics {
 
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
+    private final PresenceMetrics presence;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
 
@@ -199,6 +200,7 @@ public final class GatewayMetrics {
 
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
+        presence = new PresenceMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -349,6 +351,10 @@ public final class GatewayMetrics {
     }
 
     /** Certificate reloads and expiry per listener. */
+    public PresenceMetrics presence() {
+        return presence;
+    }
+
     public TlsMetrics tls() {
         return tls;
     }

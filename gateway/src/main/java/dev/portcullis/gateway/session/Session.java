@@ -13,6 +13,7 @@ import dev.portcullis.gateway.channel.Subscriber;
 import dev.portcullis.gateway.history.History;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.protocol.ProtocolException;
@@ -63,7 +64,8 @@ public final class Session implements Subscriber {
             Broker broker,
             History history,
             GatewayMetrics metrics,
-            Clock clock) {}
+            Clock clock,
+            Presence presence) {}
 
     /** Publications buffered per channel while it recovers; more closes the connection (4009). */
     static final int MAX_RECOVERY_BUFFER = 10_000;
@@ -187,6 +189,7 @@ public final class Session implements Subscriber {
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions);
             case ClientMessage.History history -> channels.history(history, permissions);
+            case ClientMessage.Presence presence -> channels.presence(presence, permissions);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));

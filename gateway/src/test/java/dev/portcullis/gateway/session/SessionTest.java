@@ -12,6 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.MemoryPresenceStore;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.testing.MutableClock;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
@@ -133,7 +135,8 @@ class SessionTest {
         lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
                 new Session.Context(settings, sessionVerifier, new MessageCodec(), NamespacePolicies.create(channels),
-                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock));
+                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock,
+                        new Presence(channels, new MemoryPresenceStore(index, UnpooledByteBufAllocator.DEFAULT))));
         session.start();
         return session;
     }
