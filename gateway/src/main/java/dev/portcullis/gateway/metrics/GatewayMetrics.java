@@ -34,9 +34,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class GatewayMetrics {
     /** Client message types of the wire protocol, plus "invalid" for input that failed validation. */
-    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "auth", "ping", "invalid");
+    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "presence", "auth", "ping", "invalid");
     /** Server message types of the wire protocol. */
-    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "disconnect");
+    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "presence", "disconnect");
     /** Close codes registered up front: RFC 6455's common ones and the ones Portcullis sends. */
     static final int[] KNOWN_CLOSE_CODES = {1000, 1001, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4009, 4500, 4501, 4503};
     static final int MIN_CLOSE_CODE = 1000;
