@@ -113,6 +113,7 @@ class ClusterPresenceIT {
             assertThat(presence(alice.client(), "room:1")).containsExactly("alice/" + alice.id(), "dave/" + dave.id());
             subscribe(bob.client(), "room:1");
             assertEvent(alice.client().pollMessage("join", WsClient.WAIT), "join", "bob", bob.id());
+            assertThat(bob.client().pollMessage("join", Duration.ofSeconds(1))).as("no event about oneself").isNull();
 
             a.process().destroyForcibly(); // SIGKILL: no goodbye, no cleanup
             assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
