@@ -160,6 +160,8 @@ final class RedisChannelPresence implements PresenceStore {
     void start() {
         try {
             reap(instance).get(10, TimeUnit.SECONDS);
+            // listed at once, so that survivors reap this instance even if it dies before its first sweep
+            redis.commands().sadd(withPresence(), instance).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("redis: could not remove channel presence left by an earlier process of this instance: {}", e.toString());
         }

@@ -88,7 +88,7 @@ public final class ConfigKeys {
             key("channels.presence", Kind.LIST, "",
                     "Channels (or `prefix*` patterns) whose members a reader may list (`presence` request, `GET /api/channels/{channel}/presence`); empty: none."),
             key("channels.join-leave", Kind.LIST, "",
-                    "Channels (or `prefix*` patterns) whose subscribers get `join` and `leave` events when someone subscribes or leaves; empty: none."),
+                    "Channels (or `prefix*` patterns) whose subscribers get `join` and `leave` events when someone subscribes or leaves (not an automatic channel); empty: none."),
             key("history.channels", Kind.LIST, "alerts=1000/24h,user:*=100/24h",
                     "Channels that keep history for recovery, `channel-or-prefix*=size/ttl` (publications kept, and for how long)."),
             key("history.memory-bytes", Kind.INT, "67108864", "Budget of the in-memory history (embedded mode); the least recently published channels go first."),

@@ -222,6 +222,13 @@ public final class ConfigLoader {
             }
         }
         for (String channel : r.list("channels.auto-subscribe")) {
+            for (String pattern : r.list("channels.join-leave")) {
+                if (pattern.endsWith("*") ? channel.startsWith(pattern.substring(0, pattern.length() - 1)) : channel.equals(pattern)) {
+                    // every connection is in it: each connect and disconnect would be sent to every connection
+                    r.problem("channels.join-leave", "'" + pattern + "' matches the automatic channel '" + channel
+                            + "': every connect and disconnect would be announced to every connection");
+                }
+            }
             if (!CHANNEL.matcher(channel).matches()) {
                 r.problem("channels.auto-subscribe", "'" + channel + "' is not a channel name ([A-Za-z0-9_.:-]{1,128})");
             }

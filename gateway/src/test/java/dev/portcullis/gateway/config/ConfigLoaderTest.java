@@ -109,6 +109,9 @@ class ConfigLoaderTest {
                 "channels.join-leave", List.of("a*b"))))
                 .hasMessageContaining("channels.presence: 'room 1' is neither a channel name nor a prefix pattern ending in *")
                 .hasMessageContaining("channels.join-leave: 'a*b' is neither");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.auto-subscribe", List.of("alerts"),
+                "channels.join-leave", List.of("al*"))))
+                .hasMessageContaining("channels.join-leave: 'al*' matches the automatic channel 'alerts'");
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "broker.presence-ttl", "500ms")))
                 .hasMessageContaining("broker.presence-ttl: must be at least 1s");
     }
