@@ -134,4 +134,44 @@ class ClusterPresenceIT {
             bob.client().close();
         }
     }
+
+    /**
+     * An instance killed and started again under the same id, well within its presence TTL (so no
+     * other instance takes it for dead): the new process removes what the old one left, with a
+     * {@code leave} for each, at start-up.
+     */
+    @Test
+    void anInstanceRestartedUnderItsIdRemovesWhatItsPreviousProcessLeft(@TempDir Path dir) throws Exception {
+        String yaml = """
+                server: {host: 127.0.0.1, port: 0}
+                admin: {port: 0}
+                auth: {hmac-secret: %s, clock-skew: 0s}
+                limits: {connections-per-ip: 0, messages-per-minute: 0}
+                broker: {type: redis, redis-url: "%s", instance-id: phoenix, presence-ttl: 60s}
+                channels: {presence: ["room:*"], join-leave: ["room:*"]}
+                """;
+        try (RedisServer redis = RedisServer.start();
+                TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                        "broker.instance-id", "b", "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*")))) {
+            Conn bob = connect(b.uri(token("bob")));
+            subscribe(bob.client(), "room:1");
+            Conn alice;
+            try (GatewayProcess first = GatewayProcess.start(dir, yaml.formatted(Tokens.SECRET, redis.url()), "")) {
+                alice = connect(URI.create("ws://127.0.0.1:" + first.port() + "/ws?token=" + token("alice")));
+                subscribe(alice.client(), "room:1");
+                assertEvent(bob.client().pollMessage("join", WsClient.WAIT), "join", "alice", alice.id());
+                first.process().destroyForcibly();
+                assertThat(first.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(presence(bob.client(), "room:1")).as("alive by its liveness key for a minute")
+                    .containsExactly("bob/" + bob.id(), "alice/" + alice.id());
+            try (GatewayProcess second = GatewayProcess.start(dir, yaml.formatted(Tokens.SECRET, redis.url()), "")) {
+                assertEvent(bob.client().pollMessage("leave", WsClient.WAIT), "leave", "alice", alice.id());
+                assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id());
+                assertThat(bob.client().pollMessage("leave", Duration.ofSeconds(2))).as("once").isNull();
+            }
+            alice.client().abort();
+            bob.client().close();
+        }
+    }
 }
