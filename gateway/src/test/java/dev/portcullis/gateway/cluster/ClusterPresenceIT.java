@@ -174,4 +174,31 @@ class ClusterPresenceIT {
             bob.client().close();
         }
     }
+
+    /**
+     * Redis lost everything (restarted empty): while it is down a listing answers this instance's own
+     * members, marked incomplete; once it is back, every instance writes its members again.
+     */
+    @Test
+    void membersAreWrittenAgainWhenRedisComesBackEmpty() throws Exception {
+        try (RedisServer redis = RedisServer.start();
+                TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                        "broker.instance-id", "b", "broker.redis-timeout", "1s", "channels.presence", List.of("room:*")))) {
+            Conn bob = connect(b.uri(token("bob")));
+            subscribe(bob.client(), "room:1");
+            assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id());
+            redis.kill();
+            JsonNode partial = WsClient.json(b.api("GET", "/api/channels/room:1/presence", null).body());
+            assertThat(members(partial)).containsExactly("bob/" + bob.id());
+            assertThat(partial.path("complete").asBoolean()).as("only this instance could be asked").isFalse();
+            redis.restart();
+            assertThat(redis.cli("KEYS", "*presence*")).as("Redis came back empty").isEmpty();
+            await().atMost(Duration.ofSeconds(15)).until(() -> {
+                JsonNode listed = WsClient.json(b.api("GET", "/api/channels/room:1/presence", null).body());
+                return listed.path("complete").asBoolean() && members(listed).equals(List.of("bob/" + bob.id()));
+            });
+            assertThat(redis.cli("HKEYS", "portcullis:{room:1}:presence:b")).isEqualTo(bob.id());
+            bob.client().close();
+        }
+    }
 }
