@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portcullis.gateway.testing.GatewayProcess;
+import dev.portcullis.gateway.testing.RedisClusterServers;
 import dev.portcullis.gateway.testing.RedisServer;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
@@ -199,6 +200,42 @@ class ClusterPresenceIT {
             });
             assertThat(redis.cli("HKEYS", "portcullis:{room:1}:presence:b")).isEqualTo(bob.id());
             bob.client().close();
+        }
+    }
+
+    /** In Redis Cluster: every presence script touches one slot (the channel's), so it runs on the channel's shard. */
+    @Test
+    void presenceWorksInRedisCluster() {
+        try (RedisClusterServers redis = RedisClusterServers.start()) {
+            Map<String, Object> config = Map.of("broker.type", "redis", "broker.redis-cluster", "true", "broker.redis-url", redis.urls(),
+                    "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*"));
+            Map<String, Object> onA = new java.util.HashMap<>(config);
+            onA.put("broker.instance-id", "a");
+            Map<String, Object> onB = new java.util.HashMap<>(config);
+            onB.put("broker.instance-id", "b");
+            try (TestGateway a = TestGateway.start(onA); TestGateway b = TestGateway.start(onB)) {
+                List<String> rooms = List.of("room:1", "room:2", "room:3", "room:4");
+                Conn alice = connect(a.uri(token("alice")));
+                Conn bob = connect(b.uri(token("bob")));
+                for (String room : rooms) { // four channels: several slots, and so several shards
+                    subscribe(alice.client(), room);
+                    subscribe(bob.client(), room);
+                    JsonNode join = alice.client().pollMessage("join", WsClient.WAIT);
+                    assertThat(join).isNotNull();
+                    assertThat(join.path("channel").asText()).isEqualTo(room);
+                    assertThat(join.path("connection").asText()).isEqualTo(bob.id());
+                    assertThat(presence(bob.client(), room)).containsExactlyInAnyOrder("alice/" + alice.id(), "bob/" + bob.id());
+                }
+                bob.client().close();
+                List<String> left = new ArrayList<>();
+                for (int i = 0; i < rooms.size(); i++) {
+                    JsonNode leave = alice.client().pollMessage("leave", WsClient.WAIT);
+                    assertThat(leave).isNotNull();
+                    left.add(leave.path("channel").asText());
+                }
+                assertThat(left).containsExactlyInAnyOrderElementsOf(rooms);
+                alice.client().close();
+            }
         }
     }
 }
