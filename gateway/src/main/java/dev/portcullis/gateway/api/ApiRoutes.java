@@ -59,7 +59,7 @@ final class ApiRoutes {
             return presence.members(URLDecoder.decode(path.substring(CHANNELS.length(), path.length() - PRESENCE.length()),
                     StandardCharsets.UTF_8));
         }
-        return BackendApi.done(BackendApi.error(404, "not_found", "no such API route"));
+        return BackendApi.done(operations.error(404, "not_found", "no such API route"));
     }
 
     private static ObjectNode parse(byte[] body) {

@@ -53,7 +53,7 @@ public final class BackendApi {
     private static final int MAX_REASON_LENGTH = 100;
     private static final int MAX_USER_LENGTH = 256;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper json = new ObjectMapper();
     private final ApiRoutes routes;
     private final ApiKeys keys;
     private final Broker broker;
@@ -111,7 +111,7 @@ public final class BackendApi {
         String data = prepare(channel, request);
         String key = broker.idempotencyKeyFor(idempotencyKey(request));
         return broker.publish(channel, data, key).handle((position, failure) -> failure == null
-                ? published(ApiResponse.ok(JSON.createObjectNode().put("offset", position.offset())
+                ? published(ApiResponse.ok(json.createObjectNode().put("offset", position.offset())
                         .put("epoch", position.epoch()).toString()), 1)
                 : failed(failure));
     }
@@ -148,15 +148,15 @@ public final class BackendApi {
             if (failure != null) {
                 return failed(firstFailure(offsets, failure));
             }
-            ObjectNode byChannel = JSON.createObjectNode();
-            ObjectNode epochs = JSON.createObjectNode();
+            ObjectNode byChannel = json.createObjectNode();
+            ObjectNode epochs = json.createObjectNode();
             int i = 0;
             for (String channel : dataByChannel.keySet()) {
                 Position position = offsets.get(i++).join();
                 byChannel.put(channel, position.offset());
                 epochs.put(channel, position.epoch());
             }
-            ObjectNode answer = JSON.createObjectNode();
+            ObjectNode answer = json.createObjectNode();
             answer.set("offsets", byChannel);
             answer.set("epochs", epochs);
             return published(ApiResponse.ok(answer.toString()), dataByChannel.size());
@@ -189,7 +189,7 @@ public final class BackendApi {
                         return error(503, "unavailable", "the logout could not be stored or announced cluster-wide; retry");
                     }
                     log.info("api: disconnected {} connection(s) of a user, revoke={}", closed, revoke);
-                    return ApiResponse.ok(JSON.createObjectNode().put("disconnected", closed).put("revoked", revoke).toString());
+                    return ApiResponse.ok(json.createObjectNode().put("disconnected", closed).put("revoked", revoke).toString());
                 }));
     }
 
@@ -199,7 +199,7 @@ public final class BackendApi {
             throw new BadRequest(400, "bad_request", "the user query parameter is required");
         }
         return directory.connections(users.get(0)).thenApply(list -> {
-            ArrayNode array = JSON.createArrayNode();
+            ArrayNode array = json.createArrayNode();
             for (ConnectionInfo info : list) {
                 ObjectNode node = array.addObject()
                         .put("id", info.id())
@@ -209,7 +209,7 @@ public final class BackendApi {
                 ArrayNode channels = node.putArray("channels");
                 info.channels().forEach(channels::add);
             }
-            ObjectNode answer = JSON.createObjectNode();
+            ObjectNode answer = json.createObjectNode();
             answer.set("connections", array);
             return ApiResponse.ok(answer.toString());
         });
@@ -223,7 +223,7 @@ public final class BackendApi {
         List<InstanceStats> all = new ArrayList<>();
         all.add(localStats.get());
         all.addAll(cluster.others());
-        ObjectNode answer = JSON.createObjectNode()
+        ObjectNode answer = json.createObjectNode()
                 .put("connections", all.stream().mapToInt(InstanceStats::connections).sum())
                 .put("subscriptions", all.stream().mapToInt(InstanceStats::subscriptions).sum())
                 .put("channels", all.stream().mapToInt(InstanceStats::channels).sum())
@@ -295,7 +295,7 @@ public final class BackendApi {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
         if (cause instanceof PublishOutcomeUnknownException unknown) {
             metrics.broker().outcomeUnknown("api");
-            return new ApiResponse(504, JSON.createObjectNode().put("error", "outcome_unknown")
+            return new ApiResponse(504, json.createObjectNode().put("error", "outcome_unknown")
                     .put("message", "the broker did not answer in time: this may or may not have been published; "
                             + "retry with this idempotencyKey, which publishes it at most once")
                     .put("idempotencyKey", unknown.idempotencyKey()).toString());
@@ -317,8 +317,8 @@ public final class BackendApi {
         return response;
     }
 
-    static ApiResponse error(int status, String code, String message) {
-        return new ApiResponse(status, JSON.createObjectNode().put("error", code).put("message", message).toString());
+    ApiResponse error(int status, String code, String message) {
+        return new ApiResponse(status, json.createObjectNode().put("error", code).put("message", message).toString());
     }
 
     static CompletableFuture<ApiResponse> done(ApiResponse response) {
