@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The channels of one {@link Session}: joining and leaving them in the index, subscribing with
- * recovery from a position, the {@code history} request, and holding back live publications of a
- * channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
+ * recovery from a position, the {@code history} and {@code presence} requests, reporting joins and
+ * leaves to {@code Presence}, and holding back live publications of a channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
  * rate limit, re-auth, expiry, violations) and answers the client through the same replies.
  *
  * <p>Threading: like its session, everything runs on the session's executor; history reads and the
