@@ -5,7 +5,7 @@ import { Emitter } from './emitter.js';
 import { PortcullisError } from './errors.js';
 import { Hub, type ToHub, type ToTabs } from './hub.js';
 import { Outbox } from './outbox.js';
-import { randomKey, type ClientFrame, type Position, type ServerFrame } from './protocol.js';
+import { randomKey, type ClientFrame, type Member, type Position, type ServerFrame } from './protocol.js';
 import { Subscription, type MessageCallback } from './subscription.js';
 import { resolveSharing, subject, type ResolvedSharing, type TabBus, type TabSharing } from './tabs.js';
 
@@ -76,6 +76,25 @@ export interface ClientEvents {
   publication: PublicationEvent;
   /** An automatic channel's history did not cover a reconnect. */
   gap: { channel: string; offset: number; epoch?: string };
+  /** Someone else subscribed to a subscribed channel of `channels.join-leave`. */
+  join: PresenceEvent;
+  /** Someone else left a subscribed channel of `channels.join-leave` (unsubscribed, disconnected, their instance died). */
+  leave: PresenceEvent;
+}
+
+/** A `join` or `leave`: not a publication (no offset, not recovered after a reconnect: ask {@link PortcullisClient.presence} again). */
+export interface PresenceEvent {
+  channel: string;
+  user: string;
+  connection: string;
+}
+
+/** The members of a channel that keeps presence (`channels.presence`), longest present first. */
+export interface PresenceList {
+  channel: string;
+  members: Member[];
+  /** False when the gateway cut the list (over its maximum, 1,000) or could only list some instances. */
+  complete: boolean;
 }
 
 export interface PublishResult {
@@ -233,6 +252,12 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     return { channel, offset: offset!, epoch: epoch!, complete: !!complete, publications: publications ?? [] };
   }
 
+  /** Who is in `channel` now, on every instance: needs read permission and a channel in `channels.presence`. */
+  async presence(channel: string): Promise<PresenceList> {
+    const { members, complete } = await this.#request({ type: 'presence', channel });
+    return { channel, members: members ?? [], complete: !!complete };
+  }
+
   #request(frame: Parameters<Outbox['request']>[0]): Promise<ServerFrame> {
     return this.#ended ? Promise.reject(new PortcullisError('closed', 'the client is closed')) : this.#outbox.request(frame);
   }
@@ -307,6 +332,10 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   #frame(f: ServerFrame, auto?: boolean): void {
     const name = f.channel!;
     const sub = this.#subs.get(name);
+    if (f.type === 'join' || f.type === 'leave') {
+      if (sub) this.emit(f.type, { channel: name, user: f.user!, connection: f.connection! });
+      return;
+    }
     if (f.type === 'message' || f.type === 'gap') {
       if (sub) return sub._feed(f);
       if (!auto) return; // another tab's channel

@@ -268,6 +268,8 @@ export class Hub {
         ch.pos = { offset: f.offset, epoch: f.epoch };
       }
       this.post({ k: 'f', f, auto: ch.auto || name === 'user:' + this.#hello?.user });
+    } else if ((f.type === 'join' || f.type === 'leave') && name) {
+      this.post({ k: 'f', f }); // presence events: each tab passes on those of its subscriptions
     } else if (f.type === 'error' && name) {
       // Permissions narrowed by a re-auth: the gateway left the channel.
       const ch = this.#channels.get(name);

@@ -8,7 +8,7 @@ export interface Position {
 
 /** A client message. `id` is an integer, echoed in the answer. */
 export interface ClientFrame {
-  type: 'subscribe' | 'unsubscribe' | 'publish' | 'history' | 'ping' | 'auth';
+  type: 'subscribe' | 'unsubscribe' | 'publish' | 'history' | 'presence' | 'ping' | 'auth';
   id?: number;
   channel?: string;
   since?: Position;
@@ -41,6 +41,15 @@ export interface ServerFrame {
   expiresAt?: number;
   complete?: boolean;
   publications?: { offset: number; data: unknown }[];
+  /** `presence`: the channel's members. */
+  members?: Member[];
+}
+
+/** A member of a channel that keeps presence; `since` is when it subscribed (epoch ms). */
+export interface Member {
+  user: string;
+  connection: string;
+  since: number;
 }
 
 /** 128 random bits as hex: idempotency keys and tab ids. Works in insecure contexts too (no randomUUID). */

@@ -442,3 +442,24 @@ test('a getToken that never settles is a failed attempt after connectTimeoutMs',
   assert.equal(gateway.sockets[0].token, 'token2');
   client.close();
 });
+
+test('presence lists the channel\'s members; join and leave of a subscribed channel are events, others are ignored', async () => {
+  const { client, gateway } = setup();
+  const events: unknown[] = [];
+  client.on('join', (e) => events.push(['join', e]));
+  client.on('leave', (e) => events.push(['leave', e]));
+  await client.subscribe('room:1', () => {}).ready;
+  const list = await client.presence('room:1');
+  assert.equal(gateway.sent('presence')[0].channel, 'room:1');
+  assert.equal(typeof gateway.sent('presence')[0].id, 'number');
+  assert.deepEqual(list, { channel: 'room:1', members: [{ user: gateway.sockets[0].user ?? 'anonymous', connection: 'conn0', since: 1000 }], complete: true });
+  const socket = gateway.sockets[0];
+  socket.push({ type: 'join', channel: 'room:9', user: 'eve', connection: 'c9' }); // not subscribed here: ignored
+  socket.push({ type: 'join', channel: 'room:1', user: 'bob', connection: 'c2' });
+  socket.push({ type: 'leave', channel: 'room:1', user: 'bob', connection: 'c2' });
+  await until(() => events.length === 2);
+  assert.deepEqual(events, [
+    ['join', { channel: 'room:1', user: 'bob', connection: 'c2' }],
+    ['leave', { channel: 'room:1', user: 'bob', connection: 'c2' }],
+  ]);
+});

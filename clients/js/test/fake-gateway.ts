@@ -1,7 +1,7 @@
 /**
  * An in-memory stand-in for the Portcullis gateway, enough of docs/protocol.md to drive the client
  * in unit tests without a network: the greeting, subscribe with recovery from `since`, the
- * `recover` parameter for automatic channels, publish with idempotency keys, history, ping.
+ * `recover` parameter for automatic channels, publish with idempotency keys, history, presence, ping.
  * Its WebSocket class is handed to the client as `options.WebSocket`.
  */
 
@@ -108,6 +108,12 @@ export class FakeGateway {
         const from = msg.since?.offset ?? 0;
         const publications = ch.log.slice(from, from + (msg.limit ?? 100));
         return socket.push({ type: 'history', id, channel, offset: ch.log.length, epoch: ch.epoch, complete: true, publications });
+      }
+      case 'presence': {
+        const members = this.open()
+          .filter((s) => s.subscribed.has(channel!))
+          .map((s, i) => ({ user: s.user ?? 'anonymous', connection: 'conn' + this.sockets.indexOf(s), since: 1000 + i }));
+        return socket.push({ type: 'presence', id, channel, members, complete: true });
       }
       case 'publish': {
         let ack = msg.idempotencyKey ? this.keys.get(msg.idempotencyKey) : undefined;

@@ -190,6 +190,16 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
     }
 
     @Override
+    public CompletableFuture<Presence> presence(String channel) {
+        Objects.requireNonNull(channel, "channel");
+        CompletableFuture<Presence> result = new CompletableFuture<>();
+        if (!run(() -> enqueue(Request.presence(channel, result)))) {
+            result.completeExceptionally(closedException());
+        }
+        return result;
+    }
+
+    @Override
     public boolean isConnected() {
         return greeted && !stopped;
     }
@@ -410,6 +420,8 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             case "ack" -> onAck(frame);
             case "error" -> onError(frame);
             case "history" -> onHistory(frame);
+            case "presence" -> onPresence(frame);
+            case "join", "leave" -> onPresenceChange(frame);
             case "reauth" -> onReauth();
             case "disconnect" -> disconnectHintMillis = Frames.number(frame, "retryAfterMs");
             case "pong" -> { }
@@ -515,6 +527,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
                 }
             }
             case HISTORY -> request.fail(new PortcullisException("the server answered history with a plain ack"));
+            case PRESENCE -> request.fail(new PortcullisException("the server answered presence with a plain ack"));
         }
     }
 
@@ -559,6 +572,29 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         Request request = outbox.answered(Frames.text(frame, "id"));
         if (request != null && request.kind == Request.Kind.HISTORY) {
             request.complete(Frames.historyPage(frame));
+        }
+    }
+
+    private void onPresence(JsonNode frame) {
+        Request request = outbox.answered(Frames.text(frame, "id"));
+        if (request != null && request.kind == Request.Kind.PRESENCE) {
+            request.complete(Frames.presence(frame));
+        }
+    }
+
+    /** A join or leave in a subscribed channel, to its listener; in other channels (automatic ones) ignored. */
+    private void onPresenceChange(JsonNode frame) {
+        SubscriptionHandle handle = subscriptions.get(Frames.text(frame, "channel"));
+        if (handle != null) {
+            PresenceChange change = Frames.presenceChange(frame);
+            boolean join = "join".equals(frame.path("type").asText());
+            notifyListener(() -> {
+                if (join) {
+                    handle.listener().onJoin(change);
+                } else {
+                    handle.listener().onLeave(change);
+                }
+            });
         }
     }
 
@@ -623,7 +659,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         }
         for (Request request : outbox.connectionLost()) {
             switch (request.kind) {
-                case PUBLISH, HISTORY -> request.fail(new ConnectionLostException(
+                case PUBLISH, HISTORY, PRESENCE -> request.fail(new ConnectionLostException(
                         "connection lost before the server answered (" + code + " " + reason + ")"));
                 case UNSUBSCRIBE -> request.complete(null); // the server dropped the subscription with the connection
                 case SUBSCRIBE, AUTH -> { }

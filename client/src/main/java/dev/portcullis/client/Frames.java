@@ -43,6 +43,10 @@ final class Frames {
         return frame.toString();
     }
 
+    static String presence(String id, String channel) {
+        return frame("presence", id).put("channel", channel).toString();
+    }
+
     static String auth(String id, String token) {
         return frame("auth", id).put("token", token).toString();
     }
@@ -90,6 +94,19 @@ final class Frames {
             publications.add(new Message(channel, publication.path("offset").asLong(), epoch, publication.get("data")));
         }
         return new HistoryPage(channel, frame.path("offset").asLong(), epoch, frame.path("complete").asBoolean(false), publications);
+    }
+
+    static Presence presence(JsonNode frame) {
+        List<Presence.Member> members = new ArrayList<>();
+        for (JsonNode member : frame.path("members")) {
+            members.add(new Presence.Member(member.path("user").asText(), member.path("connection").asText(),
+                    java.time.Instant.ofEpochMilli(member.path("since").asLong())));
+        }
+        return new Presence(frame.path("channel").asText(), members, frame.path("complete").asBoolean(false));
+    }
+
+    static PresenceChange presenceChange(JsonNode frame) {
+        return new PresenceChange(frame.path("channel").asText(), frame.path("user").asText(), frame.path("connection").asText());
     }
 
     /** A text field, or null when absent or null. */

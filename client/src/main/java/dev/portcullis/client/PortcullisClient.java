@@ -134,6 +134,14 @@ public interface PortcullisClient extends AutoCloseable {
      */
     CompletableFuture<HistoryPage> history(String channel, Position since, int limit);
 
+    /**
+     * Lists the channel's members on every gateway instance. Needs read permission and a channel in
+     * the gateway's {@code channels.presence}: otherwise the future fails with a
+     * {@link ServerErrorException} {@code forbidden} or {@code presence_disabled}. Queued while
+     * disconnected like {@link #history}.
+     */
+    CompletableFuture<Presence> presence(String channel);
+
     /** True while a connection is open and greeted. */
     boolean isConnected();
 

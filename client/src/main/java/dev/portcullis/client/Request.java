@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Request {
     enum Kind {
-        SUBSCRIBE(0), UNSUBSCRIBE(0), PUBLISH(1), HISTORY(1), AUTH(0);
+        SUBSCRIBE(0), UNSUBSCRIBE(0), PUBLISH(1), HISTORY(1), PRESENCE(1), AUTH(0);
 
         /** Lower goes first: restoring subscriptions before the queued publications. */
         final int priority;
@@ -71,6 +71,10 @@ final class Request {
         return new Request(Kind.HISTORY, channel, null, since, limit, null, result);
     }
 
+    static Request presence(String channel, CompletableFuture<Presence> result) {
+        return new Request(Kind.PRESENCE, channel, null, null, 0, null, result);
+    }
+
     static Request auth() {
         return new Request(Kind.AUTH, null, null, null, 0, null, null);
     }
@@ -87,6 +91,7 @@ final class Request {
             case UNSUBSCRIBE -> Frames.unsubscribe(id, channel);
             case PUBLISH -> Frames.publish(id, channel, data, idempotencyKey);
             case HISTORY -> Frames.history(id, channel, since, limit);
+            case PRESENCE -> Frames.presence(id, channel);
             case AUTH -> Frames.auth(id, token);
         };
     }

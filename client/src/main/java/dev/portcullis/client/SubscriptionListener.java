@@ -21,6 +21,12 @@ public interface SubscriptionListener {
     /** A publication in the channel. */
     void onMessage(Message message);
 
+    /** Another connection subscribed to the channel (only channels in the gateway's {@code channels.join-leave}). */
+    default void onJoin(PresenceChange join) {}
+
+    /** Another connection left the channel (only channels in the gateway's {@code channels.join-leave}). */
+    default void onLeave(PresenceChange leave) {}
+
     /**
      * The server refused the subscription ({@code forbidden}, {@code bad_channel},
      * {@code too_many_subscriptions}), at first or when it was restored after a reconnect. The

@@ -22,6 +22,9 @@ import dev.portcullis.gateway.cluster.RedisCluster;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.LimitsConfig;
+import dev.portcullis.gateway.presence.MemoryPresenceStore;
+import dev.portcullis.gateway.presence.Presence;
+import dev.portcullis.gateway.presence.PresenceStore;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.hooks.Hooks;
@@ -112,6 +115,7 @@ public final class Gateway implements AutoCloseable {
         Supplier<InstanceStats> localStats = () -> new InstanceStats(config.broker().instanceId(), connections.active(),
                 index.subscriptions(), index.channels(), rates.inPerSecond(), rates.outPerSecond());
         ClusterView clusterView;
+        PresenceStore presenceStore;
         if (config.broker().redis()) {
             this.cluster = RedisCluster.connect(config, index, ByteBufAllocator.DEFAULT, metrics, clock, connections,
                     attempts, localRevocations, localStats);
@@ -121,6 +125,7 @@ public final class Gateway implements AutoCloseable {
             attemptGate = cluster.attempts();
             registry = cluster.registry();
             directory = cluster.directory();
+            presenceStore = cluster.channelPresence();
         } else {
             this.cluster = null;
             this.broker = new LocalBroker(index, ByteBufAllocator.DEFAULT, metrics, config.history(), BROKER_IDLE.toMillis(),
@@ -130,7 +135,10 @@ public final class Gateway implements AutoCloseable {
             registry = SessionRegistry.LOCAL;
             directory = connections;
             clusterView = ClusterView.ALONE;
+            presenceStore = new MemoryPresenceStore(index, ByteBufAllocator.DEFAULT);
         }
+        metrics.presence().members(presenceStore::localMembers);
+        Presence presence = new Presence(config.channels(), presenceStore);
         TokenVerifier tokens = new RevocationCheckingVerifier(verifier, revocations);
         LimitsConfig limits = config.limits();
         SessionSettings settings = new SessionSettings(
@@ -143,9 +151,9 @@ public final class Gateway implements AutoCloseable {
         PublicationData backendData = config.channels().sanitizeBackend() ? publicationData : publicationData.unsanitised();
         this.hooks = Hooks.create(config.hooks(), backendData, metrics.hooks(), clock);
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
-                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock, hooks);
+                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, clock, hooks, presence);
         BackendApi api = new BackendApi(config.admin().apiKeys(), broker, backendData, directory, revocations, metrics,
-                localStats, clusterView);
+                localStats, clusterView, presence);
         long fileLimit = FileLimit.current();
         ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);
         metrics.maxConnections(slots.maxConnections());

@@ -1,6 +1,5 @@
 package dev.portcullis.gateway.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,11 +11,10 @@ import dev.portcullis.gateway.broker.PublishOutcomeUnknownException;
 import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.history.Position;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.protocol.ProtocolException;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.session.Disconnect;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +34,11 @@ import org.slf4j.LoggerFactory;
  * POST /api/users/{user}/disconnect {reason?, revoke?}         -> {disconnected, revoked}
  * GET  /api/connections?user=...                               -> {connections: [...]}
  * GET  /api/stats                                              -> {connections, subscriptions, channels, messagesInPerSecond, messagesOutPerSecond, instances: [...]}
+ * GET  /api/channels/{channel}/presence                        -> {channel, members: [{user, connection, since}], complete}
  * </pre>
+ *
+ * The routes are in {@link ApiRoutes}; this class checks the key, counts the answers and holds the
+ * operations on publications and connections ({@link PresenceApi} those on presence).
  *
  * Errors are {@code {error, message}} with 400 (bad JSON, bad channel, invalid data), 401 (no or
  * wrong key), 404, 405, 503 {@code unavailable} (the broker cannot take publications: certainly not
@@ -52,6 +54,7 @@ public final class BackendApi {
     private static final int MAX_USER_LENGTH = 256;
 
     private final ObjectMapper json = new ObjectMapper();
+    private final ApiRoutes routes;
     private final ApiKeys keys;
     private final Broker broker;
     private final PublicationData publicationData;
@@ -65,9 +68,12 @@ public final class BackendApi {
     /**
      * @param localStats this instance's figures
      * @param cluster the other instances ({@link ClusterView#ALONE} for a single one)
+     * @param presence channel presence, for {@code /api/channels/{channel}/presence}
      */
     public BackendApi(List<String> apiKeys, Broker broker, PublicationData publicationData, ConnectionDirectory directory,
-            RevocationStore revocations, GatewayMetrics metrics, Supplier<InstanceStats> localStats, ClusterView cluster) {
+            RevocationStore revocations, GatewayMetrics metrics, Supplier<InstanceStats> localStats, ClusterView cluster,
+            Presence presence) {
+        this.routes = new ApiRoutes(this, new PresenceApi(presence));
         this.cluster = cluster;
         this.localStats = localStats;
         this.keys = new ApiKeys(apiKeys);
@@ -92,7 +98,7 @@ public final class BackendApi {
                     ? "Authorization: Bearer <api key> required" : "the backend API is off: set admin.api-keys"));
         }
         try {
-            CompletableFuture<ApiResponse> answer = route(method, path, query, body);
+            CompletableFuture<ApiResponse> answer = routes.route(method, path, query, body);
             return answer.thenApply(this::counted);
         } catch (BadRequest e) {
             metrics.apiRequest("bad_request");
@@ -100,33 +106,7 @@ public final class BackendApi {
         }
     }
 
-    private CompletableFuture<ApiResponse> route(String method, String path, Map<String, List<String>> query, byte[] body) {
-        if (path.equals("/api/publish")) {
-            requireMethod(method, "POST");
-            return publish(parse(body));
-        }
-        if (path.equals("/api/broadcast")) {
-            requireMethod(method, "POST");
-            return broadcast(parse(body));
-        }
-        if (path.equals("/api/connections")) {
-            requireMethod(method, "GET");
-            return connections(query);
-        }
-        if (path.equals("/api/stats")) {
-            requireMethod(method, "GET");
-            return done(stats());
-        }
-        if (path.startsWith("/api/users/") && path.endsWith("/disconnect")) {
-            requireMethod(method, "POST");
-            String user = URLDecoder.decode(path.substring("/api/users/".length(), path.length() - "/disconnect".length()),
-                    StandardCharsets.UTF_8);
-            return disconnect(user, body.length == 0 ? json.createObjectNode() : parse(body));
-        }
-        return done(error(404, "not_found", "no such API route"));
-    }
-
-    private CompletableFuture<ApiResponse> publish(ObjectNode request) {
+    CompletableFuture<ApiResponse> publish(ObjectNode request) {
         String channel = channel(request.get("channel"), "$.channel");
         String data = prepare(channel, request);
         String key = broker.idempotencyKeyFor(idempotencyKey(request));
@@ -144,7 +124,7 @@ public final class BackendApi {
         return key == null ? null : key.textValue();
     }
 
-    private CompletableFuture<ApiResponse> broadcast(ObjectNode request) {
+    CompletableFuture<ApiResponse> broadcast(ObjectNode request) {
         JsonNode list = request.get("channels");
         if (list == null || !list.isArray() || list.isEmpty() || list.size() > MAX_BROADCAST_CHANNELS) {
             throw new BadRequest(400, "invalid_message", "$.channels: an array of 1 to " + MAX_BROADCAST_CHANNELS + " channels is required");
@@ -183,7 +163,7 @@ public final class BackendApi {
         });
     }
 
-    private CompletableFuture<ApiResponse> disconnect(String user, ObjectNode request) {
+    CompletableFuture<ApiResponse> disconnect(String user, ObjectNode request) {
         if (user.isEmpty() || user.length() > MAX_USER_LENGTH) {
             throw new BadRequest(400, "bad_request", "the user id must have 1 to " + MAX_USER_LENGTH + " characters");
         }
@@ -213,7 +193,7 @@ public final class BackendApi {
                 }));
     }
 
-    private CompletableFuture<ApiResponse> connections(Map<String, List<String>> query) {
+    CompletableFuture<ApiResponse> connections(Map<String, List<String>> query) {
         List<String> users = query.get("user");
         if (users == null || users.isEmpty() || users.get(0).isEmpty()) {
             throw new BadRequest(400, "bad_request", "the user query parameter is required");
@@ -239,7 +219,7 @@ public final class BackendApi {
      * Sums over this instance and every live one of the cluster. {@code channels} sums each
      * instance's channels with local subscribers (a channel followed on two instances counts twice).
      */
-    private ApiResponse stats() {
+    ApiResponse stats() {
         List<InstanceStats> all = new ArrayList<>();
         all.add(localStats.get());
         all.addAll(cluster.others());
@@ -277,7 +257,7 @@ public final class BackendApi {
         }
     }
 
-    private static String channel(JsonNode node, String path) {
+    static String channel(JsonNode node, String path) {
         if (node == null || !node.isTextual()) {
             throw new BadRequest(400, "bad_channel", path + ": a channel name is required");
         }
@@ -285,26 +265,6 @@ public final class BackendApi {
             throw new BadRequest(400, "bad_channel", path + ": not a channel name ([A-Za-z0-9_.:-]{1,128})");
         }
         return node.textValue();
-    }
-
-    private ObjectNode parse(byte[] body) {
-        try {
-            JsonNode node = json.readTree(body);
-            if (node instanceof ObjectNode object) {
-                return object;
-            }
-        } catch (JsonProcessingException e) {
-            throw new BadRequest(400, "bad_json", "the body is not valid JSON");
-        } catch (java.io.IOException e) {
-            throw new BadRequest(400, "bad_json", "the body cannot be read");
-        }
-        throw new BadRequest(400, "bad_json", "the body must be a JSON object");
-    }
-
-    private static void requireMethod(String method, String expected) {
-        if (!method.equals(expected)) {
-            throw new BadRequest(405, "method_not_allowed", "use " + expected);
-        }
     }
 
     private ApiResponse published(ApiResponse response, int publications) {
@@ -357,23 +317,11 @@ public final class BackendApi {
         return response;
     }
 
-    private ApiResponse error(int status, String code, String message) {
+    ApiResponse error(int status, String code, String message) {
         return new ApiResponse(status, json.createObjectNode().put("error", code).put("message", message).toString());
     }
 
-    private static CompletableFuture<ApiResponse> done(ApiResponse response) {
+    static CompletableFuture<ApiResponse> done(ApiResponse response) {
         return CompletableFuture.completedFuture(response);
-    }
-
-    /** A request the API refuses; unchecked so that validation reads top to bottom. */
-    private static final class BadRequest extends RuntimeException {
-        final int status;
-        final String code;
-
-        BadRequest(int status, String code, String message) {
-            super(message, null, false, false);
-            this.status = status;
-            this.code = code;
-        }
     }
 }

@@ -31,14 +31,54 @@ public final class Publication extends AbstractReferenceCounted {
     private final ByteBuf frame;
     private final int headerLength;
     private final boolean gap;
+    /** For a presence {@link #event}: the connection that joined or left; null for publications and gaps. */
+    private final String origin;
 
     private Publication(String channel, long offset, String epoch, ByteBuf frame, int headerLength, boolean gap) {
+        this(channel, offset, epoch, frame, headerLength, gap, null);
+    }
+
+    private Publication(String channel, long offset, String epoch, ByteBuf frame, int headerLength, boolean gap, String origin) {
         this.channel = channel;
         this.offset = offset;
         this.epoch = epoch;
         this.frame = frame;
         this.headerLength = headerLength;
         this.gap = gap;
+        this.origin = origin;
+    }
+
+    /**
+     * A presence event ({@code {"type":"join"|"leave","channel":...,"user":...,"connection":...}},
+     * given as complete JSON text): not a publication, so it has no offset or epoch ({@code -1} and
+     * {@code ""}) and is in no history, but it travels the same fan-out path to the channel's
+     * subscribers, written once for all of them. {@code origin} is the connection the event is about:
+     * it is not told about itself.
+     */
+    public static Publication event(ByteBufAllocator alloc, String channel, String origin, String eventJson) {
+        byte[] payload = eventJson.getBytes(StandardCharsets.UTF_8);
+        int header = header(payload.length);
+        ByteBuf frame = alloc.directBuffer(header + payload.length);
+        writeHeader(frame, payload.length);
+        frame.writeBytes(payload);
+        return new Publication(channel, -1, "", frame, header, false, origin);
+    }
+
+    private static int header(int payload) {
+        return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+    }
+
+    private static void writeHeader(ByteBuf frame, int payload) {
+        frame.writeByte(0x81); // FIN + text
+        if (payload < 126) {
+            frame.writeByte(payload);
+        } else if (payload < 65536) {
+            frame.writeByte(126);
+            frame.writeShort(payload);
+        } else {
+            frame.writeByte(127);
+            frame.writeLong(payload);
+        }
     }
 
     /**
@@ -64,18 +104,9 @@ public final class Publication extends AbstractReferenceCounted {
         String offsetText = Long.toString(offset);
         int payload = prefix.length() + channel.length() + OFFSET.length() + offsetText.length() + EPOCH.length() + epoch.length()
                 + beforeData.length() + data.length + 1;
-        int header = payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+        int header = header(payload);
         ByteBuf frame = alloc.directBuffer(header + payload);
-        frame.writeByte(0x81); // FIN + text
-        if (payload < 126) {
-            frame.writeByte(payload);
-        } else if (payload < 65536) {
-            frame.writeByte(126);
-            frame.writeShort(payload);
-        } else {
-            frame.writeByte(127);
-            frame.writeLong(payload);
-        }
+        writeHeader(frame, payload);
         frame.writeCharSequence(prefix, StandardCharsets.US_ASCII);
         frame.writeCharSequence(channel, StandardCharsets.US_ASCII);
         frame.writeCharSequence(OFFSET, StandardCharsets.US_ASCII);
@@ -98,6 +129,16 @@ public final class Publication extends AbstractReferenceCounted {
 
     public String epoch() {
         return epoch;
+    }
+
+    /** True for a presence {@link #event} rather than a publication. */
+    public boolean isEvent() {
+        return origin != null;
+    }
+
+    /** The connection a presence {@link #event} is about; null for publications and gaps. */
+    public String origin() {
+        return origin;
     }
 
     /** True for a {@link #gap} notice rather than a publication. */

@@ -4,6 +4,7 @@ import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.broker.BrokerHealth;
 import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.broker.PublishOutcomeUnknownException;
+import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.BrokerConfig;
 import dev.portcullis.gateway.config.GatewayConfig;
@@ -119,12 +120,16 @@ public final class RedisBroker implements Broker {
     private final GatewayConfig gatewayConfig;
     private final RedisCanaries canaries;
     private final ScheduledExecutorService subscriptionThread;
+    private final SubscriptionIndex index;
+    private final ByteBufAllocator alloc;
     private volatile boolean closed;
 
     RedisBroker(RedisConnection redis, SubscriptionIndex index, ByteBufAllocator alloc, GatewayMetrics metrics, Clock clock,
             GatewayConfig gateway, ScheduledExecutorService subscriptionThread) {
         BrokerConfig config = gateway.broker();
         this.redis = redis;
+        this.index = index;
+        this.alloc = alloc;
         this.publishScript = new RedisScript(PUBLISH, true);
         this.history = new RedisHistory(redis, gateway.history(), config.redisPrefix() + ":");
         this.metrics = metrics.broker();
@@ -269,13 +274,31 @@ public final class RedisBroker implements Broker {
         return BrokerHealth.ok("redis");
     }
 
-    /** {@code "<offset> <epoch> <publishedAtMillis> <data>"} from the publish script, to the channel's cursor. */
+    /**
+     * {@code "<offset> <epoch> <publishedAtMillis> <data>"} from the publish script, to the channel's
+     * cursor; or {@code "e <connection> <event>"}, a join or leave from {@link RedisChannelPresence}
+     * on the same pub/sub channel, straight to the local subscribers (no offset, so no cursor).
+     */
     private void onMessage(String redisChannel, String message) {
         if (canaries.received(redisChannel)) {
             return;
         }
         String channel = subscriptions.channelOf(redisChannel);
         if (channel == null) {
+            return;
+        }
+        if (message.startsWith("e ")) {
+            int space = message.indexOf(' ', 2);
+            if (space < 0) {
+                log.warn("malformed presence event on {}", redisChannel);
+                return;
+            }
+            Publication event = Publication.event(alloc, channel, message.substring(2, space), message.substring(space + 1));
+            try {
+                index.publish(event);
+            } finally {
+                event.release();
+            }
             return;
         }
         int first = message.indexOf(' ');

@@ -13,6 +13,8 @@ import dev.portcullis.gateway.broker.Broker;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.config.GatewayConfig;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.ChannelPatterns;
+import dev.portcullis.gateway.presence.PresenceStore;
 import io.netty.buffer.ByteBufAllocator;
 import java.time.Clock;
 import java.util.concurrent.Executors;
@@ -21,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Everything that makes several instances one gateway, on one pair of Redis connections: the
- * broker, and the cluster-wide versions of attempt counting, logout, newest-connection-wins and
- * presence. Every Lettuce type of the project lives in this package. What stays per instance:
+ * broker, and the cluster-wide versions of attempt counting, logout, newest-connection-wins,
+ * connection presence and channel presence. Every Lettuce type of the project lives in this package. What stays per instance:
  * the global and per-address connection caps (an instance protects itself).
  */
 public final class RedisCluster implements AutoCloseable {
@@ -32,9 +34,11 @@ public final class RedisCluster implements AutoCloseable {
     private final RedisAttempts attempts;
     private final RedisRevocations revocations;
     private final RedisPresence presence;
+    private final RedisChannelPresence channelPresence;
 
     private RedisCluster(RedisConnection redis, ScheduledExecutorService thread, RedisBroker broker, RedisAttempts attempts,
-            RedisRevocations revocations, RedisPresence presence) {
+            RedisRevocations revocations, RedisPresence presence, RedisChannelPresence channelPresence) {
+        this.channelPresence = channelPresence;
         this.redis = redis;
         this.thread = thread;
         this.broker = broker;
@@ -69,13 +73,18 @@ public final class RedisCluster implements AutoCloseable {
                 config.auth().maxTokenLifetime());
         RedisPresence presence = new RedisPresence(redis, control, local, metrics, prefix, config.broker().instanceId(),
                 config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime(), localStats);
+        RedisChannelPresence channelPresence = new RedisChannelPresence(redis, metrics, prefix, config.broker().instanceId(),
+                ChannelPatterns.of(config.channels().joinLeave()));
         long beat = Math.max(100, config.broker().presenceTtl().toMillis() / 3);
         thread.scheduleAtFixedRate(presence::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
+        channelPresence.start(); // an earlier process of this instance id: its channel members go first
+        thread.scheduleAtFixedRate(channelPresence::sweep, beat, beat, TimeUnit.MILLISECONDS);
         long refresh = presence.refreshInterval().toMillis();
         thread.scheduleAtFixedRate(presence::refreshUsers, refresh, refresh, TimeUnit.MILLISECONDS);
         // When Redis is back (pub/sub reconnected), "newest wins" and presence are made whole again.
         redis.onReconnect(() -> thread.schedule(presence::reconcile, 500, TimeUnit.MILLISECONDS));
-        return new RedisCluster(redis, thread, broker, attempts, revocations, presence);
+        redis.onReconnect(() -> thread.schedule(channelPresence::registerAll, 500, TimeUnit.MILLISECONDS));
+        return new RedisCluster(redis, thread, broker, attempts, revocations, presence, channelPresence);
     }
 
     public Broker broker() {
@@ -96,6 +105,11 @@ public final class RedisCluster implements AutoCloseable {
 
     public ConnectionDirectory directory() {
         return presence;
+    }
+
+    /** Channel presence and join/leave events across the cluster. */
+    public PresenceStore channelPresence() {
+        return channelPresence;
     }
 
     public ClusterView view() {

@@ -15,6 +15,9 @@ import java.util.Map;
  * @param schemas JSON Schema file for publication {@code data}, by namespace
  * @param sanitize {@code text} or {@code none}, by namespace
  * @param sanitizeDefault the mode for namespaces not in {@code sanitize}
+ * @param sanitizeBackend sanitise the backend API's publication data like a client's
+ * @param presence channels (or {@code prefix*} patterns) whose members a reader may list
+ * @param joinLeave channels (or {@code prefix*} patterns) whose subscribers are told of joins and leaves
  */
 public record ChannelsConfig(
         String permissionsClaim,
@@ -24,7 +27,9 @@ public record ChannelsConfig(
         Map<String, Path> schemas,
         Map<String, String> sanitize,
         String sanitizeDefault,
-        boolean sanitizeBackend) {
+        boolean sanitizeBackend,
+        List<String> presence,
+        List<String> joinLeave) {
 
     public static final String SANITIZE_TEXT = "text";
     public static final String SANITIZE_NONE = "none";
@@ -34,6 +39,8 @@ public record ChannelsConfig(
         autoSubscribe = List.copyOf(autoSubscribe);
         schemas = Map.copyOf(schemas);
         sanitize = Map.copyOf(sanitize);
+        presence = List.copyOf(presence);
+        joinLeave = List.copyOf(joinLeave);
     }
 
     /** The sanitising mode of {@code namespace} ({@code ""} for channels without a namespace). */

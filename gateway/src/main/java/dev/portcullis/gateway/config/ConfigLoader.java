@@ -215,7 +215,21 @@ public final class ConfigLoader {
                 r.problem("channels.public", "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
             }
         }
+        for (String key : List.of("channels.presence", "channels.join-leave")) {
+            for (String pattern : r.list(key)) {
+                if (!CHANNEL_PATTERN.matcher(pattern).matches() || pattern.isEmpty()) {
+                    r.problem(key, "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
+                }
+            }
+        }
         for (String channel : r.list("channels.auto-subscribe")) {
+            for (String pattern : r.list("channels.join-leave")) {
+                if (pattern.endsWith("*") ? channel.startsWith(pattern.substring(0, pattern.length() - 1)) : channel.equals(pattern)) {
+                    // every connection is in it: each connect and disconnect would be sent to every connection
+                    r.problem("channels.join-leave", "'" + pattern + "' matches the automatic channel '" + channel
+                            + "': every connect and disconnect would be announced to every connection");
+                }
+            }
             if (!CHANNEL.matcher(channel).matches()) {
                 r.problem("channels.auto-subscribe", "'" + channel + "' is not a channel name ([A-Za-z0-9_.:-]{1,128})");
             }
@@ -239,7 +253,8 @@ public final class ConfigLoader {
                 nonEmpty(r, "channels.permissions-claim"), r.list("channels.public"), r.list("channels.auto-subscribe"),
                 "true".equals(personal), schemas, sanitize,
                 r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)),
-                "true".equals(r.string("channels.sanitize-backend", List.of("true", "false"))));
+                "true".equals(r.string("channels.sanitize-backend", List.of("true", "false"))),
+                r.list("channels.presence"), r.list("channels.join-leave"));
     }
 
     /** {@code namespace=value} list entries as a map; problems name the key. */
@@ -306,8 +321,13 @@ public final class ConfigLoader {
         if (instance == null) {
             instance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
         }
+        Duration presenceTtl = r.positiveDuration("broker.presence-ttl");
+        if (presenceTtl != null && presenceTtl.compareTo(Duration.ofSeconds(1)) < 0) {
+            // the instance's heartbeat refreshes its liveness every third of the TTL: shorter would flap
+            r.problem("broker.presence-ttl", "must be at least 1s (the heartbeat refreshes it every third of it); got " + presenceTtl);
+        }
         return new BrokerConfig(type, urls, cluster, r.positiveDuration("broker.redis-timeout"), prefix, instance,
-                r.positiveDuration("broker.presence-ttl"), r.positiveDuration("broker.canary-interval"),
+                presenceTtl, r.positiveDuration("broker.canary-interval"),
                 r.positiveDuration("broker.canary-timeout"));
     }
 

@@ -34,9 +34,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class GatewayMetrics {
     /** Client message types of the wire protocol, plus "invalid" for input that failed validation. */
-    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "auth", "ping", "invalid");
+    static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "presence", "auth", "ping", "invalid");
     /** Server message types of the wire protocol. */
-    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "disconnect");
+    static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "presence", "disconnect");
     /** Close codes registered up front: RFC 6455's common ones and the ones Portcullis sends. */
     static final int[] KNOWN_CLOSE_CODES = {1000, 1001, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4009, 4500, 4501, 4503};
     static final int MIN_CLOSE_CODE = 1000;
@@ -76,6 +76,7 @@ public final class GatewayMetrics {
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
     private final HookMetrics hooks;
+    private final PresenceMetrics presence;
     private final Counter clusterFallbacks;
     private final Counter recoveredPublications;
     private final TaggedCounters snapshotLoads;
@@ -202,6 +203,7 @@ public final class GatewayMetrics {
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
         hooks = new HookMetrics(registry);
+        presence = new PresenceMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
                 .description("Missed publications sent to subscribers that recovered from their last offset")
                 .register(registry);
@@ -355,6 +357,10 @@ public final class GatewayMetrics {
     }
 
     /** Certificate reloads and expiry per listener. */
+    public PresenceMetrics presence() {
+        return presence;
+    }
+
     public TlsMetrics tls() {
         return tls;
     }

@@ -72,6 +72,14 @@ public sealed interface ClientMessage {
         }
     }
 
+    /** {@code {"type":"presence","channel":...}}: answered with {@code presence} or {@code error}. */
+    record Presence(RequestId id, String channel) implements ClientMessage {
+        @Override
+        public String type() {
+            return "presence";
+        }
+    }
+
     /** {@code {"type":"auth","token":...}}: a fresh token, usually the answer to {@code reauth}. */
     record Auth(RequestId id, String token) implements ClientMessage {
         @Override

@@ -16,7 +16,7 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code schemas/client/<type>.json}. Loaded once per JVM; immutable and thread-safe.
  */
 final class EnvelopeSchemas {
-    static final List<String> TYPES = List.of("ping", "auth", "subscribe", "unsubscribe", "publish", "history");
+    static final List<String> TYPES = List.of("ping", "auth", "subscribe", "unsubscribe", "publish", "history", "presence");
 
     private static final EnvelopeSchemas INSTANCE = load();
 

@@ -95,6 +95,7 @@ public final class MessageCodec {
             case "history" -> new ClientMessage.History(id, message.get("channel").stringValue(), since(message.get("since")),
                     message.has("limit") ? message.get("limit").intValue() : ClientMessage.History.DEFAULT_LIMIT);
             case "unsubscribe" -> new ClientMessage.Unsubscribe(id, message.get("channel").stringValue());
+            case "presence" -> new ClientMessage.Presence(id, message.get("channel").stringValue());
             case "publish" -> new ClientMessage.Publish(id, message.get("channel").stringValue(), data(message.get("data"), id),
                     message.has("idempotencyKey") ? message.get("idempotencyKey").stringValue() : null);
             default -> throw new IllegalStateException("no record for schema type " + type.stringValue());

@@ -79,6 +79,22 @@ public sealed interface ServerMessage {
         }
     }
 
+    /**
+     * The members of a channel that keeps presence, longest present first: at most
+     * {@code Presence.MAX_MEMBERS}; {@code complete} is false when there were more or when some
+     * instances could not be asked. {@code since} is when the member joined, in epoch milliseconds.
+     */
+    @JsonPropertyOrder({"type", "id", "channel", "members", "complete"})
+    record Presence(RequestId id, String channel, java.util.List<Member> members, boolean complete) implements ServerMessage {
+        @JsonPropertyOrder({"user", "connection", "since"})
+        public record Member(String user, String connection, long since) {}
+
+        @Override
+        public String type() {
+            return "presence";
+        }
+    }
+
     /** Sent right before the server closes: why, and how long to wait before reconnecting. */
     @JsonPropertyOrder({"type", "code", "reason", "retryAfterMs"})
     record Disconnect(int code, String reason, Long retryAfterMs) implements ServerMessage {

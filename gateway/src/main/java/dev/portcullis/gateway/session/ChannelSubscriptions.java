@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The channels of one {@link Session}: joining and leaving them in the index, subscribing with
- * recovery from a position, the {@code history} request, and holding back live publications of a
- * channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
+ * recovery from a position, the {@code history} and {@code presence} requests, reporting joins and
+ * leaves to {@code Presence}, and holding back live publications of a channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
  * rate limit, re-auth, expiry, violations) and answers the client through the same replies.
  *
  * <p>A channel with a subscribe hook ({@code hooks.subscribe}) is joined, and its history read, only
@@ -68,6 +68,13 @@ final class ChannelSubscriptions {
     /** A publication from the index: written, or held back while its channel recovers. */
     void deliver(Publication publication) {
         List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
+        if (publication.isEvent()) {
+            // join/leave: no offset, not recoverable; not about oneself, and not before the subscribe's ack
+            if (held == null && !publication.origin().equals(session.id())) {
+                out.deliver(publication);
+            }
+            return;
+        }
         if (held == null) {
             if (publication.isGap()) {
                 dropFloor(publication.channel()); // the client continues from the notice's position
@@ -106,6 +113,7 @@ final class ChannelSubscriptions {
     void closeAll() {
         for (String channel : subscriptions) {
             context.index().unsubscribe(channel, session);
+            context.presence().left(channel, session.user(), session.id());
         }
         subscriptions.clear();
         floors = null;
@@ -301,16 +309,47 @@ final class ChannelSubscriptions {
                 }));
     }
 
+    /**
+     * The {@code presence} request: the channel's members on every instance, for a reader of a
+     * channel in {@code channels.presence} ({@code presence_disabled} for other channels, checked
+     * after the permission so that it says nothing about channels the client may not read).
+     */
+    void presence(ClientMessage.Presence request, Permissions permissions) {
+        String channel = request.channel();
+        if (!permissions.canRead(channel)) {
+            session.error(request.id(), "forbidden", "no read permission for this channel");
+            return;
+        }
+        if (!context.presence().listable(channel)) {
+            session.error(request.id(), "presence_disabled", "this channel keeps no presence (channels.presence)");
+            return;
+        }
+        context.presence().members(channel).whenComplete((members, failure) -> executor.execute(() -> {
+            if (session.isClosed()) {
+                return;
+            }
+            if (failure != null) {
+                session.error(request.id(), "unavailable", "presence is unavailable right now; retry later");
+                return;
+            }
+            session.send(new ServerMessage.Presence(request.id(), channel, members.members().stream()
+                    .map(m -> new ServerMessage.Presence.Member(m.user(), m.connection(), m.since().toEpochMilli())).toList(),
+                    members.complete()));
+        }));
+    }
+
     void join(String channel) {
         if (!subscriptions.contains(channel)) {
             subscriptions.add(channel);
             context.index().subscribe(channel, session);
+            context.presence().joined(channel, session.user(), session.id(), context.clock().instant());
         }
     }
 
     void leave(String channel) {
         if (subscriptions.remove(channel)) {
             context.index().unsubscribe(channel, session);
+            context.presence().left(channel, session.user(), session.id());
         }
         dropFloor(channel);
         if (checking != null && checking.remove(channel) && checking.isEmpty()) {

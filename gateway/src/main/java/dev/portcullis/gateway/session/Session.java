@@ -12,6 +12,7 @@ import dev.portcullis.gateway.history.History;
 import dev.portcullis.gateway.hooks.Hooks;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.protocol.ProtocolException;
@@ -65,7 +66,8 @@ public final class Session implements Subscriber {
             History history,
             GatewayMetrics metrics,
             Clock clock,
-            Hooks hooks) {}
+            Hooks hooks,
+            Presence presence) {}
 
     /** Publications buffered per channel while it recovers; more closes the connection (4009). */
     static final int MAX_RECOVERY_BUFFER = 10_000;
@@ -196,6 +198,7 @@ public final class Session implements Subscriber {
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions, true);
             case ClientMessage.History history -> channels.history(history, permissions, true);
+            case ClientMessage.Presence presence -> channels.presence(presence, permissions);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));

@@ -99,6 +99,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void presenceKeysTakeChannelPatternsAndTheTtlOutlastsTheHeartbeat() {
+        GatewayConfig config = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.presence", List.of("room:*", "lobby"),
+                "channels.join-leave", List.of("room:*")));
+        assertThat(config.channels().presence()).containsExactly("room:*", "lobby");
+        assertThat(config.channels().joinLeave()).containsExactly("room:*");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).channels().presence()).isEmpty();
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.presence", List.of("room 1"),
+                "channels.join-leave", List.of("a*b"))))
+                .hasMessageContaining("channels.presence: 'room 1' is neither a channel name nor a prefix pattern ending in *")
+                .hasMessageContaining("channels.join-leave: 'a*b' is neither");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.auto-subscribe", List.of("alerts"),
+                "channels.join-leave", List.of("al*"))))
+                .hasMessageContaining("channels.join-leave: 'al*' matches the automatic channel 'alerts'");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "broker.presence-ttl", "500ms")))
+                .hasMessageContaining("broker.presence-ttl: must be at least 1s");
+    }
+
+    @Test
     void cookieAuthNeedsAnOriginAllowList() {
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.cookie-name", "t")))
                 .hasMessageContaining("server.allowed-origins: must list the allowed origins when auth.cookie-name is set");

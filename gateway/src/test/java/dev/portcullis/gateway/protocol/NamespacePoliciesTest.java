@@ -195,7 +195,7 @@ class NamespacePoliciesTest {
     }
 
     private static ChannelsConfig config(Map<String, Path> schemas, Map<String, String> sanitize, String sanitizeDefault) {
-        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault, false);
+        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault, false, List.of(), List.of());
     }
 
     private Path write(String schema) throws IOException {

@@ -13,6 +13,8 @@ import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.hooks.Hooks;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
+import dev.portcullis.gateway.presence.MemoryPresenceStore;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.testing.MutableClock;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
@@ -134,7 +136,8 @@ class SessionTest {
         lastBroker = broker;
         Session session = new Session("c1", principal, new InetSocketAddress("127.0.0.1", 1), out, loop.eventLoop(),
                 new Session.Context(settings, sessionVerifier, new MessageCodec(), NamespacePolicies.create(channels),
-                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock, Hooks.NONE));
+                        Permissions.Shared.of(channels), index, broker, broker.history(), metrics, clock, Hooks.NONE,
+                        new Presence(channels, new MemoryPresenceStore(index, UnpooledByteBufAllocator.DEFAULT))));
         session.start();
         return session;
     }
