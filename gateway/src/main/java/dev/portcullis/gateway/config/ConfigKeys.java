@@ -137,7 +137,7 @@ public final class ConfigKeys {
             key("hooks.publish", Kind.LIST, "",
                     "Publish hooks, `channel-or-prefix*=url` (http or https): a client publication into a matching channel is POSTed there first and published only if the backend accepts it."),
             key("hooks.subscribe", Kind.LIST, "",
-                    "Subscribe hooks, `channel-or-prefix*=url`: a client `subscribe` or `history` on a matching channel needs the backend's accept (answers may be cached for up to 5m)."),
+                    "Subscribe hooks, `channel-or-prefix*=url`: a client `subscribe`, `history` or `presence` on a matching channel needs the backend's accept (answers may be cached for up to 5m)."),
             key("hooks.secret", Kind.STRING, "",
                     "Key of the HMAC-SHA256 signature on every hook request (at least 32 bytes); required when a hook is set."),
             key("hooks.timeout", Kind.DURATION, "2s", "A hook answer slower than this is a failure: the client gets `unavailable` and nothing happens."),

@@ -312,9 +312,11 @@ final class ChannelSubscriptions {
     /**
      * The {@code presence} request: the channel's members on every instance, for a reader of a
      * channel in {@code channels.presence} ({@code presence_disabled} for other channels, checked
-     * after the permission so that it says nothing about channels the client may not read).
+     * after the permission so that it says nothing about channels the client may not read). Like a
+     * history read, a channel with a subscribe hook needs its accept unless the connection holds it:
+     * who is in a room is part of reading the room.
      */
-    void presence(ClientMessage.Presence request, Permissions permissions) {
+    void presence(ClientMessage.Presence request, Permissions permissions, boolean askHook) {
         String channel = request.channel();
         if (!permissions.canRead(channel)) {
             session.error(request.id(), "forbidden", "no read permission for this channel");
@@ -322,6 +324,14 @@ final class ChannelSubscriptions {
         }
         if (!context.presence().listable(channel)) {
             session.error(request.id(), "presence_disabled", "this channel keeps no presence (channels.presence)");
+            return;
+        }
+        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
+            context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
+                if (!session.isClosed()) {
+                    answered(request.id(), result, failure, () -> presence(request, session.permissions(), false));
+                }
+            }));
             return;
         }
         context.presence().members(channel).whenComplete((members, failure) -> executor.execute(() -> {

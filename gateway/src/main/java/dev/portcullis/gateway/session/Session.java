@@ -198,7 +198,7 @@ public final class Session implements Subscriber {
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions, true);
             case ClientMessage.History history -> channels.history(history, permissions, true);
-            case ClientMessage.Presence presence -> channels.presence(presence, permissions);
+            case ClientMessage.Presence presence -> channels.presence(presence, permissions, true);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));

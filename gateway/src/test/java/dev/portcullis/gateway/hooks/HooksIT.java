@@ -274,7 +274,8 @@ class HooksIT {
     @Test
     void subscribeHookOverridesTheTokenAndItsCachedAnswerExpires() {
         try (HookBackend backend = HookBackend.start();
-                TestGateway gateway = TestGateway.start(settings(Map.of("hooks.subscribe", List.of("room:*=" + backend.url("/subscribe"), "user:*=" + backend.url("/subscribe")))))) {
+                TestGateway gateway = TestGateway.start(settings(Map.of("hooks.subscribe", List.of("room:*=" + backend.url("/subscribe"), "user:*=" + backend.url("/subscribe")),
+                        "channels.presence", List.of("room:*"))))) {
             backend.answer(Answer.json("{\"result\":\"reject\",\"code\":\"not_a_member\",\"message\":\"not in this room\",\"cacheSeconds\":2}"));
             WsClient client = connected(gateway, "member");
             assertThat(backend.count()).as("the automatic personal channel is not asked about").isEqualTo(0);
@@ -290,6 +291,8 @@ class HooksIT {
             backend.answer(Answer.json("{\"result\":\"accept\",\"cacheSeconds\":30}"));
             assertThat(request(client, "{\"type\":\"history\",\"id\":\"h1\",\"channel\":\"room:7\"}", "error").path("code").asText())
                     .as("history reads are checked too; the cached reject still holds").isEqualTo("not_a_member");
+            assertThat(request(client, "{\"type\":\"presence\",\"id\":\"p1\",\"channel\":\"room:7\"}", "error").path("code").asText())
+                    .as("so are presence listings").isEqualTo("not_a_member");
             assertThat(backend.count()).as("answered from the cache").isEqualTo(1);
             assertThat(gateway.publish("room:7", "{\"text\":\"before\"}")).isEqualTo(1);
 
