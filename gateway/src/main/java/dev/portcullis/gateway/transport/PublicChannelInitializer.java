@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -31,6 +32,11 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
 
     @Override
     protected void initChannel(SocketChannel channel) {
+        initPipeline(channel);
+    }
+
+    /** The handlers of {@link #initChannel}, for any channel: the handshake fuzz test runs them on an {@code EmbeddedChannel}. */
+    void initPipeline(Channel channel) {
         services.connections().accepted(channel);
         ChannelPipeline pipeline = channel.pipeline();
         long timeoutMillis = services.config().limits().handshakeTimeout().toMillis();
