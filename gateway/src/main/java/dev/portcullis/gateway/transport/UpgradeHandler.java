@@ -25,6 +25,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
@@ -136,6 +137,9 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (!request.decoderResult().isSuccess()) {
             services.spikes().attempt();
             refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request"));
+        } else if (!decodes(uri)) {
+            services.spikes().attempt();
+            refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed %-escape in the request URI"));
         } else if (!uri.path().equals(services.config().server().path())) {
             if (services.devSite() != null) {
                 services.devSite().serve(ctx, request.method(), uri.path());
@@ -168,7 +172,14 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private void checkIdentityThenUpgrade(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
         InetSocketAddress remote = client;
         request.retain();
-        checks.identity(request, uri, true).whenComplete((decision, failure) -> HandshakeChecks.onLoop(ctx, () -> {
+        CompletableFuture<HandshakeChecks.Decision> identity;
+        try {
+            identity = checks.identity(request, uri, true);
+        } catch (RuntimeException e) {
+            request.release();
+            throw e;
+        }
+        identity.whenComplete((decision, failure) -> HandshakeChecks.onLoop(ctx, () -> {
             try {
                 if (!ctx.channel().isActive()) {
                     return;
@@ -251,6 +262,21 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         request.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         if (!kept.isEmpty()) {
             request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", kept));
+        }
+    }
+
+    /**
+     * Whether the URI's path and query decode. {@link QueryStringDecoder} decodes lazily and throws
+     * on a malformed {@code %}-escape ({@code ?token=%zz}): found by HandshakeFuzzTest, such a request
+     * was closed without an answer (and leaked the request retained for the token check).
+     */
+    private static boolean decodes(QueryStringDecoder uri) {
+        try {
+            uri.path();
+            uri.parameters();
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 

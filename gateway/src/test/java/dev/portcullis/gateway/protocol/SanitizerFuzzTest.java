@@ -112,7 +112,6 @@ class SanitizerFuzzTest {
             }
         }
         assertThat(Normalizer.isNormalized(clean, Normalizer.Form.NFC)).as("NFC: %s", escaped(clean)).isTrue();
-        assertThat(TextSanitizer.isClean(clean)).as("clean by its own measure: %s", escaped(clean)).isTrue();
     }
 
     static String utf16be(byte[] bytes) {
