@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -109,11 +110,17 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    /** Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and closed. */
+    /**
+     * Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and
+     * closed. A client that hangs up in the middle of its request (the aggregator's
+     * {@link PrematureChannelClosureException}, found by HandshakeFuzzTest) counts as I/O like a
+     * reset, so that {@code error_before_upgrade} stays for errors nobody expected.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("closing before upgrade: {}", cause.toString());
-        services.metrics().protocolViolation(cause instanceof java.io.IOException ? "io_before_upgrade" : "error_before_upgrade");
+        boolean io = cause instanceof java.io.IOException || cause instanceof PrematureChannelClosureException;
+        services.metrics().protocolViolation(io ? "io_before_upgrade" : "error_before_upgrade");
         ctx.close();
     }
 
