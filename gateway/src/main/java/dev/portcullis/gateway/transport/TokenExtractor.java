@@ -47,8 +47,10 @@ final class TokenExtractor {
         if (cookieName != null) {
             for (String header : request.headers().getAll(HttpHeaderNames.COOKIE)) {
                 for (Cookie cookie : ServerCookieDecoder.LAX.decode(header)) {
-                    if (cookie.name().equals(cookieName) && !cookie.value().isEmpty()) {
-                        return cookie.value();
+                    // Trimmed as the other sources are: the lax decoder keeps spaces before a ';'.
+                    String value = cookie.value().strip();
+                    if (cookie.name().equals(cookieName) && !value.isEmpty()) {
+                        return value;
                     }
                 }
             }
