@@ -7,6 +7,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,6 +34,7 @@ class JwtVerifierFuzzTest {
     private static final JwtVerifier VERIFIER = JwtVerifier.create(
             AuthConfigs.auth("HS256").hmacSecret(TestTokens.SECRET).build(), java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC));
     private static final ListAppender<ILoggingEvent> WARNINGS = new ListAppender<>();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
         Logger logger = (Logger) LoggerFactory.getLogger(JwtVerifier.class);
@@ -71,6 +75,31 @@ class JwtVerifierFuzzTest {
             assertThat(principal.issuedAt()).isBeforeOrEqualTo(NOW);
         }
         assertThat(principal.claims()).containsEntry("sub", principal.subject());
+        // The time claims as written, not as converted: a conversion that wraps around must not let them pass.
+        JsonNode written = writtenClaims(input);
+        if (written != null) {
+            for (String claim : new String[] {"nbf", "iat"}) {
+                if (written.path(claim).isNumber()) {
+                    assertThat(written.get(claim).doubleValue()).as(claim).isLessThanOrEqualTo(NOW.getEpochSecond());
+                }
+            }
+            assertThat(written.path("exp").doubleValue()).as("exp")
+                    .isGreaterThan(NOW.getEpochSecond()).isLessThan(NOW.plus(MAX_LIFETIME).getEpochSecond() + 1);
+        }
+    }
+
+    /** The payload of a signed-mode input as JSON, or null (raw mode, or not JSON to Jackson). */
+    private static JsonNode writtenClaims(byte[] input) {
+        for (int i = 0; i < input.length; i++) {
+            if (input[i] == '\n') {
+                try {
+                    return JSON.readTree(new String(Arrays.copyOfRange(input, i + 1, input.length), StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 
     private static String token(byte[] input) {
