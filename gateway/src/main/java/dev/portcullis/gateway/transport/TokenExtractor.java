@@ -39,8 +39,12 @@ final class TokenExtractor {
         for (String protocols : request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
             for (String protocol : protocols.split(",")) {
                 String trimmed = protocol.trim();
-                if (trimmed.startsWith(BEARER_SUBPROTOCOL_PREFIX) && trimmed.length() > BEARER_SUBPROTOCOL_PREFIX.length()) {
-                    return trimmed.substring(BEARER_SUBPROTOCOL_PREFIX.length());
+                if (trimmed.startsWith(BEARER_SUBPROTOCOL_PREFIX)) {
+                    // Stripped like the other sources (whitespace after the prefix: TokenExtractorFuzzTest).
+                    String token = trimmed.substring(BEARER_SUBPROTOCOL_PREFIX.length()).strip();
+                    if (!token.isEmpty()) {
+                        return token;
+                    }
                 }
             }
         }
