@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -21,6 +22,8 @@ import java.util.Set;
  * whose {@code iat} lies in the future beyond the skew is refused ({@code issued_in_future}).
  */
 final class ClaimRules {
+    /** 9999-12-31T23:59:59Z in epoch seconds: the largest time claim read as one. */
+    static final long MAX_NUMERIC_DATE = 253_402_300_799L;
 
     private final String issuer;
     private final Set<String> audience;
@@ -33,6 +36,51 @@ final class ClaimRules {
         this.audience = Set.copyOf(audience);
         this.clockSkew = clockSkew;
         this.maxLifetime = maxLifetime;
+    }
+
+    /**
+     * The time claims ({@code exp}, {@code nbf}, {@code iat}) as the token writes them: numbers, and
+     * within the years -9999 to 9999. A value further out gets the reason it would have with a real
+     * clock ({@code exp} 1e300 lives too long, {@code nbf} 1e300 is not valid yet), where Nimbus's
+     * conversion to milliseconds would wrap it around into the past and let it pass
+     * (JwtAttackMatrixTest).
+     */
+    void checkNumericDates(Map<String, Object> payload) {
+        Double exp = numericDate(payload, "exp");
+        if (exp != null && exp > MAX_NUMERIC_DATE) {
+            throw maxLifetime != null ? new TokenRejectedException(Reason.LIFETIME_TOO_LONG) : outOfRange("exp");
+        }
+        if (exp != null && exp < -MAX_NUMERIC_DATE) {
+            throw new TokenRejectedException(Reason.EXPIRED);
+        }
+        Double nbf = numericDate(payload, "nbf");
+        if (nbf != null && nbf > MAX_NUMERIC_DATE) {
+            throw new TokenRejectedException(Reason.NOT_YET_VALID);
+        }
+        Double iat = numericDate(payload, "iat");
+        if (iat != null && iat > MAX_NUMERIC_DATE) {
+            throw new TokenRejectedException(Reason.ISSUED_IN_FUTURE);
+        }
+        if (nbf != null && nbf < -MAX_NUMERIC_DATE || iat != null && iat < -MAX_NUMERIC_DATE) {
+            throw outOfRange(nbf != null && nbf < -MAX_NUMERIC_DATE ? "nbf" : "iat");
+        }
+    }
+
+    /** The claim as a number, null when absent; not a number is {@code malformed} naming the claim. */
+    private static Double numericDate(Map<String, Object> payload, String claim) {
+        Object value = payload.get(claim);
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Number number)) {
+            throw new TokenRejectedException(Reason.MALFORMED, "the token's " + claim + " claim is not a number of seconds");
+        }
+        double seconds = number.doubleValue();
+        return Double.isNaN(seconds) ? Double.POSITIVE_INFINITY : seconds;
+    }
+
+    private static TokenRejectedException outOfRange(String claim) {
+        return new TokenRejectedException(Reason.MALFORMED, "the token's " + claim + " claim is out of range");
     }
 
     Principal check(JWTClaimsSet claims, Instant now) {

@@ -1,8 +1,11 @@
 package dev.portcullis.gateway.auth;
 
+import com.nimbusds.jose.Header;
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWEHeader;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
@@ -12,6 +15,7 @@ import dev.portcullis.gateway.config.AuthConfig;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -99,6 +103,7 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
             throw new TokenRejectedException(Reason.MALFORMED,
                     "the token is longer than " + MAX_TOKEN_CHARS + " characters");
         }
+        refuseForeignForms(token);
         JWT jwt;
         try {
             jwt = JWTParser.parse(token);
@@ -112,6 +117,36 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         return signed;
     }
 
+    /**
+     * Reads the header on its own first, so that a token says {@code algorithm_not_allowed} for what
+     * its header declares even when the rest does not parse: {@code alg} "None" or "NONE" with an
+     * empty signature used to come out as {@code malformed} (JwtAttackMatrixTest). A header that
+     * does not parse is left to the full parse ({@code malformed}).
+     */
+    private void refuseForeignForms(String token) {
+        int dot = token.indexOf('.');
+        if (dot <= 0) {
+            return;
+        }
+        Header header;
+        try {
+            header = Header.parse(new Base64URL(token.substring(0, dot)));
+        } catch (ParseException | RuntimeException e) {
+            return;
+        }
+        if (header instanceof JWEHeader) {
+            throw new TokenRejectedException(Reason.ALGORITHM_NOT_ALLOWED, "encrypted tokens (JWE) are not accepted");
+        }
+        String alg = header.getAlgorithm() == null ? "" : header.getAlgorithm().getName();
+        if ("none".equalsIgnoreCase(alg)) {
+            throw new TokenRejectedException(Reason.ALGORITHM_NOT_ALLOWED, "unsigned tokens (alg none) are never accepted");
+        }
+        SigningAlgorithm signing = SigningAlgorithm.ofHeader(alg);
+        if (signing == null || !allowed.contains(signing)) {
+            throw new TokenRejectedException(Reason.ALGORITHM_NOT_ALLOWED);
+        }
+    }
+
     /** The header's algorithm, if configured; the header may name it, never widen the set. */
     private SigningAlgorithm allowedAlgorithm(JWSHeader header) {
         SigningAlgorithm alg = SigningAlgorithm.ofHeader(header.getAlgorithm().getName());
@@ -121,6 +156,9 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         if (header.getCriticalParams() != null && !header.getCriticalParams().isEmpty()) {
             throw new TokenRejectedException(Reason.MALFORMED,
                     "the token has critical header parameters this server does not understand");
+        }
+        if ("JWT".equalsIgnoreCase(header.getContentType())) {
+            throw new TokenRejectedException(Reason.MALFORMED, "nested tokens (cty JWT) are not accepted");
         }
         return alg;
     }
@@ -135,11 +173,17 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         if (!valid) {
             throw new TokenRejectedException(Reason.BAD_SIGNATURE);
         }
+        Map<String, Object> payload = jwt.getPayload().toJSONObject();
+        if (payload == null) {
+            throw new TokenRejectedException(Reason.MALFORMED, "the token's claims are not a JSON object (with unique names)");
+        }
+        // Before Nimbus turns them into Dates: it multiplies by 1000 in a long, and 1e300 wraps around.
+        rules.checkNumericDates(payload);
         JWTClaimsSet claims;
         try {
-            claims = jwt.getJWTClaimsSet();
+            claims = JWTClaimsSet.parse(payload);
         } catch (ParseException e) {
-            throw new TokenRejectedException(Reason.MALFORMED, "the token's claims are not a valid JSON object");
+            throw new TokenRejectedException(Reason.MALFORMED, "a registered claim of the token has the wrong type");
         }
         return rules.check(claims, clock.instant());
     }

@@ -30,9 +30,15 @@ final class ConfigReader {
         problems.add(key + ": " + message);
     }
 
-    /** The trimmed string, or null when empty. */
+    /** The trimmed string, or null when empty; a list where one value belongs is a problem, not a ClassCastException. */
     String string(String key) {
-        String text = (String) values.get(key);
+        Object value = values.get(key);
+        if (value instanceof List<?>) {
+            problem(key, "expected a single value, got a list");
+            values.put(key, "");
+            return null;
+        }
+        String text = (String) value;
         return text == null || text.isEmpty() ? null : text;
     }
 
@@ -44,9 +50,14 @@ final class ConfigReader {
         return text;
     }
 
+    /** A list; a single value is read as a comma-separated list, as in the environment. */
     @SuppressWarnings("unchecked")
     List<String> list(String key) {
-        return (List<String>) values.get(key);
+        Object value = values.get(key);
+        if (value instanceof String text) {
+            return RawConfig.splitList(text);
+        }
+        return value == null ? List.of() : (List<String>) value;
     }
 
     int integer(String key, int min, int max) {

@@ -93,7 +93,7 @@ final class RawConfig {
             if (key == null && value.isObject()) {
                 flatten(name, value, file);
             } else if (key == null) {
-                problems.add(name + ": no such configuration key (in " + file + ")");
+                problems.add(shown(name) + ": no such configuration key (in " + file + ")");
             } else if (value.isNull()) {
                 values.put(name, key.kind() == ConfigKeys.Kind.LIST ? List.of() : "");
             } else if (key.kind() == ConfigKeys.Kind.LIST) {
@@ -123,6 +123,11 @@ final class RawConfig {
             }
         }
         return items;
+    }
+
+    /** A name from the file as a problem shows it: quoted when it is empty or has spaces at an end, which would vanish. */
+    private static String shown(String name) {
+        return name.isEmpty() || !name.equals(name.strip()) ? "'" + name + "'" : name;
     }
 
     static List<String> splitList(String text) {

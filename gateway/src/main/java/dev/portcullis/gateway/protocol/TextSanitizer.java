@@ -117,12 +117,50 @@ final class TextSanitizer {
         for (int pass = 0; pass < MAX_MARKUP_PASSES; pass++) {
             String next = htmlToText(NO_MARKUP.sanitize(current.replace("&", "&amp;")));
             if (next.equals(current) || next.indexOf('<') < 0) {
-                return next;
+                return withoutMarkupStarts(next);
             }
             current = next;
         }
         // Input built to keep producing new markup: drop what could still start any.
         return current.replace("<", "");
+    }
+
+    /**
+     * Removes every {@code <} that would still start markup by the rule of the class comment. The
+     * OWASP sanitiser leaves an unfinished construct at the end as text ({@code a<!-}, found by
+     * SanitizerFuzzTest), which a browser's {@code innerHTML} would still read as the start of a
+     * comment. A removal can bring a new {@code <} next to a letter ({@code <<b}, {@code </<b}), so
+     * the end of the output is checked again after each one.
+     */
+    static String withoutMarkupStarts(String text) {
+        if (text.indexOf('<') < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            out.append(text.charAt(i));
+            for (int start = markupStartAtEnd(out); start >= 0; start = markupStartAtEnd(out)) {
+                out.deleteCharAt(start);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The index of a {@code <} that starts markup with the last one or two characters of {@code out}, or -1. */
+    private static int markupStartAtEnd(StringBuilder out) {
+        int n = out.length();
+        char last = n == 0 ? 0 : out.charAt(n - 1);
+        if (n >= 2 && out.charAt(n - 2) == '<' && (isAsciiLetter(last) || last == '!' || last == '?')) {
+            return n - 2;
+        }
+        if (n >= 3 && out.charAt(n - 3) == '<' && out.charAt(n - 2) == '/' && isAsciiLetter(last)) {
+            return n - 3;
+        }
+        return -1;
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
     }
 
     /**

@@ -1,10 +1,14 @@
 package dev.portcullis.gateway.transport;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import java.util.function.Supplier;
@@ -34,6 +38,11 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
 
     @Override
     protected void initChannel(SocketChannel channel) {
+        initPipeline(channel);
+    }
+
+    /** The handlers of {@link #initChannel}, for any channel: the handshake fuzz test runs them on an {@code EmbeddedChannel}. */
+    void initPipeline(Channel channel) {
         services.connections().accepted(channel);
         ChannelPipeline pipeline = channel.pipeline();
         long timeoutMillis = services.config().limits().handshakeTimeout().toMillis();
@@ -47,7 +56,29 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
             pipeline.addLast("tls", ssl.get().newHandler(channel.alloc()));
         }
         pipeline.addLast("http", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
-        pipeline.addLast("http-aggregator", new HttpObjectAggregator(MAX_REQUEST_BODY));
+        pipeline.addLast("http-aggregator", new OneRequestAggregator(services));
         pipeline.addLast("upgrade", new UpgradeHandler(services, forwardedFor));
+    }
+
+    /**
+     * The HTTP aggregator, but a request whose body is over the limit gets 413 with
+     * {@code Connection: close} and the connection ends, like every other refusal. Netty's own answer
+     * keeps a keep-alive connection open for a next request (found by HandshakeFuzzTest), while this
+     * listener serves one request per connection.
+     */
+    private static final class OneRequestAggregator extends HttpObjectAggregator {
+        private final Services services;
+
+        OneRequestAggregator(Services services) {
+            super(MAX_REQUEST_BODY);
+            this.services = services;
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            services.metrics().handshakeRejected("too_large");
+            HttpResponses.sendAndClose(ctx, HttpResponses.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
+                    "a request to this endpoint has no body"));
+        }
     }
 }

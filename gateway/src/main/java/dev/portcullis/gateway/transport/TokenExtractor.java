@@ -39,20 +39,39 @@ final class TokenExtractor {
         for (String protocols : request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
             for (String protocol : protocols.split(",")) {
                 String trimmed = protocol.trim();
-                if (trimmed.startsWith(BEARER_SUBPROTOCOL_PREFIX) && trimmed.length() > BEARER_SUBPROTOCOL_PREFIX.length()) {
-                    return trimmed.substring(BEARER_SUBPROTOCOL_PREFIX.length());
+                if (trimmed.startsWith(BEARER_SUBPROTOCOL_PREFIX)) {
+                    // Stripped like the other sources (whitespace after the prefix: TokenExtractorFuzzTest).
+                    String token = trimmed.substring(BEARER_SUBPROTOCOL_PREFIX.length()).strip();
+                    if (!token.isEmpty()) {
+                        return token;
+                    }
                 }
             }
         }
         if (cookieName != null) {
             for (String header : request.headers().getAll(HttpHeaderNames.COOKIE)) {
-                for (Cookie cookie : ServerCookieDecoder.LAX.decode(header)) {
-                    if (cookie.name().equals(cookieName) && !cookie.value().isEmpty()) {
-                        return cookie.value();
+                for (Cookie cookie : cookies(header)) {
+                    // Trimmed as the other sources are: the lax decoder keeps spaces before a ';'.
+                    String value = cookie.value().strip();
+                    if (cookie.name().equals(cookieName) && !value.isEmpty()) {
+                        return value;
                     }
                 }
             }
         }
         return null;
+    }
+
+    /**
+     * The header's cookies; none when Netty's decoder refuses it: a cookie whose name is only
+     * control characters throws IllegalArgumentException (found by TokenExtractorFuzzTest), which
+     * used to end the handshake without an answer.
+     */
+    private static Iterable<Cookie> cookies(String header) {
+        try {
+            return ServerCookieDecoder.LAX.decode(header);
+        } catch (IllegalArgumentException e) {
+            return List.of();
+        }
     }
 }

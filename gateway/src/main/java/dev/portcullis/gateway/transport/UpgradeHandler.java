@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -25,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import dev.portcullis.gateway.protocol.ClientMessage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
@@ -108,11 +110,17 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    /** Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and closed. */
+    /**
+     * Before the upgrade, errors are the client's (resets, TLS failures, garbage): quietly counted and
+     * closed. A client that hangs up in the middle of its request (the aggregator's
+     * {@link PrematureChannelClosureException}, found by HandshakeFuzzTest) counts as I/O like a
+     * reset, so that {@code error_before_upgrade} stays for errors nobody expected.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("closing before upgrade: {}", cause.toString());
-        services.metrics().protocolViolation(cause instanceof java.io.IOException ? "io_before_upgrade" : "error_before_upgrade");
+        boolean io = cause instanceof java.io.IOException || cause instanceof PrematureChannelClosureException;
+        services.metrics().protocolViolation(io ? "io_before_upgrade" : "error_before_upgrade");
         ctx.close();
     }
 
@@ -136,6 +144,9 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (!request.decoderResult().isSuccess()) {
             services.spikes().attempt();
             refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request"));
+        } else if (!decodes(uri)) {
+            services.spikes().attempt();
+            refuse(ctx, new HandshakeChecks.Refusal(HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed %-escape in the request URI"));
         } else if (!uri.path().equals(services.config().server().path())) {
             if (services.devSite() != null) {
                 services.devSite().serve(ctx, request.method(), uri.path());
@@ -168,7 +179,14 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private void checkIdentityThenUpgrade(ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder uri) {
         InetSocketAddress remote = client;
         request.retain();
-        checks.identity(request, uri, true).whenComplete((decision, failure) -> HandshakeChecks.onLoop(ctx, () -> {
+        CompletableFuture<HandshakeChecks.Decision> identity;
+        try {
+            identity = checks.identity(request, uri, true);
+        } catch (RuntimeException e) {
+            request.release();
+            throw e;
+        }
+        identity.whenComplete((decision, failure) -> HandshakeChecks.onLoop(ctx, () -> {
             try {
                 if (!ctx.channel().isActive()) {
                     return;
@@ -251,6 +269,21 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         request.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         if (!kept.isEmpty()) {
             request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", kept));
+        }
+    }
+
+    /**
+     * Whether the URI's path and query decode. {@link QueryStringDecoder} decodes lazily and throws
+     * on a malformed {@code %}-escape ({@code ?token=%zz}): found by HandshakeFuzzTest, such a request
+     * was closed without an answer (and leaked the request retained for the token check).
+     */
+    private static boolean decodes(QueryStringDecoder uri) {
+        try {
+            uri.path();
+            uri.parameters();
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 

@@ -193,7 +193,7 @@ class JwtVerifierHmacTest {
                 "eyJhbGciOiJub25lIn0." + payload + "." + signature,
                 b64("{\"alg\":\"None\"}") + "." + payload + ".",
                 b64("{\"alg\":\"NONE\",\"typ\":\"JWT\"}") + "." + payload + "." + signature)) {
-            assertThat(reason(verifier.verify(token))).isIn(Reason.ALGORITHM_NOT_ALLOWED, Reason.MALFORMED);
+            assertThat(reason(verifier.verify(token))).isEqualTo(Reason.ALGORITHM_NOT_ALLOWED);
         }
     }
 

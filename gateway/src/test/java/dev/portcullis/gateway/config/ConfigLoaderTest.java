@@ -92,6 +92,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aValueOfTheWrongShapeIsAProblemNamingTheKey(@TempDir Path dir) throws Exception {
+        // A list for a single value used to be a ClassCastException when it came through code overrides.
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.path", List.of("/a", "/b"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("server.path: expected a single value, got a list");
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, "server:\n  path: [/a, /b]\n\"\": 1\n");
+        assertThatThrownBy(() -> ConfigLoader.load(file, Map.of(), Map.of("auth.hmac-secret", SECRET)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("server.path: expected a single value, got array")
+                .hasMessageContaining("'': no such configuration key");
+        // A single value for a list key is a comma-separated list, as in the environment.
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.allowed-origins", "https://a.example, https://b.example"))
+                .server().allowedOrigins()).containsExactly("https://a.example", "https://b.example");
+    }
+
+    @Test
     void aKeySourceIsRequiredAndOnlyOne() {
         assertThatThrownBy(() -> ConfigLoader.load(Map.of())).hasMessageContaining("set one of auth.hmac-secret");
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.jwks-url", "https://x.example.com/jwks")))
