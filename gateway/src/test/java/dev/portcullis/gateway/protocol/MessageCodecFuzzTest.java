@@ -53,6 +53,7 @@ class MessageCodecFuzzTest {
                 assertThat(publish.channel()).matches("[A-Za-z0-9_.:-]{1,128}");
                 assertThat(publish.data()).as("data is required").isNotNull();
             }
+            case ClientMessage.Presence presence -> assertThat(presence.channel()).matches("[A-Za-z0-9_.:-]{1,128}");
             case ClientMessage.Ping ping -> {}
         }
         // Decoding what was decoded again gives the same message: nothing depends on hidden state.

@@ -24,6 +24,9 @@ import dev.portcullis.gateway.protocol.MessageCodec;
 import dev.portcullis.gateway.protocol.NamespacePolicies;
 import dev.portcullis.gateway.protocol.PublicationData;
 import dev.portcullis.gateway.session.MessageRate;
+import dev.portcullis.gateway.hooks.Hooks;
+import dev.portcullis.gateway.presence.MemoryPresenceStore;
+import dev.portcullis.gateway.presence.Presence;
 import dev.portcullis.gateway.session.Session;
 import dev.portcullis.gateway.session.SessionSettings;
 import dev.portcullis.gateway.testing.MutableClock;
@@ -192,8 +195,10 @@ class HandshakeFuzzTest {
         Connections connections = new Connections(config.limits().connectionsPerUser());
         SubscriptionIndex index = new SubscriptionIndex();
         ConnectAttemptLimiter attempts = new ConnectAttemptLimiter(config.limits().connectAttemptsPerUserPerMinute());
-        LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, CLOCK::millis);
-        PublicationData publicationData = NamespacePolicies.create(config.channels());
+        LocalBroker broker = new LocalBroker(index, UnpooledByteBufAllocator.DEFAULT, metrics, config.history(), 60_000, CLOCK::millis,
+                Runnable::run);
+        NamespacePolicies publicationData = NamespacePolicies.create(config.channels());
+        Presence presence = new Presence(config.channels(), new MemoryPresenceStore(index, UnpooledByteBufAllocator.DEFAULT));
         var tokens = new RevocationCheckingVerifier(VERIFIER, revocations);
         LimitsConfig limits = config.limits();
         SessionSettings settings = new SessionSettings(
@@ -203,9 +208,9 @@ class HandshakeFuzzTest {
                 limits.subscriptionsPerConnection(), config.channels().autoSubscribe(), config.channels().autoSubscribePersonal(),
                 limits.maxConnectionAge());
         Session.Context sessions = new Session.Context(settings, tokens, new MessageCodec(), publicationData,
-                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, CLOCK);
-        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData, connections, revocations, metrics,
-                () -> new InstanceStats("fuzz", connections.active(), 0, 0, 0, 0), ClusterView.ALONE);
+                Permissions.Shared.of(config.channels()), index, broker, broker.history(), metrics, CLOCK, Hooks.NONE, presence);
+        BackendApi api = new BackendApi(config.admin().apiKeys(), broker, publicationData.unsanitised(), connections, revocations,
+                metrics, () -> new InstanceStats("fuzz", connections.active(), 0, 0, 0, 0), ClusterView.ALONE, presence);
         return new Services(config, tokens, new ConnectionSlots(limits, 20_000), attempts,
                 new ConnectAttemptLimiter(limits.refusalProbesPerIpPerMinute()), SessionRegistry.LOCAL, connections, metrics,
                 new ConnectionSpikeDetector(config.alerts(), metrics, CLOCK), sessions, api, CLOCK, null);
