@@ -222,11 +222,30 @@ final class RedisSubscriptions {
         return pinned.contains(channel) || index.subscribers(channel) > 0;
     }
 
-    /** Nobody wants {@code channel} any more: whoever still waits for its confirmation learns it now. */
+    /**
+     * Nobody wants {@code channel} any more: whoever still waits for its confirmation learns it now.
+     * A subscriber may join between the flush's look at the index and this removal and share the
+     * entry: then the channel is wanted again, its next flush subscribes it, and the entry stays (or
+     * follows the one a newer waiter made meanwhile) instead of failing a subscribe that will succeed.
+     */
     private void abandon(String channel) {
         CompletableFuture<Void> future = waiting.remove(channel);
-        if (future != null) {
+        if (future == null) {
+            return;
+        }
+        if (!wanted(channel)) {
             future.completeExceptionally(new BrokerUnavailableException("unsubscribed before Redis confirmed the subscription"));
+            return;
+        }
+        CompletableFuture<Void> newer = waiting.putIfAbsent(channel, future);
+        if (newer != null) {
+            newer.whenComplete((ok, failure) -> {
+                if (failure == null) {
+                    future.complete(null);
+                } else {
+                    future.completeExceptionally(failure);
+                }
+            });
         }
     }
 
