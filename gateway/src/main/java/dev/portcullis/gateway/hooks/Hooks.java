@@ -124,7 +124,8 @@ public final class Hooks implements AutoCloseable {
      * Asks the publish hook of {@code channel} (accepted at once when there is none).
      *
      * @param dataJson the client's data as it would be published (sanitised, schema-checked)
-     * @param idempotencyKey the client's key, or null
+     * @param idempotencyKey the key the publication will be published with (the client's, or the one the broker
+     *     makes up: {@code Broker.idempotencyKeyFor}), or null
      */
     public CompletableFuture<HookResult> publish(
             String channel, String namespace, String user, String connection, String dataJson, String idempotencyKey) {
