@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The channels of one {@link Session}: joining and leaving them in the index, subscribing with
- * recovery from a position, the {@code history} and {@code presence} requests (their hook calls bounded
- * by {@link ReadChecks}), reporting joins and leaves to {@code Presence}, and holding back live
+ * recovery from a position (the {@code history} and {@code presence} requests are in
+ * {@link ChannelReads}), reporting joins and leaves to {@code Presence}, and holding back live
  * publications and join/leave events of a channel while it recovers. Split from {@link Session}, which
  * owns the connection's life (greeting, rate limit, re-auth, expiry, violations) and answers the client
  * through the same replies.
@@ -36,7 +36,6 @@ final class ChannelSubscriptions {
     private final Session.Context context;
     private final Outbound out;
     private final Executor executor;
-    private final ReadChecks readChecks;
     private final List<String> subscriptions = new ArrayList<>(2);
     /**
      * Channels whose subscribe is waiting for history, with that subscribe (an answer for another one,
@@ -79,7 +78,6 @@ final class ChannelSubscriptions {
         this.context = context;
         this.out = out;
         this.executor = executor;
-        this.readChecks = new ReadChecks(session, context, executor);
     }
 
     List<String> channels() {
@@ -234,7 +232,7 @@ final class ChannelSubscriptions {
             if (checking.isEmpty()) {
                 checking = null;
             }
-            ReadChecks.answered(session, subscribe.id(), result, failure, () -> subscribe(subscribe, session.permissions(), false));
+            ChannelReads.answered(session, subscribe.id(), result, failure, () -> subscribe(subscribe, session.permissions(), false));
         }));
     }
 
@@ -314,71 +312,6 @@ final class ChannelSubscriptions {
         } finally {
             held.forEach(Publication::release);
         }
-    }
-
-    /** A history read; a channel with a subscribe hook needs its accept (reading the past is reading). */
-    void history(ClientMessage.History request, Permissions permissions, boolean askHook) {
-        String channel = request.channel();
-        if (!permissions.canRead(channel)) {
-            session.error(request.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
-            readChecks.check(channel, request.id(), () -> history(request, session.permissions(), false));
-            return;
-        }
-        ClientMessage.Since since = request.since();
-        context.history().read(channel, since == null ? 0 : since.offset(), request.limit())
-                .whenComplete((page, failure) -> executor.execute(() -> {
-                    if (session.isClosed()) {
-                        return;
-                    }
-                    if (failure != null) {
-                        session.error(request.id(), "unavailable", "history is unavailable right now; retry later");
-                        return;
-                    }
-                    boolean sameEpoch = since == null || page.position().epoch().equals(since.epoch());
-                    List<ServerMessage.History.Stored> publications = sameEpoch
-                            ? page.publications().stream().map(e -> new ServerMessage.History.Stored(e.offset(), e.dataJson())).toList()
-                            : List.of();
-                    session.send(new ServerMessage.History(request.id(), channel, page.position().offset(), page.position().epoch(),
-                            sameEpoch && page.complete(), publications));
-                }));
-    }
-
-    /**
-     * The {@code presence} request: the channel's members on every instance, for a reader of a
-     * channel in {@code channels.presence} ({@code presence_disabled} for other channels, checked
-     * after the permission so that it says nothing about channels the client may not read). Like a
-     * history read, a channel with a subscribe hook needs its accept unless the connection holds it:
-     * who is in a room is part of reading the room.
-     */
-    void presence(ClientMessage.Presence request, Permissions permissions, boolean askHook) {
-        String channel = request.channel();
-        if (!permissions.canRead(channel)) {
-            session.error(request.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        if (!context.presence().listable(channel)) {
-            session.error(request.id(), "presence_disabled", "this channel keeps no presence (channels.presence)");
-            return;
-        }
-        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
-            readChecks.check(channel, request.id(), () -> presence(request, session.permissions(), false));
-            return;
-        }
-        context.presence().members(channel).whenComplete((members, failure) -> executor.execute(() -> {
-            if (session.isClosed()) {
-                return;
-            }
-            if (failure != null) {
-                session.error(request.id(), "unavailable", "presence is unavailable right now; retry later");
-                return;
-            }
-            session.send(new ServerMessage.Presence(request.id(), channel, members.members().stream()
-                    .map(m -> new ServerMessage.Presence.Member(m.user(), m.connection(), m.since().toEpochMilli())).toList(),
-                    members.complete()));
-        }));
     }
 
     void join(String channel) {
