@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The application backend's say over client requests: {@code hooks.publish} sees a client's
  * publication before it is published and may accept it, accept it with replacement data, or reject
- * it; {@code hooks.subscribe} decides a {@code subscribe} (and a {@code history} read) live, for
- * example room membership, which a token issued an hour ago cannot know. Requests are signed
+ * it; {@code hooks.subscribe} decides a {@code subscribe} (and a {@code history} read or
+ * {@code presence} listing) live, for example room membership, which a token issued an hour ago
+ * cannot know. Requests are signed
  * ({@link HookSigner}) and sent by {@link HookTransport}.
  *
  * <p>Fail closed: when no decision arrives (timeout, error, breaker open, too many requests open) the
