@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The application backend's say over client requests: {@code hooks.publish} sees a client's
  * publication before it is published and may accept it, accept it with replacement data, or reject
- * it; {@code hooks.subscribe} decides a {@code subscribe} (and a {@code history} read) live, for
- * example room membership, which a token issued an hour ago cannot know. Requests are signed
+ * it; {@code hooks.subscribe} decides a {@code subscribe} (and a {@code history} read or
+ * {@code presence} listing) live, for example room membership, which a token issued an hour ago
+ * cannot know. Requests are signed
  * ({@link HookSigner}) and sent by {@link HookTransport}.
  *
  * <p>Fail closed: when no decision arrives (timeout, error, breaker open, too many requests open) the
@@ -124,7 +125,8 @@ public final class Hooks implements AutoCloseable {
      * Asks the publish hook of {@code channel} (accepted at once when there is none).
      *
      * @param dataJson the client's data as it would be published (sanitised, schema-checked)
-     * @param idempotencyKey the client's key, or null
+     * @param idempotencyKey the key the publication will be published with (the client's, or the one the broker
+     *     makes up: {@code Broker.idempotencyKeyFor}), or null
      */
     public CompletableFuture<HookResult> publish(
             String channel, String namespace, String user, String connection, String dataJson, String idempotencyKey) {

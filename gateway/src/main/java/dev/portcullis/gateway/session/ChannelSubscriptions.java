@@ -4,25 +4,23 @@ import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.history.HistoryPage;
 import dev.portcullis.gateway.history.Position;
-import dev.portcullis.gateway.hooks.HookResult;
 import dev.portcullis.gateway.protocol.ClientMessage;
-import dev.portcullis.gateway.protocol.RequestId;
 import dev.portcullis.gateway.protocol.ServerMessage;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The channels of one {@link Session}: joining and leaving them in the index, subscribing with
- * recovery from a position, the {@code history} and {@code presence} requests, reporting joins and
- * leaves to {@code Presence}, and holding back live publications of a channel while it recovers. Split from {@link Session}, which owns the connection's life (greeting,
- * rate limit, re-auth, expiry, violations) and answers the client through the same replies.
+ * recovery from a position (the {@code history} and {@code presence} requests are in
+ * {@link ChannelReads}), reporting joins and leaves to {@code Presence}, and holding back live
+ * publications and join/leave events of a channel while it recovers. Split from {@link Session}, which
+ * owns the connection's life (greeting, rate limit, re-auth, expiry, violations) and answers the client
+ * through the same replies.
  *
  * <p>A channel with a subscribe hook ({@code hooks.subscribe}) is joined, and its history read, only
  * after the application's backend accepted; the automatic channels of {@link Session#start} are
@@ -39,8 +37,11 @@ final class ChannelSubscriptions {
     private final Outbound out;
     private final Executor executor;
     private final List<String> subscriptions = new ArrayList<>(2);
-    /** Channels whose subscribe is waiting for history, with the live publications held meanwhile; null when none. */
-    private Map<String, List<Publication>> recovering;
+    /**
+     * Channels whose subscribe is waiting for history, with that subscribe (an answer for another one,
+     * superseded by an unsubscribe, must not act on it) and what is held meanwhile; null when none.
+     */
+    private Map<String, Recovery> recovering;
     /**
      * After a subscribe: per channel, the epoch and the last offset the client has been sent or told
      * about (the ack's position). A live publication at or below it may still arrive afterwards (its
@@ -49,10 +50,28 @@ final class ChannelSubscriptions {
      * Null when none.
      */
     private Map<String, Floor> floors;
-    /** Channels whose subscribe waits for the subscribe hook's answer; null when none. */
-    private Set<String> checking;
+    /** Channels whose subscribe waits for the subscribe hook's answer, with that subscribe; null when none. */
+    private Map<String, ClientMessage.Subscribe> checking;
 
     private record Floor(String epoch, long offset) {}
+
+    /**
+     * One recovering subscribe: the live publications and join/leave events that arrived meanwhile, in
+     * arrival order (at most {@value #MAX_HELD_EVENTS} events; more are dropped, as events are
+     * best-effort).
+     */
+    private static final class Recovery {
+        final ClientMessage.Subscribe subscribe;
+        final List<Publication> held = new ArrayList<>();
+        int events;
+
+        Recovery(ClientMessage.Subscribe subscribe) {
+            this.subscribe = subscribe;
+        }
+    }
+
+    /** Join/leave events held per recovering channel at most. */
+    static final int MAX_HELD_EVENTS = 64;
 
     ChannelSubscriptions(Session session, Session.Context context, Outbound out, Executor executor) {
         this.session = session;
@@ -65,26 +84,33 @@ final class ChannelSubscriptions {
         return subscriptions;
     }
 
-    /** A publication from the index: written, or held back while its channel recovers. */
+    /** A publication or join/leave event from the index: written, or held back while its channel recovers. */
     void deliver(Publication publication) {
-        List<Publication> held = recovering == null ? null : recovering.get(publication.channel());
+        Recovery recovery = recovering == null ? null : recovering.get(publication.channel());
         if (publication.isEvent()) {
-            // join/leave: no offset, not recoverable; not about oneself, and not before the subscribe's ack
-            if (held == null && !publication.origin().equals(session.id())) {
+            // join/leave: no offset, not recoverable; not about oneself; held until the subscribe's ack
+            if (publication.origin().equals(session.id())) {
+                return;
+            }
+            if (recovery == null) {
                 out.deliver(publication);
+            } else if (recovery.events < MAX_HELD_EVENTS) {
+                recovery.events++;
+                publication.retain();
+                recovery.held.add(publication);
             }
             return;
         }
-        if (held == null) {
+        if (recovery == null) {
             if (publication.isGap()) {
                 dropFloor(publication.channel()); // the client continues from the notice's position
                 out.deliver(publication);
             } else if (floors == null || !belowFloor(publication)) {
                 out.deliver(publication);
             }
-        } else if (held.size() < Session.MAX_RECOVERY_BUFFER) {
+        } else if (recovery.held.size() - recovery.events < Session.MAX_RECOVERY_BUFFER) {
             publication.retain();
-            held.add(publication);
+            recovery.held.add(publication);
         } else {
             session.disconnect(Disconnect.SLOW_CONSUMER);
         }
@@ -119,7 +145,7 @@ final class ChannelSubscriptions {
         floors = null;
         checking = null;
         if (recovering != null) {
-            recovering.values().forEach(held -> held.forEach(Publication::release));
+            recovering.values().forEach(recovery -> recovery.held.forEach(Publication::release));
             recovering = null;
         }
     }
@@ -160,7 +186,7 @@ final class ChannelSubscriptions {
                     "at most " + context.settings().subscriptionsPerConnection() + " subscriptions per connection");
             return;
         }
-        if (recovering != null && recovering.containsKey(channel) || checking != null && checking.contains(channel)) {
+        if (recovering != null && recovering.containsKey(channel) || checking != null && checking.containsKey(channel)) {
             session.error(subscribe.id(), "bad_request", "a subscribe to this channel is already in progress");
             return;
         }
@@ -171,7 +197,7 @@ final class ChannelSubscriptions {
         if (recovering == null) {
             recovering = new HashMap<>(4);
         }
-        recovering.put(channel, new ArrayList<>());
+        recovering.put(channel, new Recovery(subscribe));
         join(channel);
         ClientMessage.Since since = subscribe.since();
         long from = since == null ? Long.MAX_VALUE : since.offset();
@@ -184,45 +210,56 @@ final class ChannelSubscriptions {
 
     /**
      * The subscribe hook decides; the channel counts as subscribed meanwhile (limit, duplicate). An
-     * {@code unsubscribe} before the answer drops the subscribe without a reply, as during recovery.
-     * On accept the checks run again against the permissions of that moment (a re-auth may have
-     * changed them).
+     * {@code unsubscribe} before the answer supersedes the subscribe: it gets {@code error}
+     * {@code unsubscribed} when the answer comes, whatever it is, and a new subscribe to the channel
+     * waits for an answer of its own. On accept the checks run again against the permissions of that
+     * moment (a re-auth may have changed them).
      */
     private void askHook(ClientMessage.Subscribe subscribe) {
         String channel = subscribe.channel();
         if (checking == null) {
-            checking = new HashSet<>(4);
+            checking = new HashMap<>(4);
         }
-        checking.add(channel);
+        checking.put(channel, subscribe);
         context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
-            if (checking == null || !checking.remove(channel) || session.isClosed()) {
-                return; // left or closed meanwhile
+            if (session.isClosed()) {
+                return;
+            }
+            if (checking == null || !checking.remove(channel, subscribe)) {
+                superseded(subscribe);
+                return;
             }
             if (checking.isEmpty()) {
                 checking = null;
             }
-            answered(subscribe.id(), result, failure, () -> subscribe(subscribe, session.permissions(), false));
+            ChannelReads.answered(session, subscribe.id(), result, failure, () -> subscribe(subscribe, session.permissions(), false));
         }));
     }
 
-    /** Runs {@code accepted}, or answers the hook's reject or failure. */
-    private void answered(RequestId id, HookResult result, Throwable failure, Runnable accepted) {
-        switch (failure == null ? result : new HookResult.Unavailable("the application's backend failed; retry later")) {
-            case HookResult.Accepted ignored -> accepted.run();
-            case HookResult.Rejected rejected -> session.error(id, rejected.code(), rejected.message());
-            case HookResult.Unavailable unavailable -> session.error(id, "unavailable", unavailable.message());
+    /**
+     * The answer to a subscribe that an {@code unsubscribe} (or a re-auth withdrawing the channel) overtook:
+     * every request with an id gets exactly one answer, and this one says it did not happen.
+     */
+    private void superseded(ClientMessage.Subscribe subscribe) {
+        if (subscribe.id() != null) {
+            session.error(subscribe.id(), "unsubscribed", "the channel was left before this subscribe was done");
         }
     }
 
     private void recovered(ClientMessage.Subscribe subscribe, HistoryPage page, Throwable failure) {
         String channel = subscribe.channel();
-        List<Publication> held = recovering == null ? null : recovering.remove(channel);
-        if (recovering != null && recovering.isEmpty()) {
+        Recovery recovery = recovering == null ? null : recovering.get(channel);
+        if (recovery == null || recovery.subscribe != subscribe) {
+            if (!session.isClosed()) {
+                superseded(subscribe);
+            }
+            return;
+        }
+        recovering.remove(channel);
+        if (recovering.isEmpty()) {
             recovering = null;
         }
-        if (held == null) {
-            return; // closed meanwhile
-        }
+        List<Publication> held = recovery.held;
         try {
             if (session.isClosed() || !subscriptions.contains(channel)) {
                 return;
@@ -255,7 +292,9 @@ final class ChannelSubscriptions {
             }
             String epoch = position.epoch();
             for (Publication live : held) {
-                if (!live.epoch().equals(epoch) || live.offset() > last) {
+                if (live.isEvent()) {
+                    out.deliver(live); // no offset or epoch: outside the bookkeeping
+                } else if (!live.epoch().equals(epoch) || live.offset() > last) {
                     out.deliver(live);
                     if (live.epoch().equals(epoch)) {
                         last = live.offset();
@@ -275,79 +314,6 @@ final class ChannelSubscriptions {
         }
     }
 
-    /** A history read; a channel with a subscribe hook needs its accept (reading the past is reading). */
-    void history(ClientMessage.History request, Permissions permissions, boolean askHook) {
-        String channel = request.channel();
-        if (!permissions.canRead(channel)) {
-            session.error(request.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
-            context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
-                if (!session.isClosed()) {
-                    answered(request.id(), result, failure, () -> history(request, session.permissions(), false));
-                }
-            }));
-            return;
-        }
-        ClientMessage.Since since = request.since();
-        context.history().read(channel, since == null ? 0 : since.offset(), request.limit())
-                .whenComplete((page, failure) -> executor.execute(() -> {
-                    if (session.isClosed()) {
-                        return;
-                    }
-                    if (failure != null) {
-                        session.error(request.id(), "unavailable", "history is unavailable right now; retry later");
-                        return;
-                    }
-                    boolean sameEpoch = since == null || page.position().epoch().equals(since.epoch());
-                    List<ServerMessage.History.Stored> publications = sameEpoch
-                            ? page.publications().stream().map(e -> new ServerMessage.History.Stored(e.offset(), e.dataJson())).toList()
-                            : List.of();
-                    session.send(new ServerMessage.History(request.id(), channel, page.position().offset(), page.position().epoch(),
-                            sameEpoch && page.complete(), publications));
-                }));
-    }
-
-    /**
-     * The {@code presence} request: the channel's members on every instance, for a reader of a
-     * channel in {@code channels.presence} ({@code presence_disabled} for other channels, checked
-     * after the permission so that it says nothing about channels the client may not read). Like a
-     * history read, a channel with a subscribe hook needs its accept unless the connection holds it:
-     * who is in a room is part of reading the room.
-     */
-    void presence(ClientMessage.Presence request, Permissions permissions, boolean askHook) {
-        String channel = request.channel();
-        if (!permissions.canRead(channel)) {
-            session.error(request.id(), "forbidden", "no read permission for this channel");
-            return;
-        }
-        if (!context.presence().listable(channel)) {
-            session.error(request.id(), "presence_disabled", "this channel keeps no presence (channels.presence)");
-            return;
-        }
-        if (askHook && !subscriptions.contains(channel) && context.hooks().hooksSubscribe(channel)) {
-            context.hooks().subscribe(channel, session.user(), session.id()).whenComplete((result, failure) -> executor.execute(() -> {
-                if (!session.isClosed()) {
-                    answered(request.id(), result, failure, () -> presence(request, session.permissions(), false));
-                }
-            }));
-            return;
-        }
-        context.presence().members(channel).whenComplete((members, failure) -> executor.execute(() -> {
-            if (session.isClosed()) {
-                return;
-            }
-            if (failure != null) {
-                session.error(request.id(), "unavailable", "presence is unavailable right now; retry later");
-                return;
-            }
-            session.send(new ServerMessage.Presence(request.id(), channel, members.members().stream()
-                    .map(m -> new ServerMessage.Presence.Member(m.user(), m.connection(), m.since().toEpochMilli())).toList(),
-                    members.complete()));
-        }));
-    }
-
     void join(String channel) {
         if (!subscriptions.contains(channel)) {
             subscriptions.add(channel);
@@ -362,13 +328,16 @@ final class ChannelSubscriptions {
             context.presence().left(channel, session.user(), session.id());
         }
         dropFloor(channel);
-        if (checking != null && checking.remove(channel) && checking.isEmpty()) {
+        if (checking != null && checking.remove(channel) != null && checking.isEmpty()) {
             checking = null;
         }
         if (recovering != null) {
-            List<Publication> held = recovering.remove(channel);
-            if (held != null) {
-                held.forEach(Publication::release);
+            Recovery recovery = recovering.remove(channel);
+            if (recovery != null) {
+                recovery.held.forEach(Publication::release);
+            }
+            if (recovering.isEmpty()) {
+                recovering = null;
             }
         }
     }

@@ -24,7 +24,16 @@ import org.slf4j.MDC;
  * every publication waits in a queue until all that came before it were handed to the broker (or
  * answered with an error); a publication on a channel without a hook takes the direct path only while
  * nothing waits. The broker keeps the order of publishes handed to it from one thread. The queue holds
- * at most {@value #MAX_WAITING} publications; one more is answered {@code unavailable} at once.
+ * at most {@value #MAX_WAITING} publications; one more is answered {@code unavailable} at once. The
+ * write permission is checked on arrival and again when a waiting publication is handed to the
+ * broker: a re-auth meanwhile may have withdrawn it.
+ *
+ * <p>Idempotency: a hooked publication's key is settled before the hook call
+ * ({@link dev.portcullis.gateway.broker.Broker#idempotencyKeyFor}), so the backend sees the key the
+ * broker publishes with, and a client retrying an {@code outcome_unknown} with the key it was given is
+ * shown to the backend with the key of the first call. A retry the broker deduplicates publishes
+ * nothing: the hook's answer to it (replacement data included) is ignored; the first stored
+ * publication stands.
  *
  * <p>Threading: everything runs on the session's executor; hook answers and the broker's
  * confirmations complete elsewhere and are handed back to it.
@@ -49,14 +58,17 @@ final class ClientPublications {
         final String namespace;
         final String dataJson;
         final boolean hooked;
+        /** The idempotency key the hook is shown and the broker publishes with: the same one. */
+        final String idempotencyKey;
         boolean called;
         HookResult result;
 
-        Waiting(ClientMessage.Publish publish, String namespace, String dataJson, boolean hooked) {
+        Waiting(ClientMessage.Publish publish, String namespace, String dataJson, boolean hooked, String idempotencyKey) {
             this.publish = publish;
             this.namespace = namespace;
             this.dataJson = dataJson;
             this.hooked = hooked;
+            this.idempotencyKey = idempotencyKey;
             this.result = hooked ? null : new HookResult.Accepted(dataJson);
         }
     }
@@ -84,7 +96,7 @@ final class ClientPublications {
         }
         boolean hooked = context.hooks().hooksPublish(channel);
         if (!hooked && waiting.isEmpty()) {
-            toBroker(publish, data);
+            toBroker(publish, data, publish.idempotencyKey());
             return;
         }
         if (waiting.size() >= MAX_WAITING) {
@@ -92,7 +104,10 @@ final class ClientPublications {
                     "too many publications of this connection are waiting for the application's backend; retry later");
             return;
         }
-        waiting.add(new Waiting(publish, namespace, data, hooked));
+        // A hooked publication's key is settled before the hook sees it: a broker that makes one up (so
+        // that an outcome_unknown can be retried) must not show the backend a key it never saw.
+        String key = hooked ? context.broker().idempotencyKeyFor(publish.idempotencyKey()) : publish.idempotencyKey();
+        waiting.add(new Waiting(publish, namespace, data, hooked, key));
         pump();
     }
 
@@ -113,8 +128,13 @@ final class ClientPublications {
         }
         while (!waiting.isEmpty() && waiting.peek().result != null) {
             Waiting head = waiting.poll();
+            if (head.result instanceof HookResult.Accepted && !session.permissions().canWrite(head.publish.channel())) {
+                // a re-auth while it waited withdrew the permission checked on arrival
+                session.error(head.publish.id(), "forbidden", "no write permission for this channel");
+                continue;
+            }
             switch (head.result) {
-                case HookResult.Accepted accepted -> toBroker(head.publish, accepted.dataJson());
+                case HookResult.Accepted accepted -> toBroker(head.publish, accepted.dataJson(), head.idempotencyKey);
                 case HookResult.Rejected rejected -> session.error(head.publish.id(), rejected.code(), rejected.message());
                 case HookResult.Unavailable unavailable -> session.error(head.publish.id(), "unavailable", unavailable.message());
             }
@@ -126,7 +146,7 @@ final class ClientPublications {
         calling++;
         ClientMessage.Publish publish = entry.publish;
         context.hooks()
-                .publish(publish.channel(), entry.namespace, session.user(), session.id(), entry.dataJson, publish.idempotencyKey())
+                .publish(publish.channel(), entry.namespace, session.user(), session.id(), entry.dataJson, entry.idempotencyKey)
                 .whenComplete((result, failure) -> executor.execute(() -> {
                     calling--;
                     if (session.isClosed()) {
@@ -137,8 +157,8 @@ final class ClientPublications {
                 }));
     }
 
-    private void toBroker(ClientMessage.Publish publish, String data) {
-        context.broker().publish(publish.channel(), data, publish.idempotencyKey()).whenComplete((position, failure) -> executor.execute(() -> {
+    private void toBroker(ClientMessage.Publish publish, String data, String idempotencyKey) {
+        context.broker().publish(publish.channel(), data, idempotencyKey).whenComplete((position, failure) -> executor.execute(() -> {
             if (failure == null) {
                 context.metrics().publication("client");
                 session.send(ServerMessage.Ack.published(publish.id(), position.offset(), position.epoch()));

@@ -37,7 +37,8 @@ import org.slf4j.MDC;
  * One authenticated connection's life after the upgrade: the {@code connected} greeting and
  * auto-subscriptions, inbound messages (rate limit, then subscribe / unsubscribe / publish with
  * permission checks), periodic re-auth, closing when the token expires, and closing a client that
- * keeps sending garbage or keeps exceeding its rate. Its channels live in {@link ChannelSubscriptions},
+ * keeps sending garbage or keeps exceeding its rate. Its channels live in {@link ChannelSubscriptions}
+ * (reads without a subscription in {@link ChannelReads}),
  * its publish path in {@link ClientPublications}. Its budgets live in {@link AbuseControl}, its
  * clocks (expiry, re-auth, age) in {@link SessionTimers}.
  *
@@ -85,6 +86,7 @@ public final class Session implements Subscriber {
     private Principal principal;
     private Permissions permissions;
     private final ChannelSubscriptions channels;
+    private final ChannelReads reads;
     private final ClientPublications publications;
     private final AbuseControl abuse;
     private final SessionTimers timers;
@@ -104,6 +106,7 @@ public final class Session implements Subscriber {
         this.context = context;
         this.openedAt = context.clock().instant();
         this.channels = new ChannelSubscriptions(this, context, out, executor);
+        this.reads = new ChannelReads(this, context, executor, channels);
         this.publications = new ClientPublications(this, context, executor);
         this.abuse = new AbuseControl(context.settings());
         this.timers = new SessionTimers(this, context, executor);
@@ -197,8 +200,8 @@ public final class Session implements Subscriber {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions, true);
-            case ClientMessage.History history -> channels.history(history, permissions, true);
-            case ClientMessage.Presence presence -> channels.presence(presence, permissions, true);
+            case ClientMessage.History history -> reads.history(history, permissions, true);
+            case ClientMessage.Presence presence -> reads.presence(presence, permissions, true);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portcullis.gateway.testing.HookBackend;
 import dev.portcullis.gateway.testing.HookBackend.Answer;
+import dev.portcullis.gateway.testing.RedisServer;
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
@@ -18,7 +19,10 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -308,6 +312,136 @@ class HooksIT {
             assertThat(gateway.metric("portcullis_hook_results_total{hook=\"subscribe\",outcome=\"reject\"}")).isEqualTo(1);
             assertThat(gateway.metric("portcullis_hook_results_total{hook=\"subscribe\",outcome=\"accept\"}")).isEqualTo(1);
             client.close();
+        }
+    }
+    /** Holds a hook answer until the test opens the latch. */
+    private static Answer after(CountDownLatch latch, Answer answer) {
+        try {
+            latch.await(WsClient.WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return answer;
+    }
+
+    /**
+     * Review fix: with the Redis broker, a publish without a key used to reach the hook without one and
+     * be published under a key the broker made up afterwards; a retry with that key (what
+     * {@code outcome_unknown} tells the client to do) showed the backend a key it never saw. Now the
+     * backend sees the key the broker publishes with, and a retry with it is the same publication.
+     */
+    @Test
+    void aHookedPublishWithoutAKeyShowsTheBackendTheKeyTheRedisBrokerUses() {
+        try (RedisServer redis = RedisServer.start();
+                HookBackend backend = HookBackend.start();
+                TestGateway gateway = TestGateway.start(settings(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                        "hooks.publish", List.of("room:*=" + backend.url("/publish")))))) {
+            WsClient writer = connected(gateway, "writer");
+            WsClient reader = connected(gateway, "reader");
+            request(reader, "{\"type\":\"subscribe\",\"channel\":\"room:1\"}", "ack");
+            JsonNode first = publish(writer, "a", "room:1", "{\"n\":1}");
+            assertThat(first.path("type").asText()).as(first.toString()).isEqualTo("ack");
+            String key = backend.next().json().path("idempotencyKey").asText();
+            assertThat(key).as("the key the broker generates, shown to the hook").startsWith("g");
+
+            backend.answer(Answer.json("{\"result\":\"accept\",\"data\":{\"n\":99}}"));
+            writer.send("{\"type\":\"publish\",\"id\":\"retry\",\"channel\":\"room:1\",\"data\":{\"n\":1},\"idempotencyKey\":\"" + key + "\"}");
+            JsonNode retry = writer.awaitAnyOf("ack", "error");
+            assertThat(backend.next().json().path("idempotencyKey").asText()).as("the retry carries the first call's key").isEqualTo(key);
+            assertThat(retry.path("offset").asLong()).as("deduplicated: the first publication stands").isEqualTo(first.path("offset").asLong());
+            assertThat(reader.awaitMessage("message").path("data").path("n").asInt()).isEqualTo(1);
+            assertThat(gateway.publish("room:1", "{\"n\":2}")).isEqualTo(2);
+            assertThat(reader.awaitMessage("message").path("data").path("n").asInt())
+                    .as("the retry published nothing (its replacement data is ignored)").isEqualTo(2);
+            writer.close();
+            reader.close();
+        }
+    }
+
+    /**
+     * Review fix: unsubscribe and subscribe again while the first subscribe's hook call is open. The
+     * first answer used to act on the first request and take the second one's place, leaving the
+     * second unanswered; now the first is answered {@code unsubscribed} and the second gets its own.
+     */
+    @Test
+    void aSubscribeOvertakenByUnsubscribeAndResubscribeGetsItsOwnAnswer() {
+        try (HookBackend backend = HookBackend.start();
+                TestGateway gateway = TestGateway.start(settings(Map.of("hooks.subscribe", List.of("room:*=" + backend.url("/subscribe")))))) {
+            CountDownLatch firstAnswer = new CountDownLatch(1);
+            CountDownLatch secondAnswer = new CountDownLatch(1);
+            AtomicInteger calls = new AtomicInteger();
+            backend.answer(call -> calls.incrementAndGet() == 1
+                    ? after(firstAnswer, Answer.json("{\"result\":\"reject\",\"code\":\"not_a_member\"}"))
+                    : after(secondAnswer, Answer.ACCEPT));
+            WsClient client = connected(gateway, "member");
+            client.send("{\"type\":\"subscribe\",\"id\":\"s1\",\"channel\":\"room:1\"}");
+            backend.next();
+            assertThat(request(client, "{\"type\":\"unsubscribe\",\"id\":\"u\",\"channel\":\"room:1\"}", "ack").path("id").asText()).isEqualTo("u");
+            client.send("{\"type\":\"subscribe\",\"id\":\"s2\",\"channel\":\"room:1\"}");
+            backend.next();
+            firstAnswer.countDown();
+            JsonNode overtaken = client.awaitAnyOf("ack", "error");
+            assertThat(overtaken.path("id").asText()).isEqualTo("s1");
+            assertThat(overtaken.path("code").asText()).isEqualTo("unsubscribed");
+            secondAnswer.countDown();
+            JsonNode second = client.awaitAnyOf("ack", "error");
+            assertThat(second.path("id").asText()).isEqualTo("s2");
+            assertThat(second.path("type").asText()).isEqualTo("ack");
+            assertThat(gateway.publish("room:1", "{\"n\":1}")).isEqualTo(1);
+            assertThat(client.awaitMessage("message").path("data").path("n").asInt()).isEqualTo(1);
+            client.close();
+        }
+    }
+
+    /** Review fix: a publication waiting for its hook is not published once a re-auth withdrew the write permission. */
+    @Test
+    void aReauthWithdrawingWritePermissionStopsPublicationsWaitingForTheHook() {
+        try (HookBackend backend = HookBackend.start();
+                TestGateway gateway = TestGateway.start(settings(Map.of("hooks.publish", List.of("room:*=" + backend.url("/publish")))))) {
+            CountDownLatch answer = new CountDownLatch(1);
+            backend.answer(call -> after(answer, Answer.ACCEPT));
+            WsClient writer = connected(gateway, "writer");
+            writer.send("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"room:1\",\"data\":{}}");
+            backend.next();
+            writer.send("{\"type\":\"auth\",\"id\":\"r\",\"token\":\"" + token("writer", Map.of("room:*", "r")) + "\"}");
+            assertThat(writer.awaitAnyOf("ack", "error").path("id").asText()).isEqualTo("r");
+            answer.countDown();
+            JsonNode refused = writer.awaitAnyOf("ack", "error");
+            assertThat(refused.path("id").asText()).isEqualTo("p");
+            assertThat(refused.path("code").asText()).isEqualTo("forbidden");
+            assertThat(gateway.publish("room:1", "{}")).as("nothing was published").isEqualTo(1);
+            writer.close();
+        }
+    }
+
+    /**
+     * Review fix: history and presence requests on a hooked channel the connection does not hold used
+     * to open a hook call each, without a per-connection bound. Requests for one channel now share a
+     * call, and past a window of 8 waiting requests per connection one more is
+     * {@code unavailable} at once.
+     */
+    @Test
+    void historyAndPresenceChecksShareCallsAndHaveAPerConnectionWindow() {
+        try (HookBackend backend = HookBackend.start();
+                TestGateway gateway = TestGateway.start(settings(Map.of("hooks.subscribe", List.of("room:*=" + backend.url("/subscribe")),
+                        "hooks.timeout", "10s", "channels.presence", List.of("room:*"))))) {
+            backend.answer(Answer.HANG);
+            WsClient reader = connected(gateway, "reader");
+            reader.send("{\"type\":\"history\",\"id\":0,\"channel\":\"room:0\"}");
+            reader.send("{\"type\":\"presence\",\"id\":1,\"channel\":\"room:0\"}");
+            for (int i = 2; i <= 8; i++) {
+                reader.send("{\"type\":\"history\",\"id\":" + i + ",\"channel\":\"room:" + (i - 1) + "\"}");
+            }
+            JsonNode over = reader.awaitAnyOf("history", "presence", "error");
+            assertThat(over.path("id").asInt()).as("the ninth waiting request is refused at once").isEqualTo(8);
+            assertThat(over.path("code").asText()).isEqualTo("unavailable");
+            assertThat(over.path("message").asText()).contains("too many requests");
+            for (int i = 0; i < 7; i++) {
+                backend.next();
+            }
+            assertThat(reader.staysQuiet(Duration.ofMillis(300))).isTrue();
+            assertThat(backend.count()).as("one call per channel, room:0's shared").isEqualTo(7);
+            reader.abort();
         }
     }
 }
