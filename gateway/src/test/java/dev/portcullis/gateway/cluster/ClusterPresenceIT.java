@@ -203,6 +203,67 @@ class ClusterPresenceIT {
         }
     }
 
+    /**
+     * Review finding: members who leave while their instance cannot write to Redis (Redis itself up,
+     * data intact: here the instance's Redis user is disabled and its connections killed, so its
+     * commands fail and its reconnects are refused) are removed once it can write again, with exactly
+     * one {@code leave} each; the members who stayed are neither lost nor announced twice.
+     */
+    @Test
+    void membersWhoLeaveWhileTheirInstanceIsCutOffFromRedisAreRemovedAfterwardsWithOneLeaveEach() throws Exception {
+        try (RedisServer redis = RedisServer.start()) {
+            assertThat(redis.cli("ACL", "SETUSER", "gw-a", "on", ">secret-a", "~*", "&*", "+@all")).isEqualTo("OK");
+            Map<String, Object> onA = Map.of("broker.type", "redis", "broker.redis-url", "redis://gw-a:secret-a@127.0.0.1:" + redis.port(),
+                    "broker.instance-id", "a", "broker.redis-timeout", "1s",
+                    "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*"));
+            try (TestGateway a = TestGateway.start(onA);
+                    TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                            "broker.instance-id", "b", "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*")))) {
+                Conn bob = connect(b.uri(token("bob")));
+                subscribe(bob.client(), "room:1");
+                List<Conn> members = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    Conn member = connect(a.uri(token("u" + i)));
+                    subscribe(member.client(), "room:1");
+                    assertEvent(bob.client().pollMessage("join", WsClient.WAIT), "join", "u" + i, member.id());
+                    members.add(member);
+                }
+
+                assertThat(redis.cli("ACL", "SETUSER", "gw-a", "off")).isEqualTo("OK");
+                assertThat(redis.cli("CLIENT", "KILL", "USER", "gw-a")).isNotEqualTo("0");
+                members.get(0).client().close();
+                members.get(1).client().close();
+                List<String> stayed = List.of("u2/" + members.get(2).id(), "u3/" + members.get(3).id());
+                await().atMost(Duration.ofSeconds(10)).until(() -> { // A answers from memory: the leaves were taken there
+                    JsonNode listed = WsClient.json(a.api("GET", "/api/channels/room:1/presence", null).body());
+                    return !listed.path("complete").asBoolean() && members(listed).equals(stayed);
+                });
+                assertThat(presence(bob.client(), "room:1")).as("A could not remove them from Redis").hasSize(5);
+
+                assertThat(redis.cli("ACL", "SETUSER", "gw-a", "on")).isEqualTo("OK");
+                List<String> events = new ArrayList<>();
+                while (events.stream().filter(e -> e.startsWith("leave")).count() < 2) {
+                    JsonNode event = bob.client().awaitAnyOf("join", "leave");
+                    assertThat(event.path("channel").asText()).isEqualTo("room:1");
+                    events.add(event.path("type").asText() + " " + event.path("user").asText() + "/" + event.path("connection").asText());
+                }
+                assertThat(events).as("a leave for each member that left during the cut, and no join")
+                        .containsExactlyInAnyOrder("leave u0/" + members.get(0).id(), "leave u1/" + members.get(1).id());
+                List<String> everyone = new ArrayList<>(List.of("bob/" + bob.id()));
+                everyone.addAll(stayed);
+                assertThat(presence(bob.client(), "room:1")).containsExactlyElementsOf(everyone);
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    JsonNode listed = WsClient.json(a.api("GET", "/api/channels/room:1/presence", null).body());
+                    return listed.path("complete").asBoolean() && members(listed).equals(everyone);
+                });
+                assertThat(bob.client().staysQuiet(Duration.ofSeconds(2))).as("each leave once, no join for those who stayed").isTrue();
+                members.get(2).client().close();
+                members.get(3).client().close();
+                bob.client().close();
+            }
+        }
+    }
+
     /** In Redis Cluster: every presence script touches one slot (the channel's), so it runs on the channel's shard. */
     @Test
     void presenceWorksInRedisCluster() {
