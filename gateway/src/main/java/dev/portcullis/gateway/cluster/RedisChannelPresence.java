@@ -10,9 +10,7 @@ import io.lettuce.core.MapScanCursor;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -137,6 +135,7 @@ final class RedisChannelPresence implements PresenceStore {
     private final String instance;
     private final ChannelPatterns announced;
     private final PresenceReaper reaper;
+    private final PresenceListing listing;
     /** This instance's members: channel -> connection -> member. */
     private final Map<String, Map<String, Member>> local = new ConcurrentHashMap<>();
     private final AtomicInteger localCount = new AtomicInteger();
@@ -158,6 +157,8 @@ final class RedisChannelPresence implements PresenceStore {
         this.instance = instance;
         this.announced = announced;
         this.reaper = new PresenceReaper(redis, metrics, keys, instance, announced);
+        this.listing = new PresenceListing(redis, metrics, keys, instance, reaper,
+                channel -> List.copyOf(local.getOrDefault(channel, Map.of()).values()));
     }
 
     /**
@@ -267,74 +268,10 @@ final class RedisChannelPresence implements PresenceStore {
         }
     }
 
-    /**
-     * Members on every live instance. Reads the channel's instance set, checks each instance's
-     * liveness, then reads each live instance's hash (whole while it fits in what is left of
-     * {@code max}, else one {@code HSCAN} page): at most a bounded number of entries per instance.
-     */
+    /** See {@link PresenceListing#members}. */
     @Override
     public CompletableFuture<Members> members(String channel, int max) {
-        return redis.commands().smembers(keys.instancesOf(channel)).toCompletableFuture().thenCompose(owners -> {
-            List<String> ids = List.copyOf(owners);
-            List<CompletableFuture<Long>> alive = ids.stream()
-                    .map(id -> redis.commands().exists(keys.liveness(id)).toCompletableFuture()).toList();
-            return CompletableFuture.allOf(alive.toArray(CompletableFuture[]::new)).thenCompose(done -> {
-                List<CompletableFuture<Page>> pages = new ArrayList<>();
-                for (int i = 0; i < ids.size(); i++) {
-                    String id = ids.get(i);
-                    if (alive.get(i).join() == 0 && !id.equals(instance)) {
-                        reaper.reapChannel(id, channel); // a dead instance's members: not listed, removed now
-                    } else {
-                        pages.add(page(channel, id, max + 1));
-                    }
-                }
-                return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new)).thenApply(all -> {
-                    List<Member> members = new ArrayList<>();
-                    boolean complete = true;
-                    for (CompletableFuture<Page> page : pages) {
-                        members.addAll(page.join().members());
-                        complete &= page.join().complete();
-                    }
-                    members.sort(Comparator.comparing(Member::since).thenComparing(Member::connection));
-                    complete &= members.size() <= max;
-                    return new Members(members.subList(0, Math.min(max, members.size())), complete);
-                });
-            });
-        }).exceptionally(failure -> {
-            metrics.clusterFallback();
-            log.debug("redis: listing channel members failed, answering this instance's: {}", failure.toString());
-            List<Member> here = new ArrayList<>(local.getOrDefault(channel, Map.of()).values());
-            here.sort(Comparator.comparing(Member::since).thenComparing(Member::connection));
-            return new Members(here.subList(0, Math.min(max, here.size())), false);
-        });
-    }
-
-    private record Page(List<Member> members, boolean complete) {}
-
-    private CompletableFuture<Page> page(String channel, String owner, int limit) {
-        String key = keys.hash(channel, owner);
-        return redis.commands().hlen(key).toCompletableFuture().thenCompose(size -> {
-            if (size <= limit) {
-                return redis.commands().hgetall(key).toCompletableFuture().thenApply(entries -> new Page(decode(entries), true));
-            }
-            return redis.commands().hscan(key, ScanArgs.Builder.limit(limit)).toCompletableFuture()
-                    .thenApply((MapScanCursor<String, String> cursor) -> new Page(decode(cursor.getMap()), false));
-        });
-    }
-
-    private static List<Member> decode(Map<String, String> entries) {
-        List<Member> members = new ArrayList<>(entries.size());
-        entries.forEach((connection, value) -> {
-            int space = value.indexOf(' ');
-            if (space > 0) {
-                try {
-                    members.add(new Member(value.substring(space + 1), connection, Instant.ofEpochMilli(Long.parseLong(value, 0, space, 10))));
-                } catch (NumberFormatException malformed) {
-                    // not ours: skipped
-                }
-            }
-        });
-        return members;
+        return listing.members(channel, max);
     }
 
     /**
