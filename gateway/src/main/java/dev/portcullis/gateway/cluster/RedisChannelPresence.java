@@ -185,7 +185,8 @@ final class RedisChannelPresence implements PresenceStore {
             Map<String, Member> map = members == null ? new ConcurrentHashMap<>() : members;
             added[0] = map.putIfAbsent(member.connection(), member) == null;
             if (members == null) {
-                redis.commands().sadd(keys.channelsOf(instance), channel);
+                noted(channel, "listing a channel of this instance",
+                        redis.commands().sadd(keys.channelsOf(instance), channel).toCompletableFuture());
             }
             if (added[0]) {
                 store(channel, List.of(member), announce);
@@ -223,7 +224,8 @@ final class RedisChannelPresence implements PresenceStore {
                 remove(channel, Map.of(member.connection(), member.user()), announce);
             }
             if (members.isEmpty()) {
-                redis.commands().srem(keys.channelsOf(instance), channel);
+                noted(channel, "unlisting a channel of this instance",
+                        redis.commands().srem(keys.channelsOf(instance), channel).toCompletableFuture());
                 return null;
             }
             return members;
@@ -355,7 +357,7 @@ final class RedisChannelPresence implements PresenceStore {
             boolean first = from == 0;
             local.computeIfPresent(channel, (name, members) -> {
                 if (first) {
-                    redis.commands().sadd(keys.channelsOf(instance), channel);
+                    writes.add(redis.commands().sadd(keys.channelsOf(instance), channel).toCompletableFuture());
                 }
                 List<Member> still = batch.stream().map(members::get).filter(Objects::nonNull).toList();
                 if (!still.isEmpty()) {
