@@ -264,6 +264,53 @@ class ClusterPresenceIT {
         }
     }
 
+    /**
+     * Review finding: an instance frozen past its presence TTL (a long GC pause, a frozen VM) is taken
+     * for dead and its members reaped, each with a {@code leave}; when it thaws it finds the reaper's
+     * marker and writes its members again, each with a {@code join}. A subscription that was waiting in
+     * its socket meanwhile (carol's, to another channel) is taken as it thaws, which recreates the
+     * instance's channel set: that set being gone is no proof of having been reaped, the marker is.
+     */
+    @Test
+    void anInstanceTakenForDeadDuringAPauseWritesItsMembersAgainWhenItThaws(@TempDir Path dir) throws Exception {
+        try (RedisServer redis = RedisServer.start();
+                TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                        "broker.instance-id", "b", "broker.presence-ttl", "2s",
+                        "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*")));
+                GatewayProcess a = GatewayProcess.start(dir, """
+                        server: {host: 127.0.0.1, port: 0}
+                        admin: {port: 0}
+                        auth: {hmac-secret: %s, clock-skew: 0s}
+                        limits: {connections-per-ip: 0, messages-per-minute: 0}
+                        broker: {type: redis, redis-url: "%s", instance-id: sleeper, presence-ttl: 2s}
+                        channels: {presence: ["room:*"], join-leave: ["room:*"]}
+                        """.formatted(Tokens.SECRET, redis.url()), "")) {
+            URI onA = URI.create("ws://127.0.0.1:" + a.port() + "/ws?token=");
+            Conn bob = connect(b.uri(token("bob")));
+            subscribe(bob.client(), "room:1");
+            Conn alice = connect(URI.create(onA + token("alice")));
+            subscribe(alice.client(), "room:1");
+            assertEvent(bob.client().pollMessage("join", WsClient.WAIT), "join", "alice", alice.id());
+            Conn carol = connect(URI.create(onA + token("carol")));
+
+            a.stop();
+            try {
+                assertEvent(bob.client().pollMessage("leave", Duration.ofSeconds(15)), "leave", "alice", alice.id());
+                assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id());
+                carol.client().send("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"room:2\"}");
+            } finally {
+                a.resume();
+            }
+            assertEvent(bob.client().pollMessage("join", Duration.ofSeconds(15)), "join", "alice", alice.id());
+            assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id(), "alice/" + alice.id());
+            assertThat(carol.client().awaitMessage("ack").path("channel").asText()).isEqualTo("room:2");
+            assertThat(bob.client().staysQuiet(Duration.ofSeconds(2))).as("one join, no second leave").isTrue();
+            alice.client().close();
+            carol.client().close();
+            bob.client().close();
+        }
+    }
+
     /** In Redis Cluster: every presence script touches one slot (the channel's), so it runs on the channel's shard. */
     @Test
     void presenceWorksInRedisCluster() {
