@@ -10,14 +10,15 @@ import io.lettuce.core.MapScanCursor;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.ValueScanCursor;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -26,15 +27,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Channel presence across the cluster (not the per-user connection registry, {@link RedisPresence}).
  *
- * <p><b>Layout.</b> Per channel and instance a hash {@code <prefix>{<channel>}:presence:<instance>}
- * from connection id to {@code "<sinceMillis> <user>"}, and per channel the set of instances with
- * members there ({@code <prefix>{<channel>}:presence:instances}): all under the channel's hash tag,
- * the tag of its history and of its pub/sub channel, so each script below touches one slot in Redis
- * Cluster. Per instance, the set of channels it has members in ({@code <prefix>presence:channels:<id>})
- * and the set of instances with presence data ({@code <prefix>presence:instances}), used to clean up
- * after an instance that died. Whether an instance is alive is its liveness key
- * ({@code <prefix>instance:<id>}, TTL {@code broker.presence-ttl}), kept by {@link RedisPresence}'s
- * heartbeat: presence adds no second heartbeat.
+ * <p><b>Layout.</b> Per channel and instance a hash from connection id to {@code "<sinceMillis> <user>"},
+ * and per channel the set of instances with members there: all under the channel's hash tag, the tag
+ * of its history and of its pub/sub channel, so each script below touches one slot in Redis Cluster.
+ * Per instance, the set of channels it has members in and the set of instances with presence data,
+ * used to clean up after an instance that died ({@link PresenceKeys} names them all). Whether an
+ * instance is alive is its liveness key (TTL {@code broker.presence-ttl}), kept by
+ * {@link RedisPresence}'s heartbeat: presence adds no second heartbeat.
  *
  * <p><b>Events.</b> {@code join} and {@code leave} go out from the same script that changes the
  * hash, with {@code SPUBLISH} on the channel's pub/sub channel (the one publications use), as
@@ -47,108 +46,119 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>A dead instance.</b> A listing skips entries of instances whose liveness key is gone, so a
  * killed instance's members disappear from listings within the TTL. They are then removed, and
- * announced as leaving, by whichever surviving instance notices first: each instance checks, every
- * heartbeat, the instances with presence data, and a listing that meets a dead instance removes its
- * entries in that channel. Removal is one script per channel (REAP) that reads and deletes the dead
- * instance's hash and publishes a {@code leave} per entry: Redis runs scripts one at a time, so of two
- * instances reaping at once, one removes and announces, the other finds nothing; each leave goes out
- * exactly once. An instance restarted under the same id removes its own old entries at start-up,
- * before it registers anything.
+ * announced as leaving, by whichever surviving instance notices first ({@link PresenceReaper}): each
+ * instance checks, every heartbeat, the instances with presence data, and a listing that meets a dead
+ * instance removes its entries in that channel. An instance restarted under the same id removes its
+ * own old entries at start-up, before it registers anything.
+ *
+ * <p><b>Reconciling.</b> Redis's copy of this instance's members is made equal to the local one,
+ * channel by channel ({@link #reconcile}): members missing there are written with a {@code join} each,
+ * entries of members no longer here are removed with a {@code leave} each, and a channel without local
+ * members is taken out of the instance's channel set. A member that left while Redis could not be
+ * written is so removed afterwards instead of staying listed until the instance dies. It runs
+ * <ul>
+ * <li>for every channel when the Redis connection comes back (Redis may have lost or kept anything);</li>
+ * <li>for every channel at the sweep after another instance reaped this one (it was taken for dead
+ *     during a pause; the reaper leaves an explicit marker, see {@link PresenceReaper}: the channel set
+ *     being gone is no proof, a join after the reap creates it again), or when the channel set is
+ *     gone while members are here (Redis lost data without a reconnect);</li>
+ * <li>for the channels whose write failed, at the next sweep that reaches Redis: a command can fail
+ *     (time out, be rejected) without any reconnect following, and a reconcile of just those channels
+ *     is cheap. Past {@value #MAX_DIRTY} such channels, every channel is reconciled instead.</li>
+ * </ul>
+ * Not on every sweep: that would cost a command per member and channel every heartbeat.
+ *
+ * <p><b>Order.</b> Every command that writes a channel's entries (join, leave, and each step of a
+ * reconcile) is queued inside {@code local.compute} for that channel, from what the local map holds
+ * at that moment; commands go to Redis on one connection in the order they were queued. So per
+ * channel Redis sees the changes in the order they happened here, and a reconcile cannot bring back a
+ * member whose {@code leave} was queued before it, nor remove one whose {@code join} was. A reconcile
+ * removes an entry only when the member is not local at the moment it queues the removal; that
+ * removal is conditional, so it announces nothing if the entry is already gone.
  *
  * <p><b>Faults.</b> Commands fail fast while Redis is down; this instance's members are kept in
- * memory and written again when Redis comes back (and when the instance finds its own channel set
- * gone, i.e. it was taken for dead after a long pause), with a {@code join} for each entry that was
- * missing. A listing that cannot reach Redis answers this instance's members with
- * {@code complete: false}.
+ * memory and reconciled when Redis comes back. A listing that cannot reach Redis answers this
+ * instance's members with {@code complete: false}.
  *
  * <p>Threading: {@link #join} and {@link #leave} run on the sessions' event loops and only queue
- * commands; the per-channel local map is changed inside {@code compute}, and the channel-set command
- * is queued there too, so that adds and removes of one channel reach Redis in the order they happened.
- * {@link #sweep} runs on the cluster thread.
+ * commands. {@link #sweep} runs on the cluster thread; reconciling continues on Lettuce's threads as
+ * replies arrive, and only queues commands too. Two reconciles of one channel at once are harmless:
+ * each write and removal is conditional and announces only what it changed.
  */
 final class RedisChannelPresence implements PresenceStore {
     private static final Logger log = LoggerFactory.getLogger(RedisChannelPresence.class);
-    /** Channels of a dead instance read per batch while reaping it. */
-    private static final int BATCH = 200;
+    /** Members written, or hash entries read and pruned, per command while reconciling. */
+    private static final int BATCH = 500;
+    /** Channels remembered for a reconcile after failed writes; beyond, every channel is reconciled. */
+    static final int MAX_DIRTY = 10_000;
 
-    /** KEYS: the instance's hash, the channel's instance set. ARGV: connection, value, instance, announce (1/0), pub/sub channel, event. */
-    private static final String JOIN = """
-            local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-            redis.call('SADD', KEYS[2], ARGV[3])
-            if added == 1 and ARGV[4] == '1' then redis.call('SPUBLISH', ARGV[5], ARGV[6]) end
-            return added
-            """;
-    /** KEYS: the instance's hash, the channel's instance set. ARGV: connection, instance, announce (1/0), pub/sub channel, event. */
-    private static final String LEAVE = """
-            if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-            if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-            if ARGV[3] == '1' then redis.call('SPUBLISH', ARGV[4], ARGV[5]) end
-            return 1
-            """;
     /**
-     * KEYS: the dead instance's hash, the channel's instance set. ARGV: the dead instance, announce
-     * (1/0), pub/sub channel, channel. Returns how many entries it removed (and announced).
+     * Stores members. KEYS: the instance's hash, the channel's instance set. ARGV: instance, announce
+     * (1/0), pub/sub channel, then per member its connection, value and join event. Announces each
+     * member that was not stored yet; returns how many.
      */
-    private static final String REAP = """
-            local entries = redis.call('HGETALL', KEYS[1])
-            redis.call('DEL', KEYS[1])
-            redis.call('SREM', KEYS[2], ARGV[1])
-            if ARGV[2] == '1' then
-              for i = 1, #entries, 2 do
-                local value = entries[i + 1]
-                local user = string.sub(value, string.find(value, ' ', 1, true) + 1)
-                redis.call('SPUBLISH', ARGV[3], 'e ' .. entries[i] .. ' {"type":"leave","channel":"' .. ARGV[4]
-                  .. '","user":' .. cjson.encode(user) .. ',"connection":"' .. entries[i] .. '"}')
+    private static final String JOIN = """
+            redis.call('SADD', KEYS[2], ARGV[1])
+            local added = 0
+            for i = 4, #ARGV, 3 do
+              if redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+                added = added + 1
+                if ARGV[2] == '1' then redis.call('SPUBLISH', ARGV[3], ARGV[i + 2]) end
               end
             end
-            return #entries / 2
+            return added
+            """;
+    /**
+     * Removes members. KEYS: the instance's hash, the channel's instance set. ARGV: instance, announce
+     * (1/0), pub/sub channel, then per member its connection and leave event. Announces each entry it
+     * removed; drops the instance from the channel's set once its hash is empty; returns how many.
+     */
+    private static final String LEAVE = """
+            local removed = 0
+            for i = 4, #ARGV, 2 do
+              if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
+                removed = removed + 1
+                if ARGV[2] == '1' then redis.call('SPUBLISH', ARGV[3], ARGV[i + 1]) end
+              end
+            end
+            if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+            return removed
             """;
 
     private final RedisScript joinScript = new RedisScript(JOIN, true);
     private final RedisScript leaveScript = new RedisScript(LEAVE, true);
-    private final RedisScript reapScript = new RedisScript(REAP);
 
     private final RedisConnection redis;
+    private final Executor thread;
     private final GatewayMetrics metrics;
-    private final String prefix;
+    private final PresenceKeys keys;
     private final String instance;
     private final ChannelPatterns announced;
+    private final PresenceReaper reaper;
+    private final PresenceListing listing;
     /** This instance's members: channel -> connection -> member. */
     private final Map<String, Map<String, Member>> local = new ConcurrentHashMap<>();
     private final AtomicInteger localCount = new AtomicInteger();
-    /** Dead instances being reaped now (by this instance), so one sweep does not start a second round. */
-    private final Map<String, Boolean> reaping = new ConcurrentHashMap<>();
+    /** Channels whose write failed, to reconcile at the next sweep (at most {@link #MAX_DIRTY}). */
+    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    /** Too many channels failed to remember: reconcile every channel at the next sweep. */
+    private volatile boolean allDirty;
 
-    RedisChannelPresence(RedisConnection redis, GatewayMetrics metrics, String prefix, String instance, ChannelPatterns announced) {
+    /**
+     * @param thread the cluster thread: every step of a reconcile runs there, never on a Lettuce I/O
+     *     thread, where a write would overtake writes other threads queued to that thread before it
+     */
+    RedisChannelPresence(RedisConnection redis, GatewayMetrics metrics, String prefix, String instance, ChannelPatterns announced,
+            Executor thread) {
         this.redis = redis;
+        this.thread = thread;
         this.metrics = metrics;
-        this.prefix = prefix;
+        this.keys = new PresenceKeys(prefix);
         this.instance = instance;
         this.announced = announced;
-    }
-
-    private String hash(String channel, String owner) {
-        return prefix + "{" + channel + "}:presence:" + RedisKeys.tag(owner);
-    }
-
-    private String instancesOf(String channel) {
-        return prefix + "{" + channel + "}:presence:instances";
-    }
-
-    private String pubSub(String channel) {
-        return prefix + "{" + channel + "}";
-    }
-
-    private String channelsOf(String owner) {
-        return prefix + "presence:channels:" + RedisKeys.tag(owner);
-    }
-
-    private String withPresence() {
-        return prefix + "presence:instances";
-    }
-
-    private String liveness(String owner) {
-        return prefix + "instance:" + owner;
+        this.reaper = new PresenceReaper(redis, metrics, keys, instance, announced);
+        this.listing = new PresenceListing(redis, metrics, keys, instance, reaper,
+                channel -> List.copyOf(local.getOrDefault(channel, Map.of()).values()));
     }
 
     /**
@@ -159,9 +169,10 @@ final class RedisChannelPresence implements PresenceStore {
      */
     void start() {
         try {
-            reap(instance).get(10, TimeUnit.SECONDS);
+            reaper.reap(instance).get(10, TimeUnit.SECONDS);
+            redis.commands().del(keys.reaped(instance)).get(5, TimeUnit.SECONDS); // about the earlier process: nothing to rewrite
             // listed at once, so that survivors reap this instance even if it dies before its first sweep
-            redis.commands().sadd(withPresence(), instance).get(5, TimeUnit.SECONDS);
+            redis.commands().sadd(keys.withPresence(), instance).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("redis: could not remove channel presence left by an earlier process of this instance: {}", e.toString());
         }
@@ -174,27 +185,34 @@ final class RedisChannelPresence implements PresenceStore {
             Map<String, Member> map = members == null ? new ConcurrentHashMap<>() : members;
             added[0] = map.putIfAbsent(member.connection(), member) == null;
             if (members == null) {
-                redis.commands().sadd(channelsOf(instance), channel);
+                noted(channel, "listing a channel of this instance",
+                        redis.commands().sadd(keys.channelsOf(instance), channel).toCompletableFuture());
+            }
+            if (added[0]) {
+                store(channel, List.of(member), announce);
             }
             return map;
         });
         if (added[0]) {
             localCount.incrementAndGet();
-            register(channel, member, announce);
         }
     }
 
-    private CompletableFuture<Long> register(String channel, Member member, boolean announce) {
-        String[] keys = {hash(channel, instance), instancesOf(channel)};
-        return joinScript.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys, member.connection(),
-                        member.since().toEpochMilli() + " " + member.user(), instance, announce ? "1" : "0", pubSub(channel),
-                        "e " + member.connection() + " " + PresenceEvents.json(PresenceEvents.JOIN, channel, member.user(), member.connection()))
-                .whenComplete((added, failure) -> {
-                    if (failure != null) {
-                        metrics.clusterFallback(); // written again when Redis is back
-                        log.debug("redis: storing a channel member failed: {}", failure.toString());
-                    }
-                });
+    /** Queues the JOIN script for {@code members}; call inside {@code local.compute(channel)}. */
+    private CompletableFuture<Long> store(String channel, List<Member> members, boolean announce) {
+        String[] args = new String[3 + 3 * members.size()];
+        args[0] = instance;
+        args[1] = announce ? "1" : "0";
+        args[2] = keys.pubSub(channel);
+        int i = 3;
+        for (Member member : members) {
+            args[i++] = member.connection();
+            args[i++] = member.since().toEpochMilli() + " " + member.user();
+            args[i++] = "e " + member.connection() + " " + PresenceEvents.json(PresenceEvents.JOIN, channel, member.user(), member.connection());
+        }
+        String[] scriptKeys = {keys.hash(channel, instance), keys.instancesOf(channel)};
+        return this.<Long>noted(channel, "storing channel members",
+                joinScript.run(redis.commands(), ScriptOutputType.INTEGER, scriptKeys, args));
     }
 
     @Override
@@ -202,173 +220,194 @@ final class RedisChannelPresence implements PresenceStore {
         boolean[] removed = {false};
         local.computeIfPresent(channel, (name, members) -> {
             removed[0] = members.remove(member.connection()) != null;
+            if (removed[0]) {
+                remove(channel, Map.of(member.connection(), member.user()), announce);
+            }
             if (members.isEmpty()) {
-                redis.commands().srem(channelsOf(instance), channel);
+                noted(channel, "unlisting a channel of this instance",
+                        redis.commands().srem(keys.channelsOf(instance), channel).toCompletableFuture());
                 return null;
             }
             return members;
         });
-        if (!removed[0]) {
-            return;
+        if (removed[0]) {
+            localCount.decrementAndGet();
         }
-        localCount.decrementAndGet();
-        String[] keys = {hash(channel, instance), instancesOf(channel)};
-        leaveScript.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys, member.connection(), instance, announce ? "1" : "0",
-                        pubSub(channel), "e " + member.connection() + " "
-                                + PresenceEvents.json(PresenceEvents.LEAVE, channel, member.user(), member.connection()))
-                .whenComplete((done, failure) -> {
-                    if (failure != null) {
-                        // The entry stays until this instance dies or writes its members again after the outage.
-                        metrics.clusterFallback();
-                        log.debug("redis: removing a channel member failed: {}", failure.toString());
-                    }
-                });
     }
 
-    /**
-     * Members on every live instance. Reads the channel's instance set, checks each instance's
-     * liveness, then reads each live instance's hash (whole while it fits in what is left of
-     * {@code max}, else one {@code HSCAN} page): at most a bounded number of entries per instance.
-     */
+    /** Queues the LEAVE script for {@code users} (connection -> user); call inside {@code local.compute(channel)}. */
+    private CompletableFuture<Long> remove(String channel, Map<String, String> users, boolean announce) {
+        String[] args = new String[3 + 2 * users.size()];
+        args[0] = instance;
+        args[1] = announce ? "1" : "0";
+        args[2] = keys.pubSub(channel);
+        int[] i = {3};
+        users.forEach((connection, user) -> {
+            args[i[0]++] = connection;
+            args[i[0]++] = "e " + connection + " " + PresenceEvents.json(PresenceEvents.LEAVE, channel, user, connection);
+        });
+        String[] scriptKeys = {keys.hash(channel, instance), keys.instancesOf(channel)};
+        return this.<Long>noted(channel, "removing channel members",
+                leaveScript.run(redis.commands(), ScriptOutputType.INTEGER, scriptKeys, args));
+    }
+
+    /** A failed write leaves Redis unlike this instance: counted, and its channel reconciled at the next sweep. */
+    private <T> CompletableFuture<T> noted(String channel, String what, CompletableFuture<T> write) {
+        return write.whenComplete((done, failure) -> {
+            if (failure != null) {
+                metrics.clusterFallback();
+                log.debug("redis: {} failed: {}", what, failure.toString());
+                markDirty(channel);
+            }
+        });
+    }
+
+    private void markDirty(String channel) {
+        if (dirty.size() < MAX_DIRTY) {
+            dirty.add(channel);
+        } else {
+            allDirty = true;
+        }
+    }
+
+    /** See {@link PresenceListing#members}. */
     @Override
     public CompletableFuture<Members> members(String channel, int max) {
-        return redis.commands().smembers(instancesOf(channel)).toCompletableFuture().thenCompose(owners -> {
-            List<String> ids = List.copyOf(owners);
-            List<CompletableFuture<Long>> alive = ids.stream()
-                    .map(id -> redis.commands().exists(liveness(id)).toCompletableFuture()).toList();
-            return CompletableFuture.allOf(alive.toArray(CompletableFuture[]::new)).thenCompose(done -> {
-                List<CompletableFuture<Page>> pages = new ArrayList<>();
-                for (int i = 0; i < ids.size(); i++) {
-                    String id = ids.get(i);
-                    if (alive.get(i).join() == 0 && !id.equals(instance)) {
-                        reapChannel(id, channel); // a dead instance's members: not listed, removed now
-                    } else {
-                        pages.add(page(channel, id, max + 1));
-                    }
-                }
-                return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new)).thenApply(all -> {
-                    List<Member> members = new ArrayList<>();
-                    boolean complete = true;
-                    for (CompletableFuture<Page> page : pages) {
-                        members.addAll(page.join().members());
-                        complete &= page.join().complete();
-                    }
-                    members.sort(Comparator.comparing(Member::since).thenComparing(Member::connection));
-                    complete &= members.size() <= max;
-                    return new Members(members.subList(0, Math.min(max, members.size())), complete);
-                });
-            });
-        }).exceptionally(failure -> {
-            metrics.clusterFallback();
-            log.debug("redis: listing channel members failed, answering this instance's: {}", failure.toString());
-            List<Member> here = new ArrayList<>(local.getOrDefault(channel, Map.of()).values());
-            here.sort(Comparator.comparing(Member::since).thenComparing(Member::connection));
-            return new Members(here.subList(0, Math.min(max, here.size())), false);
-        });
-    }
-
-    private record Page(List<Member> members, boolean complete) {}
-
-    private CompletableFuture<Page> page(String channel, String owner, int limit) {
-        String key = hash(channel, owner);
-        return redis.commands().hlen(key).toCompletableFuture().thenCompose(size -> {
-            if (size <= limit) {
-                return redis.commands().hgetall(key).toCompletableFuture().thenApply(entries -> new Page(decode(entries), true));
-            }
-            return redis.commands().hscan(key, ScanArgs.Builder.limit(limit)).toCompletableFuture()
-                    .thenApply((MapScanCursor<String, String> cursor) -> new Page(decode(cursor.getMap()), false));
-        });
-    }
-
-    private static List<Member> decode(Map<String, String> entries) {
-        List<Member> members = new ArrayList<>(entries.size());
-        entries.forEach((connection, value) -> {
-            int space = value.indexOf(' ');
-            if (space > 0) {
-                try {
-                    members.add(new Member(value.substring(space + 1), connection, Instant.ofEpochMilli(Long.parseLong(value, 0, space, 10))));
-                } catch (NumberFormatException malformed) {
-                    // not ours: skipped
-                }
-            }
-        });
-        return members;
+        return listing.members(channel, max);
     }
 
     /**
      * Every heartbeat (cluster thread): reaps every instance with presence data whose liveness key
-     * is gone, and writes this instance's members again if its own channel set is gone (it was taken
-     * for dead).
+     * is gone; reconciles every channel if this instance was reaped (the marker, deleted here) or its
+     * channel set is gone while it has members, else the channels whose writes failed.
      */
     void sweep() {
-        redis.commands().sadd(withPresence(), instance);
-        redis.commands().smembers(withPresence()).thenAccept(ids -> {
+        redis.commands().sadd(keys.withPresence(), instance);
+        redis.commands().smembers(keys.withPresence()).thenAccept(ids -> {
             for (String id : ids) {
                 if (!id.equals(instance)) {
-                    redis.commands().exists(liveness(id)).thenAccept(alive -> {
+                    redis.commands().exists(keys.liveness(id)).thenAccept(alive -> {
                         if (alive == 0) {
-                            reap(id);
+                            reaper.reap(id);
                         }
                     });
                 }
             }
         });
-        if (localCount.get() > 0) {
-            redis.commands().exists(channelsOf(instance)).thenAccept(exists -> {
-                if (exists == 0) {
-                    log.warn("redis: this instance's channel presence was removed (taken for dead, or Redis lost it); writing it again");
-                    registerAll();
-                }
-            });
-        }
+        redis.commands().del(keys.reaped(instance)).toCompletableFuture()
+                .thenCombineAsync(localCount.get() > 0
+                        ? redis.commands().exists(keys.channelsOf(instance)).toCompletableFuture()
+                        : CompletableFuture.completedFuture(1L), (reaped, channelSet) -> {
+                    if (reaped > 0) {
+                        log.warn("redis: this instance was taken for dead and its channel members removed; writing them again");
+                        reconcileAll();
+                    } else if (channelSet == 0) {
+                        log.warn("redis: this instance's channel presence is gone from Redis; writing it again");
+                        reconcileAll();
+                    } else if (allDirty) {
+                        reconcileAll();
+                    } else {
+                        for (String channel : List.copyOf(dirty)) {
+                            dirty.remove(channel);
+                            reconcile(channel);
+                        }
+                    }
+                    return null;
+                }, thread);
     }
 
-    /** After Redis was away: every member of this instance is written again (a join event for each that was missing). */
-    void registerAll() {
-        local.forEach((channel, members) -> {
-            redis.commands().sadd(channelsOf(instance), channel);
-            boolean announce = announced.matches(channel);
-            members.values().forEach(member -> register(channel, member, announce));
+    /** Every channel this instance has members in, or is listed with in Redis, made equal to the local members. Cluster thread. */
+    void reconcileAll() {
+        allDirty = false;
+        dirty.clear();
+        Set<String> here = Set.copyOf(local.keySet());
+        here.forEach(this::reconcile);
+        reconcileListed(here, ScanCursor.INITIAL);
+    }
+
+    /** The channels Redis lists for this instance that are not local: reconciled to no members. */
+    private void reconcileListed(Set<String> done, ScanCursor cursor) {
+        redis.commands().sscan(keys.channelsOf(instance), cursor, ScanArgs.Builder.limit(BATCH)).whenCompleteAsync((page, failure) -> {
+            if (failure != null) {
+                allDirty = true;
+                log.debug("redis: reading this instance's channels failed: {}", failure.toString());
+                return;
+            }
+            page.getValues().stream().filter(channel -> !done.contains(channel)).forEach(this::reconcile);
+            if (!page.isFinished()) {
+                reconcileListed(done, page);
+            }
+        }, thread);
+    }
+
+    /**
+     * Makes Redis's entries of this instance in {@code channel} equal to the local members: stores the
+     * local members in batches (a {@code join} for each that was missing), then reads the hash page by
+     * page and removes the entries of members not local (a {@code leave} each), then, if the channel
+     * has no local members, takes it out of the channel set. Each step is queued inside
+     * {@code local.compute(channel)} from the members it holds then (see the class comment on order).
+     * A failure marks the channel for the next sweep. Cluster thread.
+     */
+    CompletableFuture<Void> reconcile(String channel) {
+        boolean announce = announced.matches(channel);
+        List<String> connections = List.copyOf(local.getOrDefault(channel, Map.of()).keySet());
+        List<CompletableFuture<Long>> writes = new ArrayList<>();
+        for (int from = 0; from < connections.size(); from += BATCH) {
+            List<String> batch = connections.subList(from, Math.min(connections.size(), from + BATCH));
+            boolean first = from == 0;
+            local.computeIfPresent(channel, (name, members) -> {
+                if (first) {
+                    writes.add(redis.commands().sadd(keys.channelsOf(instance), channel).toCompletableFuture());
+                }
+                List<Member> still = batch.stream().map(members::get).filter(Objects::nonNull).toList();
+                if (!still.isEmpty()) {
+                    writes.add(store(channel, still, announce));
+                }
+                return members;
+            });
+        }
+        CompletableFuture<Void> done = CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
+                .thenCompose(stored -> prune(channel, announce, ScanCursor.INITIAL))
+                .thenComposeAsync(pruned -> {
+                    List<CompletableFuture<?>> last = new ArrayList<>();
+                    local.compute(channel, (name, members) -> {
+                        if (members == null) {
+                            last.add(remove(channel, Map.of(), announce)); // drops this instance from the channel's set if its hash is empty
+                            last.add(redis.commands().srem(keys.channelsOf(instance), channel).toCompletableFuture());
+                        }
+                        return members;
+                    });
+                    return CompletableFuture.allOf(last.toArray(CompletableFuture[]::new));
+                }, thread);
+        return done.whenComplete((ok, failure) -> {
+            if (failure != null) {
+                log.debug("redis: reconciling a channel's members failed: {}", failure.toString());
+                markDirty(channel);
+            }
         });
     }
 
-    /** Removes every channel entry of {@code dead}, batch by batch, then its channel set. At most one round per instance at a time. */
-    private CompletableFuture<Void> reap(String dead) {
-        if (reaping.putIfAbsent(dead, Boolean.TRUE) != null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        reapBatch(dead, ScanCursor.INITIAL, done);
-        return done.whenComplete((ok, failure) -> reaping.remove(dead));
-    }
-
-    private void reapBatch(String dead, ScanCursor cursor, CompletableFuture<Void> done) {
-        redis.commands().sscan(channelsOf(dead), cursor, ScanArgs.Builder.limit(BATCH)).toCompletableFuture()
-                .thenCompose((ValueScanCursor<String> page) -> CompletableFuture.allOf(page.getValues().stream()
-                                .map(channel -> reapChannel(dead, channel)).toArray(CompletableFuture[]::new))
-                        .thenApply(all -> page))
-                .whenComplete((page, failure) -> {
-                    if (failure != null) {
-                        done.completeExceptionally(failure);
-                    } else if (!page.isFinished()) {
-                        reapBatch(dead, page, done);
-                    } else {
-                        redis.commands().del(channelsOf(dead));
-                        redis.commands().srem(withPresence(), dead).whenComplete((n, again) -> done.complete(null));
-                    }
-                });
-    }
-
-    private CompletableFuture<Long> reapChannel(String dead, String channel) {
-        String[] keys = {hash(channel, dead), instancesOf(channel)};
-        return reapScript.<Long>run(redis.commands(), ScriptOutputType.INTEGER, keys, dead, announced.matches(channel) ? "1" : "0",
-                        pubSub(channel), channel)
-                .whenComplete((removed, failure) -> {
-                    if (removed != null && removed > 0) {
-                        metrics.presence().deadMembersRemoved(removed);
-                        log.info("redis: removed {} channel member(s) of dead instance {}", removed, dead);
-                    }
-                });
+    /** One page of this instance's entries in {@code channel}: those not local now are removed; then the next page. */
+    private CompletableFuture<Void> prune(String channel, boolean announce, ScanCursor cursor) {
+        return redis.commands().hscan(keys.hash(channel, instance), cursor, ScanArgs.Builder.limit(BATCH)).toCompletableFuture()
+                .thenComposeAsync((MapScanCursor<String, String> page) -> {
+                    CompletableFuture<?>[] removal = {CompletableFuture.completedFuture(null)};
+                    local.compute(channel, (name, members) -> {
+                        Map<String, String> gone = new HashMap<>();
+                        page.getMap().forEach((connection, value) -> {
+                            if (members == null || !members.containsKey(connection)) {
+                                gone.put(connection, value.substring(value.indexOf(' ') + 1));
+                            }
+                        });
+                        if (!gone.isEmpty()) {
+                            removal[0] = remove(channel, gone, announce);
+                        }
+                        return members;
+                    });
+                    return removal[0].thenCompose(removed -> page.isFinished()
+                            ? CompletableFuture.<Void>completedFuture(null)
+                            : prune(channel, announce, page));
+                }, thread);
     }
 
     @Override

@@ -74,7 +74,7 @@ public final class RedisCluster implements AutoCloseable {
         RedisPresence presence = new RedisPresence(redis, control, local, metrics, prefix, config.broker().instanceId(),
                 config.limits().connectionsPerUser(), config.broker().presenceTtl(), config.auth().maxTokenLifetime(), localStats);
         RedisChannelPresence channelPresence = new RedisChannelPresence(redis, metrics, prefix, config.broker().instanceId(),
-                ChannelPatterns.of(config.channels().joinLeave()));
+                ChannelPatterns.of(config.channels().joinLeave()), thread);
         long beat = Math.max(100, config.broker().presenceTtl().toMillis() / 3);
         thread.scheduleAtFixedRate(presence::heartbeat, 0, beat, TimeUnit.MILLISECONDS);
         channelPresence.start(); // an earlier process of this instance id: its channel members go first
@@ -83,7 +83,7 @@ public final class RedisCluster implements AutoCloseable {
         thread.scheduleAtFixedRate(presence::refreshUsers, refresh, refresh, TimeUnit.MILLISECONDS);
         // When Redis is back (pub/sub reconnected), "newest wins" and presence are made whole again.
         redis.onReconnect(() -> thread.schedule(presence::reconcile, 500, TimeUnit.MILLISECONDS));
-        redis.onReconnect(() -> thread.schedule(channelPresence::registerAll, 500, TimeUnit.MILLISECONDS));
+        redis.onReconnect(() -> thread.schedule(channelPresence::reconcileAll, 500, TimeUnit.MILLISECONDS));
         return new RedisCluster(redis, thread, broker, attempts, revocations, presence, channelPresence);
     }
 

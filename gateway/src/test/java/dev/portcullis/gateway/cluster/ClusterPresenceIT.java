@@ -203,6 +203,117 @@ class ClusterPresenceIT {
         }
     }
 
+    /**
+     * Review finding: members who leave while their instance cannot write to Redis (Redis itself up,
+     * data intact: here the instance's Redis user is disabled and its connections killed, so its
+     * commands fail and its reconnects are refused) are removed once it can write again, with exactly
+     * one {@code leave} each; the members who stayed are neither lost nor announced twice.
+     */
+    @Test
+    void membersWhoLeaveWhileTheirInstanceIsCutOffFromRedisAreRemovedAfterwardsWithOneLeaveEach() throws Exception {
+        try (RedisServer redis = RedisServer.start()) {
+            assertThat(redis.cli("ACL", "SETUSER", "gw-a", "on", ">secret-a", "~*", "&*", "+@all")).isEqualTo("OK");
+            Map<String, Object> onA = Map.of("broker.type", "redis", "broker.redis-url", "redis://gw-a:secret-a@127.0.0.1:" + redis.port(),
+                    "broker.instance-id", "a", "broker.redis-timeout", "1s",
+                    "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*"));
+            try (TestGateway a = TestGateway.start(onA);
+                    TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                            "broker.instance-id", "b", "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*")))) {
+                Conn bob = connect(b.uri(token("bob")));
+                subscribe(bob.client(), "room:1");
+                List<Conn> members = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    Conn member = connect(a.uri(token("u" + i)));
+                    subscribe(member.client(), "room:1");
+                    assertEvent(bob.client().pollMessage("join", WsClient.WAIT), "join", "u" + i, member.id());
+                    members.add(member);
+                }
+
+                assertThat(redis.cli("ACL", "SETUSER", "gw-a", "off")).isEqualTo("OK");
+                assertThat(redis.cli("CLIENT", "KILL", "USER", "gw-a")).isNotEqualTo("0");
+                members.get(0).client().close();
+                members.get(1).client().close();
+                List<String> stayed = List.of("u2/" + members.get(2).id(), "u3/" + members.get(3).id());
+                await().atMost(Duration.ofSeconds(10)).until(() -> { // A answers from memory: the leaves were taken there
+                    JsonNode listed = WsClient.json(a.api("GET", "/api/channels/room:1/presence", null).body());
+                    return !listed.path("complete").asBoolean() && members(listed).equals(stayed);
+                });
+                assertThat(presence(bob.client(), "room:1")).as("A could not remove them from Redis").hasSize(5);
+
+                assertThat(redis.cli("ACL", "SETUSER", "gw-a", "on")).isEqualTo("OK");
+                List<String> events = new ArrayList<>();
+                while (events.stream().filter(e -> e.startsWith("leave")).count() < 2) {
+                    JsonNode event = bob.client().awaitAnyOf("join", "leave");
+                    assertThat(event.path("channel").asText()).isEqualTo("room:1");
+                    events.add(event.path("type").asText() + " " + event.path("user").asText() + "/" + event.path("connection").asText());
+                }
+                assertThat(events).as("a leave for each member that left during the cut, and no join")
+                        .containsExactlyInAnyOrder("leave u0/" + members.get(0).id(), "leave u1/" + members.get(1).id());
+                List<String> everyone = new ArrayList<>(List.of("bob/" + bob.id()));
+                everyone.addAll(stayed);
+                assertThat(presence(bob.client(), "room:1")).containsExactlyElementsOf(everyone);
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    JsonNode listed = WsClient.json(a.api("GET", "/api/channels/room:1/presence", null).body());
+                    return listed.path("complete").asBoolean() && members(listed).equals(everyone);
+                });
+                assertThat(bob.client().staysQuiet(Duration.ofSeconds(2))).as("each leave once, no join for those who stayed").isTrue();
+                members.get(2).client().close();
+                members.get(3).client().close();
+                bob.client().close();
+            }
+        }
+    }
+
+    /**
+     * Review finding: an instance frozen past its presence TTL (a long GC pause, a frozen VM) is taken
+     * for dead and its members reaped, each with a {@code leave}; when it thaws it finds the reaper's
+     * marker and writes its members again, each with a {@code join}. A subscription that was waiting in
+     * its socket meanwhile (carol's, to another channel) is taken as it thaws, which recreates the
+     * instance's channel set: that set being gone is no proof of having been reaped, the marker is.
+     * Whether carol's join or the thawed sweep runs first is a race, so the test also adds the channel
+     * to the set in Redis itself before the thaw, the state that join leaves, to pin the interleaving.
+     */
+    @Test
+    void anInstanceTakenForDeadDuringAPauseWritesItsMembersAgainWhenItThaws(@TempDir Path dir) throws Exception {
+        try (RedisServer redis = RedisServer.start();
+                TestGateway b = TestGateway.start(Map.of("broker.type", "redis", "broker.redis-url", redis.url(),
+                        "broker.instance-id", "b", "broker.presence-ttl", "2s",
+                        "channels.presence", List.of("room:*"), "channels.join-leave", List.of("room:*")));
+                GatewayProcess a = GatewayProcess.start(dir, """
+                        server: {host: 127.0.0.1, port: 0}
+                        admin: {port: 0}
+                        auth: {hmac-secret: %s, clock-skew: 0s}
+                        limits: {connections-per-ip: 0, messages-per-minute: 0}
+                        broker: {type: redis, redis-url: "%s", instance-id: sleeper, presence-ttl: 2s}
+                        channels: {presence: ["room:*"], join-leave: ["room:*"]}
+                        """.formatted(Tokens.SECRET, redis.url()), "")) {
+            URI onA = URI.create("ws://127.0.0.1:" + a.port() + "/ws?token=");
+            Conn bob = connect(b.uri(token("bob")));
+            subscribe(bob.client(), "room:1");
+            Conn alice = connect(URI.create(onA + token("alice")));
+            subscribe(alice.client(), "room:1");
+            assertEvent(bob.client().pollMessage("join", WsClient.WAIT), "join", "alice", alice.id());
+            Conn carol = connect(URI.create(onA + token("carol")));
+
+            a.stop();
+            try {
+                assertEvent(bob.client().pollMessage("leave", Duration.ofSeconds(15)), "leave", "alice", alice.id());
+                assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id());
+                carol.client().send("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"room:2\"}");
+                assertThat(redis.cli("SADD", "portcullis:presence:channels:sleeper", "room:2")).isEqualTo("1");
+            } finally {
+                a.resume();
+            }
+            assertEvent(bob.client().pollMessage("join", Duration.ofSeconds(15)), "join", "alice", alice.id());
+            assertThat(presence(bob.client(), "room:1")).containsExactly("bob/" + bob.id(), "alice/" + alice.id());
+            assertThat(carol.client().awaitMessage("ack").path("channel").asText()).isEqualTo("room:2");
+            assertThat(bob.client().staysQuiet(Duration.ofSeconds(2))).as("one join, no second leave").isTrue();
+            alice.client().close();
+            carol.client().close();
+            bob.client().close();
+        }
+    }
+
     /** In Redis Cluster: every presence script touches one slot (the channel's), so it runs on the channel's shard. */
     @Test
     void presenceWorksInRedisCluster() {

@@ -70,4 +70,19 @@ class MemoryPresenceStoreTest {
         assertThat(store.localMembers()).isZero();
         assertThat(store.members("room:1", 10).join().members()).isEmpty();
     }
+
+    /** A leave knows only the connection (its since is EPOCH): the listing's ordered view must lose the stored member too. */
+    @Test
+    void aLeaveRemovesTheMemberFromTheOrderedListing() {
+        for (int i = 0; i < 3; i++) {
+            store.join("room:1", new Member("u" + i, "c" + i, Instant.ofEpochMilli(100 + i)), false);
+        }
+        store.leave("room:1", new Member("u1", "c1", Instant.EPOCH), false);
+        Members two = store.members("room:1", 2).join();
+        assertThat(two.members()).extracting(Member::connection).containsExactly("c0", "c2");
+        assertThat(two.complete()).as("exactly max members is the whole channel").isTrue();
+        store.join("room:1", new Member("u1", "c1", Instant.ofEpochMilli(1)), false);
+        assertThat(store.members("room:1", 2).join().members()).extracting(Member::connection).containsExactly("c1", "c0");
+        assertThat(store.localMembers()).isEqualTo(3);
+    }
 }

@@ -114,6 +114,16 @@ public final class GatewayProcess implements AutoCloseable {
         return awaitExit(within);
     }
 
+    /** SIGSTOP: the gateway freezes with its sockets open (a long GC pause, a frozen VM); {@link #resume()} thaws it. */
+    public void stop() {
+        ProcessSignals.stop(process.pid());
+    }
+
+    /** SIGCONT after {@link #stop()}. */
+    public void resume() {
+        ProcessSignals.resume(process.pid());
+    }
+
     /** SIGKILL: the process dies at once, as in a crash, with no chance to write anything. */
     public int kill() throws InterruptedException {
         process.toHandle().destroyForcibly();

@@ -136,47 +136,14 @@ public final class RedisServer implements AutoCloseable {
 
     /** SIGSTOP: the process freezes with its sockets open, so peers see timeouts, not resets. */
     public void stop() {
-        signal("STOP", true);
+        ProcessSignals.stop(pid());
         stopped = true;
     }
 
     /** SIGCONT after {@link #stop()}. */
     public void resume() {
-        signal("CONT", false);
+        ProcessSignals.resume(pid());
         stopped = false;
-    }
-
-    /** Sends the signal, then polls /proc until the kernel shows the process (not) stopped: delivery is asynchronous. */
-    private void signal(String name, boolean wantStopped) {
-        long pid = pid();
-        try {
-            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).redirectErrorStream(true).start();
-            String output = new String(kill.getInputStream().readAllBytes());
-            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-                throw new IllegalStateException("kill -" + name + " " + pid + " failed: " + output);
-            }
-            Path stat = Path.of("/proc", Long.toString(pid), "stat");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (System.nanoTime() < deadline) {
-                String content;
-                try {
-                    content = Files.readString(stat);
-                } catch (IOException gone) {
-                    return; // no /proc (not Linux) or the process died meanwhile: nothing left to wait for
-                }
-                boolean isStopped = content.charAt(content.lastIndexOf(')') + 2) == 'T';
-                if (isStopped == wantStopped) {
-                    return;
-                }
-                Thread.sleep(5);
-            }
-            throw new IllegalStateException("process " + pid + " still " + (wantStopped ? "running" : "stopped") + " after SIG" + name);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     /** Starts again on the same port (a data node comes back empty, a Sentinel with its rewritten config). */
