@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.auth;
 
+import dev.portcullis.gateway.http.CappedBody;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

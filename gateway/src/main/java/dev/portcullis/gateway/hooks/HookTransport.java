@@ -3,6 +3,7 @@ package dev.portcullis.gateway.hooks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.portcullis.gateway.config.HooksConfig;
+import dev.portcullis.gateway.http.CappedBody;
 import dev.portcullis.gateway.metrics.HookMetrics;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -156,7 +157,7 @@ final class HookTransport implements AutoCloseable {
         long started = System.nanoTime();
         CompletableFuture<HttpResponse<byte[]>> send;
         try {
-            send = http.sendAsync(request, BoundedBody.handler(MAX_ANSWER_BYTES));
+            send = http.sendAsync(request, CappedBody.handler(MAX_ANSWER_BYTES));
         } catch (RuntimeException e) { // e.g. the client was shut down
             inFlight.decrementAndGet();
             breaker.releasePermission();

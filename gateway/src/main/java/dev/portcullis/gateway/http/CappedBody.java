@@ -1,4 +1,4 @@
-package dev.portcullis.gateway.auth;
+package dev.portcullis.gateway.http;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,16 +9,25 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
 
-/** Collects a response body, failing as soon as it passes a byte cap, so an endpoint cannot exhaust memory. */
-final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+/**
+ * Collects the body of a response from a service we call (the JWKS endpoint, the application's
+ * hooks), failing as soon as it passes a byte cap (the rest is not read), so a misbehaving endpoint
+ * cannot make the gateway buffer without bound.
+ */
+public final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
 
     private final int maxBytes;
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final CompletableFuture<byte[]> body = new CompletableFuture<>();
     private Flow.Subscription subscription;
 
-    CappedBody(int maxBytes) {
+    public CappedBody(int maxBytes) {
         this.maxBytes = maxBytes;
+    }
+
+    /** A body handler that caps every response's body at {@code maxBytes}. */
+    public static HttpResponse.BodyHandler<byte[]> handler(int maxBytes) {
+        return info -> new CappedBody(maxBytes);
     }
 
     @Override
