@@ -1,5 +1,7 @@
 package dev.portcullis.gateway.presence;
 
+import dev.portcullis.gateway.protocol.JsonStrings;
+
 /**
  * The text of the {@code join} and {@code leave} events:
  * {@code {"type":"join","channel":...,"user":...,"connection":...}}. Channel names and connection
@@ -16,26 +18,7 @@ public final class PresenceEvents {
     public static String json(String type, String channel, String user, String connection) {
         StringBuilder out = new StringBuilder(64 + user.length());
         out.append("{\"type\":\"").append(type).append("\",\"channel\":\"").append(channel).append("\",\"user\":");
-        quote(out, user);
+        JsonStrings.quote(out, user);
         return out.append(",\"connection\":\"").append(connection).append("\"}").toString();
-    }
-
-    static void quote(StringBuilder out, String text) {
-        out.append('"');
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        out.append('"');
     }
 }

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import dev.portcullis.gateway.protocol.JsonStrings;
 import dev.portcullis.gateway.broker.BrokerHealth;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
@@ -87,7 +88,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         BrokerHealth broker = services.sessions().broker().health();
         String body = "{\"status\":\"" + (broker.healthy() ? "ready" : "degraded") + "\",\"connections\":"
                 + services.connections().active() + ",\"broker\":{\"type\":\"" + broker.type() + "\",\"state\":\""
-                + broker.state() + "\"" + (broker.reason() == null ? "" : ",\"reason\":\"" + HttpResponses.escape(broker.reason()) + "\"")
+                + broker.state() + "\"" + (broker.reason() == null ? "" : ",\"reason\":\"" + JsonStrings.escape(broker.reason()) + "\"")
                 + "}}";
         return HttpResponses.json(HttpResponseStatus.OK, body);
     }

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import dev.portcullis.gateway.protocol.JsonStrings;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -29,7 +30,7 @@ final class HttpResponses {
 
     /** {@code {"error": code, "message": message}}; both come from our own fixed texts. */
     static FullHttpResponse error(HttpResponseStatus status, String code, String message) {
-        return json(status, "{\"error\":\"" + escape(code) + "\",\"message\":\"" + escape(message) + "\"}");
+        return json(status, "{\"error\":\"" + JsonStrings.escape(code) + "\",\"message\":\"" + JsonStrings.escape(message) + "\"}");
     }
 
     /** A handshake refusal: its status and {@code {error, message}}, with {@code Retry-After} when it has one. */
@@ -78,24 +79,5 @@ final class HttpResponses {
                 channel.close();
             }
         });
-    }
-
-    static String escape(String text) {
-        StringBuilder out = new StringBuilder(text.length() + 8);
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        return out.toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.transport;
 
+import dev.portcullis.gateway.protocol.JsonStrings;
 import dev.portcullis.gateway.admission.ConnectAttemptLimiter;
 import dev.portcullis.gateway.admission.ConnectionSlots;
 import io.netty.channel.ChannelHandlerContext;
@@ -104,7 +105,7 @@ final class RefusalProbe {
         if (decision instanceof HandshakeChecks.Admitted admitted) {
             services.metrics().refusalProbe("ok");
             response = HttpResponses.json(HttpResponseStatus.OK, "{\"ok\":true,\"user\":\""
-                    + HttpResponses.escape(admitted.principal().subject()) + "\",\"expiresAt\":"
+                    + JsonStrings.escape(admitted.principal().subject()) + "\",\"expiresAt\":"
                     + admitted.principal().expiresAt().toEpochMilli() + "}");
         } else {
             HandshakeChecks.Refusal refusal = (HandshakeChecks.Refusal) decision;
