@@ -23,7 +23,7 @@ public final class Consumer {
                 public void onMessage(Message message) {
                     first.complete(message.data().toString());
                 }
-            });
+            }).subscribed().get(10, TimeUnit.SECONDS); // the script publishes once this line is printed
             System.out.println("subscribed");
             System.out.println("received " + first.get(20, TimeUnit.SECONDS));
         }
