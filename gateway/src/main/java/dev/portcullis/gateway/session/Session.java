@@ -158,7 +158,6 @@ public final class Session implements Subscriber {
         if (closed) {
             return; // closed while the 101 was being written
         }
-        send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAt().toEpochMilli()));
         SessionSettings settings = context.settings();
         List<String> automatic = new ArrayList<>();
         if (settings.autoSubscribePersonal()) {
@@ -168,13 +167,20 @@ public final class Session implements Subscriber {
             }
         }
         automatic.addAll(settings.autoSubscribe());
+        // Silent joins before the greeting: a client that publishes (or has its backend publish) as
+        // soon as it reads "connected" must find itself subscribed. Nothing is delivered in between,
+        // since fan-out runs as a later task on this same loop.
+        List<String> recovering = new ArrayList<>();
         for (String channel : automatic) {
-            ClientMessage.Since since = recover.get(channel);
-            if (since == null) {
-                channels.join(channel);
+            if (recover.containsKey(channel)) {
+                recovering.add(channel);
             } else {
-                channels.subscribe(new ClientMessage.Subscribe(null, channel, since), permissions, false);
+                channels.join(channel);
             }
+        }
+        send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAt().toEpochMilli()));
+        for (String channel : recovering) {
+            channels.subscribe(new ClientMessage.Subscribe(null, channel, recover.get(channel)), permissions, false);
         }
         timers.start(principal.expiresAt());
     }

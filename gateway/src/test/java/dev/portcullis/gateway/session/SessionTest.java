@@ -94,6 +94,8 @@ class SessionTest {
 
     private final SubscriptionIndex index = new SubscriptionIndex();
     private final List<String> delivered = new ArrayList<>();
+    /** How many subscriptions the index held when the session wrote "connected". */
+    private int subscribedWhenGreeted = -1;
 
     private Session session(String user, Duration ttl, Duration reauthEvery, int violations) {
         return session(user, Map.of(), ttl, reauthEvery, violations, MessageRate.of(0, 0));
@@ -112,6 +114,9 @@ class SessionTest {
             @Override
             public void send(String text) {
                 sent.add(text);
+                if (text.contains("\"type\":\"connected\"")) {
+                    subscribedWhenGreeted = index.subscriptions();
+                }
             }
 
             @Override
@@ -153,6 +158,9 @@ class SessionTest {
         Session session = session("ivan", Duration.ofHours(1), Duration.ZERO, 0);
         assertThat(session.subscriptions()).containsExactly("user:ivan", "alerts");
         assertThat(index.subscriptions()).isEqualTo(2);
+        // A client that has read "connected" can be published to at once (TlsIT once lost a
+        // publication sent the moment it read the greeting).
+        assertThat(subscribedWhenGreeted).isEqualTo(2);
         session.closed();
         assertThat(index.subscriptions()).isZero();
         assertThat(index.channels()).isZero();
