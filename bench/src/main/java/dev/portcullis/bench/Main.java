@@ -1,5 +1,6 @@
 package dev.portcullis.bench;
 
+import dev.portcullis.bench.floor.FloorCommand;
 import dev.portcullis.bench.load.LoadCommand;
 import java.util.Arrays;
 
@@ -8,6 +9,8 @@ import java.util.Arrays;
  * <ul>
  *   <li>{@code load <scenario> [options]}: the load generator ({@code portcullis-bench load --help});
  *       see {@link LoadCommand}.
+ *   <li>{@code floor [--port P --admin-port A]}: the fan-out floor, a bare WebSocket server to
+ *       measure the gateway against ({@code portcullis-bench floor --help}); see {@link FloorCommand}.
  *   <li>{@code load-worker}: one of the load generator's worker processes (started by {@code load}
  *       itself, never by hand).
  *   <li>{@code hooks [--connections N --warmup S --seconds S]}: what a publish hook adds (latency
@@ -24,6 +27,9 @@ public final class Main {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("load")) {
             System.exit(LoadCommand.run(Arrays.copyOfRange(args, 1, args.length)));
+        }
+        if (args.length > 0 && args[0].equals("floor")) {
+            System.exit(FloorCommand.run(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("load-worker")) {
             LoadCommand.worker();

@@ -71,6 +71,11 @@ final class Coordinator {
         long serverCpuMs() {
             return serverAfter.cpuMs() - serverBefore.cpuMs();
         }
+
+        /** The kernel's part of {@link #serverCpuMs()}: system calls, and on loopback the TCP stack of both ends' sends. */
+        long serverSystemMs() {
+            return serverCpuMs() - serverUserMs();
+        }
     }
 
     /** Stops the run with a message (a worker failed, the publisher was refused...). */
@@ -189,7 +194,7 @@ final class Coordinator {
             case "inbound" -> claims.put(s.permissionsClaim, Map.of(s.namespace + ":*", s.subscribeRooms ? "rw" : "w"));
             default -> {}
         }
-        return new WorkerPlan(index, s.scenario, s.urls, sources, s.insecure, s.threads, first, share,
+        return new WorkerPlan(index, s.scenario, s.target, s.urls, sources, s.insecure, s.threads, first, share,
                 (int) Math.ceil(s.concurrency / (double) k), s.connectTimeout.toMillis(), s.handshakeTimeout.toMillis(),
                 s.secret, s.tokensFile == null ? null : s.tokensFile.toString(), s.tokensSkip, s.connections, k, s.userPrefix,
                 s.tokenTtl.toSeconds(), claims, s.badToken, s.channel, s.autoSubscribe, s.namespace, s.rooms, s.perConnectionRate,
@@ -451,6 +456,8 @@ final class Coordinator {
         boolean measured = !s.serverPids.isEmpty() && opened > 0;
         if (measured) {
             results.put("serverCpuMsPer1000Handshakes", round(ramp.serverCpuMs() * 1000.0 / opened));
+            results.put("serverUserCpuMsPer1000Handshakes", round(ramp.serverUserMs() * 1000.0 / opened));
+            results.put("serverSystemCpuMsPer1000Handshakes", round(ramp.serverSystemMs() * 1000.0 / opened));
             results.put("serverRssKbBefore", ramp.serverBefore().rssKb());
             results.put("serverRssKbAfterConnect", ramp.serverAfter().rssKb());
             results.put("serverRssKbPerConnectionAfterConnect",
@@ -485,7 +492,7 @@ final class Coordinator {
         }
         double rate = s.deliveryRate > 0 ? s.deliveryRate / subscribers : s.rate;
         try {
-            publisher = new Publisher(admin, s.apiKey, s.channel, s.payloadBytes, s.insecure);
+            publisher = new Publisher(admin, s.target, s.apiKey, s.channel, s.payloadBytes, s.insecure);
         } catch (javax.net.ssl.SSLException e) {
             throw new IllegalStateException("TLS set-up for the admin API failed: " + e.getMessage());
         }
@@ -539,6 +546,8 @@ final class Coordinator {
         results.put("connectionsLost", drain.after().getOrDefault("lost", 0L));
         if (!s.serverPids.isEmpty() && deliveries > 0) {
             results.put("serverCpuSecondsPerMillionDeliveries", round(publish.serverCpuMs() / 1000.0 / (deliveries / 1e6)));
+            results.put("serverUserCpuSecondsPerMillionDeliveries", round(publish.serverUserMs() / 1000.0 / (deliveries / 1e6)));
+            results.put("serverSystemCpuSecondsPerMillionDeliveries", round(publish.serverSystemMs() / 1000.0 / (deliveries / 1e6)));
             results.put("serverCpuPercentDuringPublish", round(publish.serverCpuMs() / 10.0 / Math.max(1e-9, publish.seconds())));
             results.put("serverRssKbAfterPublish", publish.serverAfter().rssKb());
         }

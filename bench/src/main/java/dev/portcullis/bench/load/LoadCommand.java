@@ -78,6 +78,12 @@ public final class LoadCommand {
 
     /** Options of every scenario. */
     static final class Common {
+        @Option(names = "--target", paramLabel = "KIND", defaultValue = "portcullis", converter = Peer.Converter.class,
+                description = "What --url is: portcullis (the gateway), node-ws (the node-ws peer: token in ?token=, its own"
+                + " subscribe answer and publish API; --admin-url is its own port) or floor (portcullis-bench floor: no token"
+                + " needed). Default: ${DEFAULT-VALUE}.")
+        Peer target;
+
         @Option(names = "--url", paramLabel = "URL",
                 description = "Gateway WebSocket URL (ws:// or wss://); repeat for several gateways, used round-robin. Default: "
                 + "ws://127.0.0.1:8080/ws")
@@ -174,6 +180,7 @@ public final class LoadCommand {
             if (!urls.isEmpty()) {
                 s.urls = urls;
             }
+            s.target = target;
             s.connections = connections != null ? connections : defaultConnections;
             s.concurrency = concurrency;
             s.processes = processes;

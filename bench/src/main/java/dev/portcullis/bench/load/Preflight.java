@@ -78,7 +78,7 @@ final class Preflight {
             if (!Files.isReadable(s.tokensFile)) {
                 throw new IllegalArgumentException("--tokens " + s.tokensFile + ": no such readable file");
             }
-        } else if (!(s.scenario.equals("reject") && !s.badToken.equals("expired"))) {
+        } else if (s.target.needsToken() && !(s.scenario.equals("reject") && !s.badToken.equals("expired"))) {
             if (s.secret == null || s.secret.isEmpty()) {
                 throw new IllegalArgumentException("give --secret (the gateway's auth.hmac-secret; or PORTCULLIS_BENCH_SECRET) to mint tokens, "
                         + "or --tokens FILE (one token per line)");
@@ -87,6 +87,7 @@ final class Preflight {
                 throw new IllegalArgumentException("--secret must be at least 32 bytes (as auth.hmac-secret)");
             }
         }
+        peer(s);
         if (!List.of("signature", "malformed", "missing", "expired").contains(s.badToken)) {
             throw new IllegalArgumentException("--bad-token must be signature, malformed, missing or expired");
         }
@@ -130,6 +131,34 @@ final class Preflight {
             s.userPrefix = "bench-" + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36) + "-";
         }
         return new Checked(List.copyOf(targets), admin, List.copyOf(sources));
+    }
+
+    /** What a --target cannot do, said before anything starts; node-ws publishes over one connection (see {@link Publisher}). */
+    private static void peer(Settings s) {
+        switch (s.target) {
+            case NODE_WS -> {
+                if (s.scenario.equals("inbound")) {
+                    throw new IllegalArgumentException("--target node-ws: inbound needs an ack per message, and node-ws sends none");
+                }
+                if (s.autoSubscribe) {
+                    throw new IllegalArgumentException("--target node-ws has no automatic channels: drop --auto-subscribe");
+                }
+                if (s.publishes() && s.publishers != 1) {
+                    s.publishers = 1;
+                    if (s.progress) {
+                        System.out.println("note: --target node-ws publishes over one connection (its API gives no offsets; the"
+                                + " generator numbers publications itself, which stays in order only with one request in flight)");
+                    }
+                }
+            }
+            case FLOOR -> {
+                if (s.scenario.equals("inbound") || s.scenario.equals("reject")) {
+                    throw new IllegalArgumentException("--target floor: " + s.scenario + " needs a server that checks tokens and messages;"
+                            + " the floor checks nothing");
+                }
+            }
+            default -> {}
+        }
     }
 
     private static void requireLoopback(Settings s, InetAddress address, String what) {

@@ -53,11 +53,17 @@ import org.HdrHistogram.Histogram;
  * Saturating ({@code rate 0}), a publication is sent whenever fewer than {@code window}
  * publications are ahead of the slowest subscriber, as the workers report it.
  *
+ * <p>A server that does not number publications ({@link Peer#numbersPublications()}: node-ws) gets
+ * {@code "seq":N} as the data's first field, counted from 0 by this publisher, and any 2xx answer
+ * counts as published; subscribers count gaps in that number instead of the offset. It is in order
+ * only because such a target gets one publishing connection (see {@link Preflight}).
+ *
  * <p>Threading: one event loop owns all state; the coordinator reads the counters (volatile) and,
  * after {@link #finished()}, the rest.
  */
 final class Publisher implements AutoCloseable {
     private final Target admin;
+    private final Peer peer;
     private final String apiKey;
     private final String channel;
     private final String pad;
@@ -85,8 +91,9 @@ final class Publisher implements AutoCloseable {
     private volatile String fatal;
     private long issued;
 
-    Publisher(Target admin, String apiKey, String channel, int payloadBytes, boolean insecure) throws SSLException {
+    Publisher(Target admin, Peer peer, String apiKey, String channel, int payloadBytes, boolean insecure) throws SSLException {
         this.admin = admin;
+        this.peer = peer;
         this.apiKey = apiKey;
         this.channel = channel;
         this.pad = "x".repeat(Math.max(0, payloadBytes - 40));
@@ -204,8 +211,9 @@ final class Publisher implements AutoCloseable {
     }
 
     private void send(Conn conn, long tsMicros) {
-        issued++;
-        byte[] body = ("{\"channel\":\"" + channel + "\",\"data\":{\"ts\":" + tsMicros + ",\"pad\":\"" + pad + "\"}}")
+        conn.seq = issued++;
+        String seq = peer.numbersPublications() ? "" : "\"seq\":" + conn.seq + ",";
+        byte[] body = ("{\"channel\":\"" + channel + "\",\"data\":{" + seq + "\"ts\":" + tsMicros + ",\"pad\":\"" + pad + "\"}}")
                 .getBytes(StandardCharsets.US_ASCII);
         FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/api/publish",
                 Unpooled.wrappedBuffer(body));
@@ -226,9 +234,9 @@ final class Publisher implements AutoCloseable {
         httpLatency.recordValue(Math.max(0, (System.nanoTime() - conn.sentNanos) / 1000));
         int status = response.status().code();
         statuses.merge(status, 1L, Long::sum);
-        if (status == 200) {
+        if (status / 100 == 2) { // the gateway and the floor: 200 {offset, epoch}; node-ws: 202 {ok, delivered}
             ByteBuf body = response.content();
-            long offset = Scan.numberAfter(body, body.readerIndex(), body.writerIndex(), Scan.OFFSET);
+            long offset = peer.numbersPublications() ? Scan.numberAfter(body, body.readerIndex(), body.writerIndex(), Scan.OFFSET) : conn.seq;
             if (offset != Scan.NONE) {
                 if (firstOffset < 0 || offset < firstOffset) {
                     firstOffset = offset;
@@ -300,6 +308,8 @@ final class Publisher implements AutoCloseable {
     private final class Conn extends SimpleChannelInboundHandler<FullHttpResponse> {
         Channel channel;
         long sentNanos;
+        /** The publisher's number of the request in flight (node-ws: its {@code seq}). */
+        long seq;
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {

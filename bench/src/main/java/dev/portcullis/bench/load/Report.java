@@ -118,7 +118,11 @@ final class Report {
     }
 
     String summary() {
-        StringBuilder b = new StringBuilder(s.scenario).append(passed() ? " OK: " : " FAILED: ");
+        StringBuilder b = new StringBuilder(s.scenario);
+        if (s.target != Peer.PORTCULLIS) {
+            b.append(" (").append(s.target.label()).append(')');
+        }
+        b.append(passed() ? " OK: " : " FAILED: ");
         if (results.isEmpty()) {
             return b.append(problems.isEmpty() ? "no results" : problems.get(0)).toString();
         }
@@ -127,8 +131,9 @@ final class Report {
                 b.append(String.format(Locale.ROOT, "%,d/%,d opened, %s handshakes/s, handshake %s", num("opened"), s.connections,
                         fmt("handshakesPerSecond"), latency(Histograms.HANDSHAKE, false)));
                 if (results.containsKey("serverCpuMsPer1000Handshakes")) {
-                    b.append(String.format(Locale.ROOT, ", server %s ms CPU/1k handshakes, %s KB RSS/connection",
-                            fmt("serverCpuMsPer1000Handshakes"), fmt("serverRssKbPerConnection")));
+                    b.append(String.format(Locale.ROOT, ", server %s ms CPU/1k handshakes (user %s + system %s), %s KB RSS/connection",
+                            fmt("serverCpuMsPer1000Handshakes"), fmt("serverUserCpuMsPer1000Handshakes"),
+                            fmt("serverSystemCpuMsPer1000Handshakes"), fmt("serverRssKbPerConnection")));
                 }
                 if (results.containsKey("holdSeconds")) {
                     b.append(String.format(Locale.ROOT, ", lost %,d in %ss hold", num("lostDuringHold"), fmt("holdSeconds")));
@@ -138,7 +143,9 @@ final class Report {
                 b.append(String.format(Locale.ROOT, "%,d subscribers, %,d published, %s deliveries/s, missing %,d, latency %s",
                         num("subscribers"), num("published"), fmt("deliveriesPerSecond"), num("missing"), latency(Histograms.DELIVERY, true)));
                 if (results.containsKey("serverCpuSecondsPerMillionDeliveries")) {
-                    b.append(String.format(Locale.ROOT, ", server %s s CPU/million deliveries", fmt("serverCpuSecondsPerMillionDeliveries")));
+                    b.append(String.format(Locale.ROOT, ", server %s s CPU/million deliveries (user %s + system %s)",
+                            fmt("serverCpuSecondsPerMillionDeliveries"), fmt("serverUserCpuSecondsPerMillionDeliveries"),
+                            fmt("serverSystemCpuSecondsPerMillionDeliveries")));
                 }
                 if (s.scenario.equals("churn")) {
                     b.append(String.format(Locale.ROOT, ", churn %s/s (%,d failed)", fmt("churnPerSecond"), num("churnFailed")));

@@ -13,6 +13,7 @@ import java.util.Map;
  */
 final class Settings {
     String scenario;
+    Peer target = Peer.PORTCULLIS;
     List<String> urls = new ArrayList<>(List.of("ws://127.0.0.1:8080/ws"));
     String sourceAddresses;
     boolean allowRemote;
@@ -74,6 +75,7 @@ final class Settings {
     /** The options as the result file records them (no secrets). */
     Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("target", target.label());
         m.put("urls", urls);
         m.put("sourceAddresses", sourceAddresses);
         m.put("connections", connections);

@@ -78,6 +78,7 @@ final class Worker {
     private final List<Target> targets = new ArrayList<>();
     private final List<InetAddress> sources = new ArrayList<>();
     private final byte[] channelBytes;
+    private final byte[] sequenceKey;
     private EventLoopGroup group;
     private EventLoop launchLoop;
     private Bootstrap bootstrap;
@@ -101,6 +102,7 @@ final class Worker {
         this.out = out;
         this.tokens = new TokenSource(plan);
         this.channelBytes = Scan.ascii(plan.channel() == null ? "" : plan.channel());
+        this.sequenceKey = plan.target().sequenceKey();
     }
 
     /** {@code java -cp portcullis-bench.jar dev.portcullis.bench.Main load-worker}: stdout carries only the protocol. */
@@ -164,6 +166,8 @@ final class Worker {
         }
         if (plan.scenario().equals("reject")) {
             badToken = tokens.badToken();
+        } else if (!plan.target().needsToken() && !tokens.canMint() && plan.tokensFile() == null) {
+            mainTokens = new String[plan.connections()]; // the floor: no token at all
         } else {
             mainTokens = tokens.forConnections();
         }
@@ -273,7 +277,7 @@ final class Worker {
             case "inbound" -> WsConnection.Role.PUBLISH;
             default -> WsConnection.Role.HOLD;
         };
-        WsConnection c = new WsConnection(this, role, global, request(target, mainTokens[i]));
+        WsConnection c = new WsConnection(this, role, global, request(plan.target(), target, mainTokens[i]));
         mainTokens[i] = null;
         connections[i] = c;
         connect(c, target, global);
@@ -282,7 +286,7 @@ final class Worker {
     private void openReject(int i) {
         int global = plan.firstConnection() + i;
         Target target = targets.get(global % targets.size());
-        connect(new WsConnection(this, WsConnection.Role.REJECT, global, request(target, badToken)), target, global);
+        connect(new WsConnection(this, WsConnection.Role.REJECT, global, request(plan.target(), target, badToken)), target, global);
     }
 
     private void connect(WsConnection c, Target target, long n) {
@@ -310,12 +314,12 @@ final class Worker {
         });
     }
 
-    private static byte[] request(Target target, String token) {
+    static byte[] request(Peer peer, Target target, String token) {
         StringBuilder b = new StringBuilder(320 + (token == null ? 0 : token.length()));
-        b.append("GET ").append(target.pathAndQuery()).append(" HTTP/1.1\r\nHost: ").append(target.hostHeader())
+        b.append("GET ").append(peer.requestTarget(target.pathAndQuery(), token)).append(" HTTP/1.1\r\nHost: ").append(target.hostHeader())
                 .append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
                 .append("Sec-WebSocket-Version: 13\r\n");
-        if (token != null) {
+        if (token != null && !peer.tokenInQuery()) {
             b.append("Authorization: Bearer ").append(token).append("\r\n");
         }
         return b.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII);
@@ -365,7 +369,7 @@ final class Worker {
                 stopChurn();
                 return;
             }
-            connect(new WsConnection(this, WsConnection.Role.CHURN, -1, request(target, token)), target, n);
+            connect(new WsConnection(this, WsConnection.Role.CHURN, -1, request(plan.target(), target, token)), target, n);
         }
     }
 
@@ -415,7 +419,12 @@ final class Worker {
     }
 
     byte[] subscribeMessage() {
-        return Scan.ascii("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + plan.channel() + "\"}");
+        return plan.target().subscribeMessage(plan.channel());
+    }
+
+    /** The key of the number a subscriber counts gaps by (the gateway's offset, or node-ws's publisher-written seq). */
+    byte[] sequenceKey() {
+        return sequenceKey;
     }
 
     static String room(int index, int rooms) {

@@ -9,6 +9,7 @@ import java.util.Map;
  * connection {@code firstConnection + i} of the run: it names the user ({@code userPrefix + i}),
  * the target URL and the source address (both round-robin).
  *
+ * @param target the kind of server: where the token goes, how subscribe is answered, what numbers publications
  * @param connections connections this worker opens (for {@code reject}: handshake attempts)
  * @param concurrency handshakes this worker keeps in flight at most
  * @param claims extra token claims, the channel permissions included
@@ -20,6 +21,7 @@ import java.util.Map;
 record WorkerPlan(
         int index,
         String scenario,
+        Peer target,
         List<String> urls,
         List<String> sourceAddresses,
         boolean insecure,

@@ -147,7 +147,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             buf = cumulation;
         }
         if (state == HANDSHAKE) {
-            readHandshake(buf);
+            readHandshake(ctx, buf);
         }
         if (state == OPEN || state == CLOSING) {
             readFrames(ctx, buf);
@@ -166,7 +166,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void readHandshake(ByteBuf buf) {
+    private void readHandshake(ChannelHandlerContext ctx, ByteBuf buf) {
         int start = buf.readerIndex();
         int end = Scan.after(buf, start, buf.writerIndex(), Scan.HEADER_END);
         if (end < 0) {
@@ -198,6 +198,9 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             }
             if (role == Role.HOLD || role == Role.PUBLISH && !worker.plan().subscribeRooms()) {
                 reportLaunch(true);
+            }
+            if (!worker.plan().target().greets()) {
+                onConnected(ctx); // node-ws sends nothing after the upgrade: the client speaks first
             }
             return;
         }
@@ -291,6 +294,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             case 'm' -> onMessage(b, type, end);
             case 'c' -> onConnected(ctx);
             case 'a' -> onAck(ctx, b, type, end);
+            case 's' -> onSubscribed(); // node-ws: {"type":"subscribed","channel":...}; the gateway sends no such type
             case 'e' -> onError(ctx, b, type, end);
             case 'r' -> onReauth(ctx);
             case 'd' -> worker.counters().count("message.disconnect");
@@ -314,7 +318,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             worker.counters().otherMessages.increment(); // e.g. the personal channel
             return;
         }
-        long offset = Scan.numberAfter(b, channelAt, to, Scan.OFFSET);
+        long offset = Scan.numberAfter(b, channelAt, to, worker.sequenceKey());
         long last = lastOffset;
         if (last < 0) {
             firstOffset = offset;
@@ -359,6 +363,14 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
                 }
             }
             default -> {}
+        }
+    }
+
+    private void onSubscribed() {
+        if (role == Role.SUBSCRIBE) {
+            subscribedNow();
+        } else {
+            worker.counters().otherMessages.increment();
         }
     }
 
