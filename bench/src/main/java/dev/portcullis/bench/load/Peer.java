@@ -44,6 +44,11 @@ enum Peer {
         return this != NODE_WS;
     }
 
+    /** {@code subscribe} carries an id and is answered by an {@code ack} with it; node-ws answers {@code {"type":"subscribed"}}. */
+    boolean acksSubscribeById() {
+        return this != NODE_WS;
+    }
+
     /** The server checks a token on the upgrade (the floor checks nothing). */
     boolean needsToken() {
         return this != FLOOR;
@@ -61,9 +66,9 @@ enum Peer {
 
     /** The subscribe message for {@code channel}; the gateway's and the floor's are acked by the id {@code s}. */
     byte[] subscribeMessage(String channel) {
-        return Scan.ascii(this == NODE_WS
-                ? "{\"type\":\"subscribe\",\"channel\":\"" + channel + "\"}"
-                : "{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}");
+        return Scan.ascii(acksSubscribeById()
+                ? "{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}"
+                : "{\"type\":\"subscribe\",\"channel\":\"" + channel + "\"}");
     }
 
     /** The request target of the upgrade: {@code pathAndQuery}, with the token in the query where this peer wants it. */

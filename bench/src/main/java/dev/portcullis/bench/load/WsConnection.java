@@ -294,7 +294,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             case 'm' -> onMessage(b, type, end);
             case 'c' -> onConnected(ctx);
             case 'a' -> onAck(ctx, b, type, end);
-            case 's' -> onSubscribed(); // node-ws: {"type":"subscribed","channel":...}; the gateway sends no such type
+            case 's' -> onSubscribed(); // node-ws: {"type":"subscribed","channel":...}
             case 'e' -> onError(ctx, b, type, end);
             case 'r' -> onReauth(ctx);
             case 'd' -> worker.counters().count("message.disconnect");
@@ -367,7 +367,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void onSubscribed() {
-        if (role == Role.SUBSCRIBE) {
+        if (role == Role.SUBSCRIBE && !worker.plan().target().acksSubscribeById()) {
             subscribedNow();
         } else {
             worker.counters().otherMessages.increment();

@@ -3,11 +3,9 @@ package dev.portcullis.bench.load;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.portcullis.gateway.Gateway;
 import dev.portcullis.gateway.config.ConfigLoader;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 class LoadSmokeIT {
     private static final String SECRET = "smoke-test-secret-0123456789-abcdefghij";
     private static final String API_KEY = "smoke-test-api-key-0123456789";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static Gateway gateway;
 
     @TempDir
@@ -62,15 +59,7 @@ class LoadSmokeIT {
     }
 
     private JsonNode run(String... args) throws IOException {
-        Path out = dir.resolve("result.json");
-        List<String> all = new java.util.ArrayList<>(List.of(args));
-        all.addAll(List.of("--url", url(), "--out", out.toString(), "--server-pid", Long.toString(ProcessHandle.current().pid())));
-        int code = LoadCommand.run(all.toArray(String[]::new));
-        assertThat(out).as("the JSON result file").exists();
-        JsonNode result = JSON.readTree(Files.readString(out));
-        assertThat(code).as("exit code; problems: %s", result.path("problems")).isZero();
-        assertThat(result.path("ok").asBoolean()).isTrue();
-        return result;
+        return LoadRuns.run(dir, url(), args);
     }
 
     @Test
