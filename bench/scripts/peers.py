@@ -8,6 +8,8 @@ import re
 import statistics
 import sys
 
+from summarize import generator_share, get  # the same readings as targets.sh's table (this folder is on sys.path)
+
 PEERS = ["portcullis", "node-ws", "floor"]
 
 # scenario -> [(label, path in the JSON, format)]
@@ -31,21 +33,6 @@ ROWS = {
         ("launch to ready (ms)", "ready.readyMs", "{:.0f}"),
     ],
 }
-
-
-def get(doc, path):
-    for part in path.split("."):
-        if not isinstance(doc, dict) or part not in doc:
-            return None
-        doc = doc[part]
-    return doc
-
-
-def generator_share(doc):
-    """The generator's CPU as a share of one core over the whole run."""
-    cpu = get(doc, "generator.cpuMs")
-    seconds = sum(p.get("seconds", 0) for p in doc.get("phases", []))
-    return None if not cpu or not seconds else cpu / 1000 / seconds
 
 
 def cell(values, how):

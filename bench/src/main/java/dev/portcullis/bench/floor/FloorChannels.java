@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -60,7 +61,14 @@ final class FloorChannels {
         void enqueue(ByteBuf frame) {
             pending.add(frame);
             if (scheduled.compareAndSet(false, true)) {
-                loop.execute(this);
+                try {
+                    loop.execute(this);
+                } catch (RejectedExecutionException shutDown) {
+                    // The floor is stopping and this loop's sockets with it: release what waits for them.
+                    for (ByteBuf left; (left = pending.poll()) != null; ) {
+                        left.release();
+                    }
+                }
             }
         }
 

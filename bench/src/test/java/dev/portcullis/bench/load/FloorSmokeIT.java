@@ -46,7 +46,7 @@ class FloorSmokeIT {
     }
 
     private static String url() {
-        return "ws://127.0.0.1:" + floor.port() + "/ws";
+        return LoadRuns.wsUrl(floor.port());
     }
 
     private static String adminUrl() {

@@ -16,6 +16,11 @@ final class LoadRuns {
 
     private LoadRuns() {}
 
+    /** The WebSocket URL of a server on loopback {@code port}. */
+    static String wsUrl(int port) {
+        return "ws://127.0.0.1:" + port + "/ws";
+    }
+
     /**
      * Runs {@code load args... --url url --out dir/result.json --server-pid <this JVM>} and returns the
      * result, after checking that the run passed its own checks (exit code 0, {@code ok}).

@@ -55,7 +55,7 @@ class LoadSmokeIT {
     }
 
     private static String url() {
-        return "ws://127.0.0.1:" + gateway.port() + "/ws";
+        return LoadRuns.wsUrl(gateway.port());
     }
 
     private JsonNode run(String... args) throws IOException {
