@@ -57,7 +57,7 @@ class FloorSmokeIT {
     void fanoutThroughTheFloorDeliversEveryPublicationToEverySubscriberWithoutTokens() throws IOException {
         long writtenBefore = floor.delivered();
         JsonNode result = LoadRuns.run(dir, url(), "fanout", "--target", "floor", "-n", "200", "--rate", "20", "--duration", "2s",
-                "--processes", "1", "--channel", "smoke-fanout", "--admin-url", adminUrl(), "--api-key", "unchecked");
+                "--processes", "1", "--channel", "smoke-fanout", "--admin-url", adminUrl());
 
         JsonNode r = result.path("results");
         long published = r.path("published").asLong();
