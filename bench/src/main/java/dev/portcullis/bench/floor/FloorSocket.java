@@ -1,7 +1,6 @@
 package dev.portcullis.bench.floor;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -214,13 +213,6 @@ final class FloorSocket extends ChannelInboundHandlerAdapter {
             out.writeByte(127).writeLong(payload.length);
         }
         out.writeBytes(payload);
-    }
-
-    static ByteBuf text(ByteBufAllocator alloc, String text) {
-        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
-        ByteBuf frame = alloc.buffer(payload.length + 10);
-        writeText(frame, payload);
-        return frame;
     }
 
     /** The index just past the blank line ending the HTTP header, or -1. */
