@@ -89,8 +89,8 @@ class EncryptedChannelsIT {
             assertThat(ack.path("offset").asLong()).as("refused publications took no offset").isEqualTo(1);
             String fromApi = Envelopes.encrypt(KEY, "k2", CHANNEL, "{\"text\":\"from the backend\"}");
             assertThat(gateway.publish(CHANNEL, fromApi)).isEqualTo(2);
-            assertThat(reader.awaitText("message")).isEqualTo(message(1, epoch, fromClient));
-            assertThat(reader.awaitText("message")).isEqualTo(message(2, epoch, fromApi));
+            assertThat(reader.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 1, epoch, fromClient));
+            assertThat(reader.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 2, epoch, fromApi));
             sender.send(publish("secretary:desk", "p5", "{\"kid\":\"<b>k1</b>\"}"));
             sender.awaitMessage("ack");
             reader.send("{\"type\":\"history\",\"channel\":\"secretary:desk\"}");
@@ -104,7 +104,7 @@ class EncryptedChannelsIT {
             assertThat(sender.awaitMessage("ack").path("offset").asLong()).isEqualTo(3);
             sender.send(keyedPublish);
             assertThat(sender.awaitMessage("ack").path("offset").asLong()).isEqualTo(3);
-            assertThat(reader.awaitText("message")).isEqualTo(message(3, epoch, keyed));
+            assertThat(reader.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 3, epoch, keyed));
 
             // history: the stored bytes are the published bytes
             reader.send("{\"type\":\"history\",\"channel\":\"" + CHANNEL + "\",\"since\":{\"offset\":0,\"epoch\":\"" + epoch + "\"}}");
@@ -116,13 +116,13 @@ class EncryptedChannelsIT {
             WsClient late = connected(gateway, "late");
             late.send("{\"type\":\"subscribe\",\"channel\":\"" + CHANNEL + "\",\"since\":{\"offset\":0,\"epoch\":\"" + epoch + "\"}}");
             assertThat(late.awaitMessage("ack").path("recovered").asBoolean()).isTrue();
-            assertThat(late.awaitText("message")).isEqualTo(message(1, epoch, fromClient));
-            assertThat(late.awaitText("message")).isEqualTo(message(2, epoch, fromApi));
-            assertThat(late.awaitText("message")).isEqualTo(message(3, epoch, keyed));
+            assertThat(late.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 1, epoch, fromClient));
+            assertThat(late.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 2, epoch, fromApi));
+            assertThat(late.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 3, epoch, keyed));
             List.of(sender, reader, late).forEach(WsClient::close);
 
             assertThat(logs.lines()).as("log lines").isNotEmpty()
-                    .noneMatch(line -> line.contains(MARKER) || line.contains(ct(fromClient)) || line.contains(ct(fromApi)));
+                    .noneMatch(line -> line.contains(MARKER) || line.contains(Envelopes.ct(fromClient)) || line.contains(Envelopes.ct(fromApi)));
         }
     }
 
@@ -154,21 +154,12 @@ class EncryptedChannelsIT {
             backend.answer(Answer.json("{\"result\":\"accept\",\"data\":" + replacement + "}"));
             sender.send(publish(CHANNEL, "replaced-by-envelope", original));
             assertThat(sender.awaitMessage("ack").path("offset").asLong()).as("the refused replacement took no offset").isEqualTo(1);
-            assertThat(reader.awaitText("message")).isEqualTo(message(1, epoch, replacement));
+            assertThat(reader.awaitText("message")).isEqualTo(Envelopes.messageFrame(CHANNEL, 1, epoch, replacement));
             List.of(sender, reader).forEach(WsClient::close);
 
             assertThat(logs.lines()).as("the refused replacement is logged as refused, without its data")
                     .anyMatch(line -> line.contains("answered data the channel does not accept: $.data.v: v is required"))
-                    .noneMatch(line -> line.contains(MARKER) || line.contains(ct(original)) || line.contains(ct(replacement)));
+                    .noneMatch(line -> line.contains(MARKER) || line.contains(Envelopes.ct(original)) || line.contains(Envelopes.ct(replacement)));
         }
-    }
-
-    /** The frame the gateway sends for a publication: {@code data} is the published text itself. */
-    static String message(long offset, String epoch, String data) {
-        return "{\"type\":\"message\",\"channel\":\"" + CHANNEL + "\",\"offset\":" + offset + ",\"epoch\":\"" + epoch + "\",\"data\":" + data + "}";
-    }
-
-    private static String ct(String envelope) {
-        return WsClient.json(envelope).path("ct").asText();
     }
 }

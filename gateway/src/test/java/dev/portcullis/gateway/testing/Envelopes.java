@@ -41,4 +41,15 @@ public final class Envelopes {
             throw new IllegalStateException(e);
         }
     }
+
+    /** The envelope's {@code ct} text: what must never be found next to its plaintext, and is found in Redis. */
+    public static String ct(String envelope) {
+        return WsClient.json(envelope).path("ct").asText();
+    }
+
+    /** The frame the gateway sends for a publication, {@code dataJson} being the published text itself. */
+    public static String messageFrame(String channel, long offset, String epoch, String dataJson) {
+        return "{\"type\":\"message\",\"channel\":\"" + channel + "\",\"offset\":" + offset + ",\"epoch\":\"" + epoch
+                + "\",\"data\":" + dataJson + "}";
+    }
 }
