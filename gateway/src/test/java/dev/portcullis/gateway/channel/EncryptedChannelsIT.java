@@ -31,7 +31,7 @@ class EncryptedChannelsIT {
     private static final byte[] KEY = Envelopes.key();
 
     private static Map<String, Object> config() {
-        return Map.of("channels.encrypted", List.of("secret:*"), "history.channels", List.of("secret:*=100/1h", "secretary:*=100/1h"),
+        return Map.of("channels.encrypted", List.of("secret:*", "vault"), "history.channels", List.of("secret:*=100/1h", "secretary:*=100/1h"),
                 // the backend's text is sanitised too here: an envelope still passes as sent
                 "channels.sanitize-backend", "true");
     }
@@ -78,7 +78,11 @@ class EncryptedChannelsIT {
             HttpResponse<String> broadcast = gateway.api("POST", "/api/broadcast",
                     "{\"channels\":[\"secretary:desk\",\"" + CHANNEL + "\"],\"data\":{\"text\":\"" + MARKER + "\"}}");
             assertThat(broadcast.statusCode()).isEqualTo(400);
+            // "lobby" and "vault" share the namespace "": the plain channel's prepared data must not stand in for the encrypted one's
+            assertThat(gateway.api("POST", "/api/broadcast", "{\"channels\":[\"lobby\",\"vault\"],\"data\":{\"text\":\"" + MARKER + "\"}}")
+                    .statusCode()).isEqualTo(400);
             assertThat(gateway.metric("portcullis_validation_failures_total{namespace=\"secret\"}")).isEqualTo(5);
+            assertThat(gateway.metric("portcullis_validation_failures_total{namespace=\"default\"}")).isEqualTo(1);
 
             // a valid envelope, from a client and from the API: published, delivered exactly as sent, not sanitised
             // (the kid holds markup the text sanitiser would strip; the namespace "secretary" next door is sanitised)
