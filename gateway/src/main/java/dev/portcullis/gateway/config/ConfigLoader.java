@@ -260,7 +260,6 @@ public final class ConfigLoader {
                 r.list("channels.presence"), r.list("channels.join-leave"), r.list("channels.encrypted"));
     }
 
-
     /** {@code namespace=value} list entries as a map; problems name the key. */
     private static Map<String, String> namespaceMap(ConfigReader r, String key) {
         Map<String, String> map = new java.util.LinkedHashMap<>();
