@@ -7,8 +7,9 @@ import java.util.Base64;
 /**
  * The data of a publication on an encrypted channel, exactly
  * {@code {"v":1,"kid":"<1..64 printable ASCII>","iv":"<base64url, 12 bytes>","ct":"<base64url, ciphertext + 16-byte tag>"}}
- * (base64url of RFC 4648 section 5, without padding). The format is shared with the JS client and
- * checked the same way by the gateway; it is validated completely before any key is looked up, so
+ * (base64url of RFC 4648 section 5, without padding, canonical: one spelling per byte string). The
+ * format is shared with the JS client and checked the same way by the gateway
+ * ({@code channels.encrypted}); it is validated completely before any key is looked up, so
  * that a malformed envelope is reported as such and never reaches the cipher.
  *
  * @param kid the key id
@@ -21,6 +22,7 @@ record Envelope(String kid, byte[] iv, byte[] ct) {
     static final int MAX_KID_CHARS = 64;
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder DECODER = Base64.getUrlDecoder();
+    private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     /** The envelope in {@code data}; throws {@link DecryptFailedException} ({@code malformed}) naming what is wrong. */
     static Envelope parse(JsonNode data) {
@@ -82,11 +84,18 @@ record Envelope(String kid, byte[] iv, byte[] ct) {
         if (text.indexOf('=') >= 0) {
             throw malformed(kid, field + " is padded; base64url without padding expected");
         }
+        byte[] bytes;
         try {
-            return DECODER.decode(text);
+            bytes = DECODER.decode(text);
         } catch (IllegalArgumentException e) {
             throw malformed(kid, field + " is not base64url");
         }
+        // canonical form only, as the gateway requires: the spare low bits of the last character are zero
+        int tail = text.length() % 4;
+        if (tail > 1 && (ALPHABET.indexOf(text.charAt(text.length() - 1)) & (tail == 2 ? 0x0F : 0x03)) != 0) {
+            throw malformed(kid, field + " is not canonical base64url");
+        }
+        return bytes;
     }
 
     private static DecryptFailedException malformed(String kid, String why) {

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Test;
 class EncryptedChannelsIT {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final MapKeys KEYS = MapKeys.of("k1", 0);
-    private static final Map<String, Object> SETTINGS = Map.of("history.channels", List.of("secret:*=1000/1h"));
+    private static final Map<String, Object> SETTINGS = Map.of(
+            "history.channels", List.of("secret:*=1000/1h"),
+            "channels.encrypted", List.of("secret:*"));
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder UNB64 = Base64.getUrlDecoder();
 
@@ -120,6 +122,12 @@ class EncryptedChannelsIT {
                     assertThat(seen.data().fieldNames()).toIterable().containsExactly("v", "kid", "iv", "ct");
                     assertThat(seen.data().toString()).doesNotContain("MARKER").doesNotContain("alice");
                 }
+
+                // a client without the channel's encryption publishes plaintext: the gateway refuses it
+                assertThat(e.publish("secret:chat", "{\"text\":\"PLAINTEXT-MARKER\"}")).failsWithin(WAIT)
+                        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                        .havingCause().isInstanceOfSatisfying(ServerErrorException.class,
+                                error -> assertThat(error.code()).isEqualTo("invalid_message"));
 
                 HistoryPage page = b.history("secret:chat", null, 0).get(10, TimeUnit.SECONDS);
                 assertThat(page.publications()).extracting(m -> m.data().path("text").asText())

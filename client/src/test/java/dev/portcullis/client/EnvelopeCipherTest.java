@@ -137,6 +137,13 @@ class EnvelopeCipherTest {
         cases.put("iv of 16 bytes", good.deepCopy().put("iv", B64.encodeToString(new byte[16])));
         cases.put("ct shorter than the tag", good.deepCopy().put("ct", B64.encodeToString(new byte[15])));
         cases.put("ct a number", good.deepCopy().put("ct", 5));
+        String ct = good.path("ct").asText();
+        assertThat(ct.length() % 4).isEqualTo(3); // 29 bytes: the last character has 2 spare bits
+        char last = ct.charAt(ct.length() - 1);
+        String respelled = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charAt(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(last) | 1) + "";
+        assertThat(UNB64.decode(ct.substring(0, ct.length() - 1) + respelled)).isEqualTo(UNB64.decode(ct)); // same bytes
+        cases.put("ct not canonical", good.deepCopy().put("ct", ct.substring(0, ct.length() - 1) + respelled));
         cases.put("plaintext not UTF-8", rawEnvelope(CHANNEL, new byte[] {'"', (byte) 0xff, '"'}));
         cases.put("plaintext not JSON", rawEnvelope(CHANNEL, "{oops".getBytes(StandardCharsets.UTF_8)));
         cases.put("plaintext with trailing content", rawEnvelope(CHANNEL, "1 2".getBytes(StandardCharsets.UTF_8)));
