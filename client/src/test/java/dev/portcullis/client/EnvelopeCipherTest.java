@@ -24,6 +24,7 @@ class EnvelopeCipherTest {
     private static final Base64.Decoder UNB64 = Base64.getUrlDecoder();
     private static final MapKeys K1 = new MapKeys("k1", Map.of("k1", MapKeys.VECTOR_KEY));
     private static final String CHANNEL = "secret:room-1";
+    private static final String BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     private static JsonNode vectors() throws Exception {
         return Frames.JSON.readTree(Files.readString(Path.of("..", "docs", "encryption-vectors.json")));
@@ -140,8 +141,7 @@ class EnvelopeCipherTest {
         String ct = good.path("ct").asText();
         assertThat(ct.length() % 4).isEqualTo(3); // 29 bytes: the last character has 2 spare bits
         char last = ct.charAt(ct.length() - 1);
-        String respelled = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charAt(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(last) | 1) + "";
+        String respelled = String.valueOf(BASE64URL.charAt(BASE64URL.indexOf(last) | 1));
         assertThat(UNB64.decode(ct.substring(0, ct.length() - 1) + respelled)).isEqualTo(UNB64.decode(ct)); // same bytes
         cases.put("ct not canonical", good.deepCopy().put("ct", ct.substring(0, ct.length() - 1) + respelled));
         cases.put("plaintext not UTF-8", rawEnvelope(CHANNEL, new byte[] {'"', (byte) 0xff, '"'}));
