@@ -106,7 +106,8 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         this.capacity = settings.offlineQueue;
         this.listener = settings.listener;
         this.http = settings.httpClient != null ? settings.httpClient : SharedHttp.CLIENT;
-        this.encrypted = settings.channelKeys == null ? new EncryptedChannels() : new EncryptedChannels(settings.encryptedChannels, settings.channelKeys);
+        this.encrypted = settings.channelKeys == null ? new EncryptedChannels()
+                : new EncryptedChannels(settings.encryptedChannels, settings.channelKeys);
         this.backoff = new Backoff(settings.backoffMin, settings.backoffMax, new java.util.SplittableRandom());
         this.sendRate = new SendRate(settings.sendPerMinute, settings.sendBurst);
         this.executor = new ScheduledThreadPoolExecutor(1, task -> {
@@ -169,6 +170,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         CompletableFuture<Long> result = new CompletableFuture<>();
         result.whenComplete((offset, failure) -> pendingPublishes.decrementAndGet());
         Request request = Request.publish(channel, data, result);
+        // sealed (encrypted channels) on the client thread, where the cipher lives, before the offline queue
         if (!run(() -> { if (encrypted.seal(request)) enqueue(request); })) {
             result.completeExceptionally(closedException());
         }
