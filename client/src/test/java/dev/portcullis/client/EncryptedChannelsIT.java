@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * End-to-end encrypted channels (issue 11) between Java clients through a real gateway: acceptance
  * test 2 (altered, unknown-kid and replayed envelopes are reported with their offset and the next
  * publication still arrives), two clients reading each other, the gateway and a keyless reader seeing
- * only envelopes, history pages and recovery after a reconnect decrypting what was missed.
+ * only envelopes, history pages, publications queued while disconnected, and recovery after a
+ * reconnect decrypting what was missed.
  */
 class EncryptedChannelsIT {
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -155,6 +156,34 @@ class EncryptedChannelsIT {
                 assertThat(page.publications()).extracting(m -> m.data().path("n").asInt()).containsExactly(1, 3);
                 assertThat(page.failed()).containsExactly(
                         new DecryptFailure("secret:h", one + 1, "k1", DecryptFailure.AUTHENTICATION_FAILED));
+            }
+        }
+    }
+
+    @Test
+    void publicationsMadeWhileDisconnectedAreQueuedSealedAndArriveInOrder() throws Exception {
+        try (GatewayFixture gateway = GatewayFixture.start(SETTINGS);
+                TcpProxy proxy = new TcpProxy(gateway.port())) {
+            Events alice = new Events();
+            Events bob = new Events();
+            try (PortcullisClient a = encrypting(proxy.uri(), "alice", alice);
+                    PortcullisClient b = encrypting(gateway.uri(), "bob", bob)) {
+                a.connect().get(10, TimeUnit.SECONDS);
+                b.connect().get(10, TimeUnit.SECONDS);
+                b.subscribe("secret:q", bob.channel()).subscribed().get(10, TimeUnit.SECONDS);
+
+                proxy.cut();
+                await().atMost(WAIT).until(() -> !alice.disconnected.isEmpty());
+                List<java.util.concurrent.CompletableFuture<Long>> queued = LongStream.rangeClosed(1, 3)
+                        .mapToObj(n -> a.publish("secret:q", "{\"n\":" + n + "}")).toList();
+                proxy.restore();
+
+                for (java.util.concurrent.CompletableFuture<Long> publish : queued) {
+                    publish.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                }
+                await().atMost(WAIT).until(() -> bob.messages.size() == 3);
+                assertThat(bob.messages).extracting(m -> m.data().path("n").asInt()).containsExactly(1, 2, 3);
+                assertThat(bob.decryptFailures).isEmpty();
             }
         }
     }
