@@ -261,7 +261,8 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     const crypto = this.#crypto;
     let acked: Promise<ServerFrame>;
     if (crypto) {
-      const sealed = crypto.covers(channel) ? crypto.seal(channel, data) : data;
+      const sealed = crypto.covers(channel) ? crypto.seal(channel, data) : Promise.resolve(data);
+      sealed.catch(() => {}); // (a failure is this publish's rejection, through `queued`: not unhandled meanwhile)
       const queued = this.#publishing.then(() => sealed).then((data) => void (acked = this.#request({ ...frame, data })));
       this.#publishing = queued.catch(() => {});
       await queued;
