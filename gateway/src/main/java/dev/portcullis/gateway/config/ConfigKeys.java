@@ -89,6 +89,8 @@ public final class ConfigKeys {
                     "Channels (or `prefix*` patterns) whose members a reader may list (`presence` request, `GET /api/channels/{channel}/presence`); empty: none."),
             key("channels.join-leave", Kind.LIST, "",
                     "Channels (or `prefix*` patterns) whose subscribers get `join` and `leave` events when someone subscribes or leaves (not an automatic channel); empty: none."),
+            key("channels.encrypted", Kind.LIST, "",
+                    "Channels (or `prefix*` patterns) that are end-to-end encrypted: publication `data` must be exactly the clients' envelope `{v, kid, iv, ct}` (anything else is refused with `invalid_message`) and is never sanitised; no namespace in `channels.schemas` may overlap them; empty: none."),
             key("history.channels", Kind.LIST, "alerts=1000/24h,user:*=100/24h",
                     "Channels that keep history for recovery, `channel-or-prefix*=size/ttl` (publications kept, and for how long)."),
             key("history.memory-bytes", Kind.INT, "67108864", "Budget of the in-memory history (embedded mode); the least recently published channels go first."),

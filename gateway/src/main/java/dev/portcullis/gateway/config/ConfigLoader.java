@@ -215,7 +215,7 @@ public final class ConfigLoader {
                 r.problem("channels.public", "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
             }
         }
-        for (String key : List.of("channels.presence", "channels.join-leave")) {
+        for (String key : List.of("channels.presence", "channels.join-leave", "channels.encrypted")) {
             for (String pattern : r.list(key)) {
                 if (!CHANNEL_PATTERN.matcher(pattern).matches() || pattern.isEmpty()) {
                     r.problem(key, "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
@@ -248,14 +248,18 @@ public final class ConfigLoader {
                 r.problem("channels.sanitize", "mode for namespace '" + namespace + "' must be text or none (got '" + mode + "')");
             }
         });
+        for (String namespace : ChannelsConfig.encryptedWithSchema(r.list("channels.encrypted"), schemas.keySet())) {
+            r.problem("channels.encrypted", ChannelsConfig.encryptedSchemaOverlap(namespace));
+        }
         String personal = r.string("channels.auto-subscribe-personal", List.of("true", "false"));
         return new ChannelsConfig(
                 nonEmpty(r, "channels.permissions-claim"), r.list("channels.public"), r.list("channels.auto-subscribe"),
                 "true".equals(personal), schemas, sanitize,
                 r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)),
                 "true".equals(r.string("channels.sanitize-backend", List.of("true", "false"))),
-                r.list("channels.presence"), r.list("channels.join-leave"));
+                r.list("channels.presence"), r.list("channels.join-leave"), r.list("channels.encrypted"));
     }
+
 
     /** {@code namespace=value} list entries as a map; problems name the key. */
     private static Map<String, String> namespaceMap(ConfigReader r, String key) {

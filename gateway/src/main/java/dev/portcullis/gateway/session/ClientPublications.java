@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The {@code publish} path of one {@link Session}: permission, data (schema and sanitising), the
+ * The {@code publish} path of one {@link Session}: permission, data (schema and sanitising, or the
+ * envelope check on an encrypted channel), the
  * publish hook, then the broker, and the answer ({@code ack} with the offset, or an {@code error}).
  *
  * <p>Order: a connection's publications reach the broker in the order the client sent them, hook or
@@ -88,7 +89,7 @@ final class ClientPublications {
         String namespace = ChannelNames.namespace(channel);
         String data;
         try {
-            data = context.publicationData().prepare(namespace, publish.data());
+            data = context.publicationData().prepare(channel, namespace, publish.data());
         } catch (ProtocolException e) {
             context.metrics().validationFailure(namespace);
             session.error(publish.id(), e.code(), e.getMessage()); // the data's own errors carry no id

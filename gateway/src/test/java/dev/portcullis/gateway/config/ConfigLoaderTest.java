@@ -134,6 +134,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void encryptedChannelsTakeChannelPatternsAndNoNamespaceWithASchema() {
+        GatewayConfig config = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("secret:*", "vault")));
+        assertThat(config.channels().encrypted()).containsExactly("secret:*", "vault");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).channels().encrypted()).isEmpty();
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("a*b"))))
+                .hasMessageContaining("channels.encrypted: 'a*b' is neither a channel name nor a prefix pattern ending in *");
+        Path schema = Path.of("..", "examples", "chat.schema.json");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("ch*"),
+                "channels.schemas", List.of("chat=" + schema))))
+                .hasMessageContaining("channels.encrypted: matches channels in namespace 'chat', which has a schema in channels.schemas");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("secret:*"),
+                "channels.schemas", List.of("chat=" + schema))).channels().schemas()).containsKey("chat");
+    }
+
+    @Test
     void cookieAuthNeedsAnOriginAllowList() {
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "auth.cookie-name", "t")))
                 .hasMessageContaining("server.allowed-origins: must list the allowed origins when auth.cookie-name is set");
