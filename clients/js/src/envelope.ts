@@ -31,6 +31,7 @@ export interface Sealed {
 }
 
 const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const GCM = 'AES-GCM';
 /**
  * The base64url alphabet as ASCII codes, and each code's value (-1: not in it). Table-driven both
@@ -50,7 +51,7 @@ export function toBase64url(bytes: Uint8Array): string {
     out[j++] = DIGITS[(n >> 6) & 63];
     out[j++] = DIGITS[n & 63];
   }
-  return new TextDecoder().decode(out);
+  return strictUtf8.decode(out); // (ASCII)
 }
 
 /** The bytes of unpadded base64url text; undefined for anything else (other characters, padding, a stray last character, non-zero spare bits). */
@@ -129,7 +130,7 @@ export async function open(key: EnvelopeKey, channel: string, sealed: Sealed): P
     throw new PortcullisError('authentication_failed');
   }
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain));
+    return JSON.parse(strictUtf8.decode(plain));
   } catch {
     throw new PortcullisError('malformed');
   }
