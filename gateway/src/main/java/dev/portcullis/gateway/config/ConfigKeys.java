@@ -147,7 +147,7 @@ public final class ConfigKeys {
             key("hooks.breaker-wait", Kind.DURATION, "10s",
                     "How long a hook backend's open circuit breaker refuses calls before it lets probe requests through."),
             key("log.format", Kind.STRING, "text", "`text` or `json` (one JSON object per line)."),
-            key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace."));
+            key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace (the Redis client stays at info at most: its debug lines carry publication data)."));
 
     private static final Map<String, Key> BY_NAME = index();
 

@@ -195,7 +195,7 @@ public final class GatewayMetrics {
                 .description("Client messages refused by the per-connection rate limit")
                 .register(registry);
         validationFailures = new TaggedCounters(registry, "portcullis.validation.failures",
-                "Publications refused by their namespace's data schema, by namespace (configured namespaces only)",
+                "Publications refused by their namespace's data schema, or on an encrypted channel as not an envelope, by namespace",
                 "namespace", Set.of(), MAX_CODES);
         apiRequests = new TaggedCounters(registry, "portcullis.api.requests",
                 "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable", "outcome_unknown"), MAX_CODES);
