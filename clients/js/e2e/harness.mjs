@@ -48,7 +48,7 @@ export function token(sub, { ttlSec = 3600, channels = { 'room:*': 'rw', alerts:
   return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
 }
 
-function javaBinary() {
+export function javaBinary() {
   const home = process.env.JAVA_HOME && existsSync(path.join(process.env.JAVA_HOME, 'bin/java'))
     ? process.env.JAVA_HOME
     : execFileSync(path.join(ROOT, 'portcullis'), ['java-home'], { encoding: 'utf8' }).trim();
