@@ -1,7 +1,9 @@
 package dev.portcullis.gateway.channel;
 
+import dev.portcullis.gateway.metrics.CompressionMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +15,15 @@ import java.nio.charset.StandardCharsets;
  * connections costs N reference-count increments, not N encodings or copies. (Writing a
  * {@code TextWebSocketFrame} instead would make Netty's encoder copy payloads under 1 KiB into a
  * fresh buffer per subscriber: half the cost of a fan-out, measured in BENCHMARKS.md. The header is
- * valid because the gateway negotiates no WebSocket extensions.)
+ * valid for every connection: the only extension the gateway negotiates, permessage-deflate, leaves
+ * uncompressed messages as they are.)
+ *
+ * <p>Compression (permessage-deflate, RFC 7692, negotiated without context takeover): the first
+ * compressing subscriber that gets the publication compresses it, once, into a second shared frame
+ * with RSV1 set ({@link #retainedDeflatedWireFrame}); every other compressing subscriber, on any
+ * event loop, writes a retained duplicate of that same frame. Publications nobody compressing
+ * receives are never compressed. The compressed frame lives as long as the publication (a
+ * publication kept in the in-memory history keeps it too, at most the plain frame's size again).
  *
  * <p>Reference counting: the creator holds one reference and releases it after handing the
  * publication to the index; each fan-out task holds one while it runs.
@@ -31,6 +41,12 @@ public final class Publication extends AbstractReferenceCounted {
     private final ByteBuf frame;
     private final int headerLength;
     private final boolean gap;
+    /**
+     * The compressed frame: null until a compressing subscriber first asks, then the frame, or
+     * {@link #STAYS_PLAIN} when compression does not pay. Written once, under this object's lock.
+     */
+    private volatile ByteBuf deflated;
+    private static final ByteBuf STAYS_PLAIN = Unpooled.EMPTY_BUFFER;
     /** For a presence {@link #event}: the connection that joined or left; null for publications and gaps. */
     private final String origin;
 
@@ -64,20 +80,27 @@ public final class Publication extends AbstractReferenceCounted {
         return new Publication(channel, -1, "", frame, header, false, origin);
     }
 
-    private static int header(int payload) {
+    static int header(int payload) {
         return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
     }
 
     private static void writeHeader(ByteBuf frame, int payload) {
-        frame.writeByte(0x81); // FIN + text
+        int at = frame.writerIndex();
+        frame.writerIndex(at + header(payload));
+        setHeader(frame, at, 0x81, payload); // FIN + text
+    }
+
+    /** Sets a server frame's header (no mask) at {@code at}: {@code first} is FIN, RSV and opcode. */
+    static void setHeader(ByteBuf frame, int at, int first, int payload) {
+        frame.setByte(at, first);
         if (payload < 126) {
-            frame.writeByte(payload);
+            frame.setByte(at + 1, payload);
         } else if (payload < 65536) {
-            frame.writeByte(126);
-            frame.writeShort(payload);
+            frame.setByte(at + 1, 126);
+            frame.setShort(at + 2, payload);
         } else {
-            frame.writeByte(127);
-            frame.writeLong(payload);
+            frame.setByte(at + 1, 127);
+            frame.setLong(at + 2, payload);
         }
     }
 
@@ -165,6 +188,44 @@ public final class Publication extends AbstractReferenceCounted {
         return frame.retainedDuplicate();
     }
 
+    /**
+     * The frame for a connection that negotiated permessage-deflate, with its own reference, for one
+     * write: the shared compressed frame (compressed now if this is the first such delivery), or the
+     * plain one when the message stays plain (short, or incompressible). Counts the delivery in
+     * {@code metrics}. From any thread.
+     */
+    public ByteBuf retainedDeflatedWireFrame(CompressionMetrics metrics) {
+        ByteBuf compressed = deflated;
+        if (compressed == null) {
+            compressed = deflateOnce(metrics);
+        }
+        if (compressed == STAYS_PLAIN) {
+            metrics.deliveredPlain();
+            return frame.retainedDuplicate();
+        }
+        metrics.deliveredDeflated();
+        return compressed.retainedDuplicate();
+    }
+
+    /**
+     * Compresses exactly once. A second event loop that asks while the first compresses waits on the
+     * lock for the rest of that one compression (a few microseconds for a typical message): never
+     * longer than compressing it itself would take, and the work is not done twice.
+     */
+    private synchronized ByteBuf deflateOnce(CompressionMetrics metrics) {
+        ByteBuf compressed = deflated;
+        if (compressed == null) {
+            compressed = FrameDeflater.deflate(frame.alloc(), frame.slice(headerLength, frame.readableBytes() - headerLength));
+            if (compressed == null) {
+                compressed = STAYS_PLAIN;
+            } else {
+                metrics.compressed();
+            }
+            deflated = compressed;
+        }
+        return compressed;
+    }
+
     /** Only the message text (the frame's payload), with its own reference; the caller releases it. */
     public ByteBuf retainedFrame() {
         return frame.retainedSlice(headerLength, frame.readableBytes() - headerLength);
@@ -173,6 +234,10 @@ public final class Publication extends AbstractReferenceCounted {
     @Override
     protected void deallocate() {
         frame.release();
+        ByteBuf compressed = deflated;
+        if (compressed != null && compressed != STAYS_PLAIN) {
+            compressed.release();
+        }
     }
 
     @Override

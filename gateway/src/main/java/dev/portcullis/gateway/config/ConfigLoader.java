@@ -94,7 +94,8 @@ public final class ConfigLoader {
         }
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
-                "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"));
+                "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
+                "on".equals(r.string("server.compression", List.of("on", "off"))));
     }
 
     /**
