@@ -140,6 +140,9 @@ final class Report {
                 if (results.containsKey("serverCpuSecondsPerMillionDeliveries")) {
                     b.append(String.format(Locale.ROOT, ", server %s s CPU/million deliveries", fmt("serverCpuSecondsPerMillionDeliveries")));
                 }
+                if (results.containsKey("frameBytesPerDelivery")) {
+                    b.append(String.format(Locale.ROOT, ", %s frame bytes/delivery", fmt("frameBytesPerDelivery")));
+                }
                 if (s.scenario.equals("churn")) {
                     b.append(String.format(Locale.ROOT, ", churn %s/s (%,d failed)", fmt("churnPerSecond"), num("churnFailed")));
                 }

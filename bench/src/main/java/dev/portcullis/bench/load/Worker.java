@@ -310,11 +310,14 @@ final class Worker {
         });
     }
 
-    private static byte[] request(Target target, String token) {
+    private byte[] request(Target target, String token) {
         StringBuilder b = new StringBuilder(320 + (token == null ? 0 : token.length()));
         b.append("GET ").append(target.pathAndQuery()).append(" HTTP/1.1\r\nHost: ").append(target.hostHeader())
                 .append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
                 .append("Sec-WebSocket-Version: 13\r\n");
+        if (plan.deflate()) {
+            b.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"); // what Chromium offers
+        }
         if (token != null) {
             b.append("Authorization: Bearer ").append(token).append("\r\n");
         }
