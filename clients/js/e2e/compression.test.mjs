@@ -68,7 +68,7 @@ test('Chromium through the JS client: compressed publications, one compression f
     assert.equal(afterFanout.deflated - before.deflated, publications * tabs, 'the compressed frame went to every tab');
 
     // The page publishes a long message: Chromium compresses it, the gateway inflates and fans it out.
-    const note = { text: 'compressible '.repeat(40) };
+    const note = { type: 'chat', roomId: '00000000-0000-4000-8000-000000000007', user: 'zip0', content: 'compressible '.repeat(40).trim() };
     const result = await pages[0].evaluate((data) => window.client.publish('room:7', data), note);
     assert.ok(result.offset >= 1);
     await until(async () => (await pages[1].evaluate(() => window.received.length)) > publications, 'the room message');
