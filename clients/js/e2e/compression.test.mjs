@@ -38,7 +38,7 @@ async function metrics(gateway) {
 }
 
 test('Chromium through the JS client: compressed publications, one compression for every tab, compressed client messages inflated', async () => {
-  const gateway = await Gateway.start({ 'channels.sanitize-default': 'none' });
+  const gateway = await Gateway.start({ 'server.compression': 'on', 'channels.sanitize-default': 'none' });
   const context = await browser.newContext();
   await context.exposeFunction('mintToken', (user) => token(user));
   try {

@@ -84,8 +84,8 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void compressionIsOnByDefaultAndUnquotedYamlOnOffWorks(@TempDir Path dir) throws Exception {
-        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).server().compression()).isTrue();
+    void compressionIsOffByDefaultAndUnquotedYamlOnOffWorks(@TempDir Path dir) throws Exception {
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).server().compression()).isFalse();
         Path file = dir.resolve("c.yaml");
         for (String value : List.of("off", "on", "\"off\"")) { // YAML reads an unquoted on/off as a boolean
             Files.writeString(file, "server:\n  compression: " + value + "\nauth:\n  hmac-secret: " + SECRET + "\n");

@@ -58,8 +58,8 @@ class CompressionIT {
 
     @BeforeAll
     static void start() {
-        gateway = TestGateway.start(Map.of("channels.auto-subscribe", List.of("feed"), "channels.sanitize-default", "none",
-                "limits.connections-per-user", "0"));
+        gateway = TestGateway.start(Map.of("server.compression", "on", "channels.auto-subscribe", List.of("feed"),
+                "channels.sanitize-default", "none", "limits.connections-per-user", "0"));
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     }
 
@@ -94,7 +94,7 @@ class CompressionIT {
             assertThat(extensions(none)).isNull();
             assertThat(extensions(declined)).isNull();
         }
-        try (TestGateway off = TestGateway.start(Map.of("server.compression", "off"));
+        try (TestGateway off = TestGateway.start(); // off by default
                 RawWebSocket offered = raw(off, "n4", OFFER)) {
             assertThat(extensions(offered)).isNull();
         }
