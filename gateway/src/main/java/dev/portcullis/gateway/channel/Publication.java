@@ -3,10 +3,12 @@ package dev.portcullis.gateway.channel;
 import dev.portcullis.gateway.metrics.CompressionMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.EmptyByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One publication, encoded once as a complete WebSocket text frame (an unmasked RFC 6455 header
@@ -22,7 +24,8 @@ import java.nio.charset.StandardCharsets;
  * compressing subscriber that gets the publication compresses it, once, into a second shared frame
  * with RSV1 set ({@link #retainedDeflatedWireFrame}); every other compressing subscriber, on any
  * event loop, writes a retained duplicate of that same frame. Publications nobody compressing
- * receives are never compressed. The compressed frame lives as long as the publication (a
+ * receives are never compressed. An event loop never waits for another one's compression: while it
+ * is under way, its subscribers get the plain frame (RFC 7692 lets the sender choose per message). The compressed frame lives as long as the publication (a
  * publication kept in the in-memory history keeps it too, at most the plain frame's size again).
  *
  * <p>Reference counting: the creator holds one reference and releases it after handing the
@@ -42,11 +45,15 @@ public final class Publication extends AbstractReferenceCounted {
     private final int headerLength;
     private final boolean gap;
     /**
-     * The compressed frame: null until a compressing subscriber first asks, then the frame, or
-     * {@link #STAYS_PLAIN} when compression does not pay. Written once, under this object's lock.
+     * The compressed frame: null until a compressing subscriber first asks, {@link #COMPRESSING} while
+     * the one thread that won the race compresses, then the frame, or {@link #STAYS_PLAIN} when
+     * compression does not pay.
      */
     private volatile ByteBuf deflated;
-    private static final ByteBuf STAYS_PLAIN = Unpooled.EMPTY_BUFFER;
+    private static final AtomicReferenceFieldUpdater<Publication, ByteBuf> DEFLATED =
+            AtomicReferenceFieldUpdater.newUpdater(Publication.class, ByteBuf.class, "deflated");
+    private static final ByteBuf STAYS_PLAIN = new EmptyByteBuf(UnpooledByteBufAllocator.DEFAULT);
+    private static final ByteBuf COMPRESSING = new EmptyByteBuf(UnpooledByteBufAllocator.DEFAULT);
     /** For a presence {@link #event}: the connection that joined or left; null for publications and gaps. */
     private final String origin;
 
@@ -199,7 +206,7 @@ public final class Publication extends AbstractReferenceCounted {
         if (compressed == null) {
             compressed = deflateOnce(metrics);
         }
-        if (compressed == STAYS_PLAIN) {
+        if (compressed == STAYS_PLAIN || compressed == COMPRESSING) {
             metrics.deliveredPlain();
             return frame.retainedDuplicate();
         }
@@ -208,16 +215,21 @@ public final class Publication extends AbstractReferenceCounted {
     }
 
     /**
-     * Compresses exactly once. A second event loop that asks while the first compresses waits on the
-     * lock for the rest of that one compression (a few microseconds for a typical message): never
-     * longer than compressing it itself would take, and the work is not done twice.
+     * Compresses exactly once: the thread that claims the work compresses; one that finds it claimed
+     * gets {@link #COMPRESSING} and sends plain rather than wait. (A lock here made the other event
+     * loop park on nearly every publication, since both loops reach a new publication at the same
+     * moment; on a busy machine each wake-up cost milliseconds of delivery latency.)
      */
-    private synchronized ByteBuf deflateOnce(CompressionMetrics metrics) {
-        ByteBuf compressed = deflated;
-        if (compressed == null) {
+    private ByteBuf deflateOnce(CompressionMetrics metrics) {
+        if (!DEFLATED.compareAndSet(this, null, COMPRESSING)) {
+            return deflated;
+        }
+        ByteBuf compressed = null;
+        try {
             compressed = FrameDeflater.deflate(frame.alloc(), frame.slice(headerLength, frame.readableBytes() - headerLength));
+        } finally {
             if (compressed == null) {
-                compressed = STAYS_PLAIN;
+                compressed = STAYS_PLAIN; // also when compression failed: this publication goes out plain
             } else {
                 metrics.compressed();
             }
@@ -235,7 +247,7 @@ public final class Publication extends AbstractReferenceCounted {
     protected void deallocate() {
         frame.release();
         ByteBuf compressed = deflated;
-        if (compressed != null && compressed != STAYS_PLAIN) {
+        if (compressed != null && compressed != STAYS_PLAIN && compressed != COMPRESSING) {
             compressed.release();
         }
     }
