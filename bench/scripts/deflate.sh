@@ -17,14 +17,14 @@ mkdir -p "$out"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 admin=$(free_port)
-PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_COMPRESSION=on \
+PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_COMPRESSION=${COMPRESSION:-on} \
   GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch} \
   launch_gateway gateway/target/portcullis.jar "$out/gateway.log"
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 await_ready "$admin" "$out/gateway.log"
 for n in $(seq "$runs"); do
-  for mode in plain deflate; do
+  for mode in ${MODES:-plain deflate}; do
     flag=()
     [[ $mode == deflate ]] && flag=(--deflate)
     bench_load fanout --url "ws://127.0.0.1:$port/ws" --admin-url "http://127.0.0.1:$admin" --server-pid "$pid" \
