@@ -94,7 +94,17 @@ public final class ConfigLoader {
         }
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
-                "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"));
+                "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
+                compression(r));
+    }
+
+    /**
+     * {@code server.compression}: {@code on} or {@code off}. YAML 1.1 reads an unquoted {@code on}
+     * or {@code off} as a boolean, which reaches us as {@code true} or {@code false}: both are taken.
+     */
+    private static boolean compression(ConfigReader r) {
+        String value = r.string("server.compression", List.of("on", "off", "true", "false"));
+        return "on".equals(value) || "true".equals(value);
     }
 
     /**

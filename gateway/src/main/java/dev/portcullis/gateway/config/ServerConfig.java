@@ -13,10 +13,11 @@ import java.util.List;
  * @param tls TLS settings; {@link TlsConfig#enabled()} is false for plain {@code ws://}
  * @param proxyProtocol every connection starts with a PROXY protocol header
  * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
+ * @param compression permessage-deflate is negotiated with clients that offer it
  */
 public record ServerConfig(
         String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
-        List<String> trustedProxies) {
+        List<String> trustedProxies, boolean compression) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
         trustedProxies = List.copyOf(trustedProxies);

@@ -75,6 +75,7 @@ public final class GatewayMetrics {
 
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
+    private final CompressionMetrics compression;
     private final HookMetrics hooks;
     private final PresenceMetrics presence;
     private final Counter clusterFallbacks;
@@ -202,6 +203,7 @@ public final class GatewayMetrics {
 
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
+        compression = new CompressionMetrics(registry);
         hooks = new HookMetrics(registry);
         presence = new PresenceMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
@@ -359,6 +361,10 @@ public final class GatewayMetrics {
     /** Certificate reloads and expiry per listener. */
     public PresenceMetrics presence() {
         return presence;
+    }
+
+    public CompressionMetrics compression() {
+        return compression;
     }
 
     public TlsMetrics tls() {

@@ -4,6 +4,7 @@ import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.session.Disconnect;
 import dev.portcullis.gateway.session.Outbound;
 import dev.portcullis.gateway.session.Session;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -47,6 +48,8 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
 
     private final Services services;
     private final Channel channel;
+    /** permessage-deflate was negotiated: publications go out as the shared compressed frame. */
+    private final boolean deflate;
     private final long openedNanos = System.nanoTime();
     private Session session;
     private int closeCode = 1006;
@@ -60,9 +63,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     /** Where publication frames enter the pipeline: just past the frame encoder (see {@link #frames()}). */
     private ChannelHandlerContext frames;
 
-    WebSocketHandler(Services services, Channel channel) {
+    WebSocketHandler(Services services, Channel channel, boolean deflate) {
         this.services = services;
         this.channel = channel;
+        this.deflate = deflate;
     }
 
     void attach(Session session) {
@@ -137,14 +141,19 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
      * Writes a shared publication frame. Unsent bytes are bounded: past the write-buffer high water
      * mark ({@code limits.max-outbound-bytes}) the connection has {@code limits.slow-consumer-grace}
      * to drain, and past twice the mark it is closed at once, with 4009 either way. The close frame
-     * queues behind at most that much, so a client that resumes reading still learns why.
+     * queues behind at most that much, so a client that resumes reading still learns why. With
+     * permessage-deflate the frame is the publication's shared compressed one. Replies
+     * ({@link #send}) and control frames always go out uncompressed: RFC 7692 lets the sender choose
+     * per message, they are short, and compressing them would need zlib state here or a compression
+     * per reply.
      */
     @Override
     public void deliver(Publication publication) {
         if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
             return;
         }
-        frames().write(publication.retainedWireFrame(), channel.voidPromise());
+        ByteBuf frame = deflate ? publication.retainedDeflatedWireFrame(services.metrics().compression()) : publication.retainedWireFrame();
+        frames().write(frame, channel.voidPromise());
         unflushed = true;
     }
 

@@ -84,6 +84,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void compressionIsOffByDefaultAndUnquotedYamlOnOffWorks(@TempDir Path dir) throws Exception {
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).server().compression()).isFalse();
+        Path file = dir.resolve("c.yaml");
+        for (String value : List.of("off", "on", "\"off\"")) { // YAML reads an unquoted on/off as a boolean
+            Files.writeString(file, "server:\n  compression: " + value + "\nauth:\n  hmac-secret: " + SECRET + "\n");
+            assertThat(ConfigLoader.load(file, Map.of(), Map.of()).server().compression()).as(value).isEqualTo(value.equals("on"));
+        }
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.compression", "maybe")))
+                .hasMessageContaining("server.compression: must be one of on, off");
+    }
+
+    @Test
     void unknownKeysInTheFileAreRefused(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("c.yaml");
         Files.writeString(file, "auth:\n  hmac-secret: " + SECRET + "\nlimits:\n  max-conections: 5\n");
