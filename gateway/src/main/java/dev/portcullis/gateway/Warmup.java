@@ -98,7 +98,7 @@ final class Warmup {
         Instant now = Instant.now();
         for (int i = 0; i < WarmupTraffic.tokensNeeded(); i++) {
             tokens.add(TokenMinter.hs256(config.auth().hmacSecret(), "warmup-" + i, now, Duration.ofHours(1),
-                    Map.of("channels", Map.of("warmup", "rw"))));
+                    Map.of("channels", Map.of("warmup", "rw", "warmup:*", "rw"))));
         }
         return new WarmupTraffic.Target(new InetSocketAddress("127.0.0.1", shadow.port()), config.server().path(),
                 new InetSocketAddress("127.0.0.1", shadow.adminPort()), config.admin().apiKeys().get(0), tokens);

@@ -22,9 +22,12 @@ import java.util.function.LongPredicate;
  * readiness and the AOT cache's training run ({@code portcullis train}) drive, so that the JIT has
  * compiled (or the cache holds) the handshake, message and fan-out paths before clients arrive.
  *
- * <p>{@link #HOLDERS} connections subscribe to one channel and stay, answering {@code reauth};
- * {@link #CYCLES_IN_FLIGHT} slots then repeat a connection's whole life (upgrade with a bearer token,
- * {@code connected}, subscribe, publish, which fans out to the holders, close handshake); every
+ * <p>{@link #HOLDERS} connections subscribe to channel {@code warmup} and stay, answering
+ * {@code reauth}; {@link #CYCLES_IN_FLIGHT} slots then repeat a connection's whole life (upgrade with
+ * a bearer token, {@code connected}, subscribe to the slot's own {@code warmup:<slot>}, ping, publish
+ * on {@code warmup}, which fans out to the holders, close handshake). The cycles keep off the
+ * holders' channel so that its join/leave events do not multiply the fan-out per handshake: the
+ * handshake is what a cold start pays for most. Every
  * {@link #ADMIN_EVERY}th cycle also publishes through the backend API and reads {@code /metrics}.
  * The client speaks the wire format directly on raw bytes (a fixed request, masked frames with a
  * zero key, a {@code type} prefix match on answers): it is cheap next to the server, whose code is
@@ -44,7 +47,7 @@ public final class WarmupTraffic {
     /** Stop after this many failed connections in a row: the target does not serve (warm-up is best effort). */
     private static final int FAILURES_IN_A_ROW = 50;
 
-    private static final byte[] SUBSCRIBE = frame("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"warmup\"}");
+    private static final byte[] SUBSCRIBE = subscribe("warmup");
     private static final byte[] PUBLISH = frame("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up\"}}");
     private static final byte[] PING = frame("{\"type\":\"ping\",\"id\":\"g\"}");
     private static final byte[] CLOSE = {(byte) 0x88, (byte) 0x82, 0, 0, 0, 0, 0x03, (byte) 0xE8}; // 1000, zero mask
@@ -112,11 +115,11 @@ public final class WarmupTraffic {
     private Result drive(long deadlineNanos, LongPredicate enough) throws InterruptedException {
         holdersSubscribed = new CountDownLatch(HOLDERS);
         for (int i = 0; i < HOLDERS; i++) {
-            connect(new Connection(Role.HOLDER, target.tokens().get(i)));
+            connect(new Connection(Role.HOLDER, target.tokens().get(i), SUBSCRIBE));
         }
         holdersSubscribed.await(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         for (int slot = 0; slot < CYCLES_IN_FLIGHT; slot++) {
-            connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot)));
+            connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot), subscribe("warmup:" + slot)));
         }
         String stoppedBy = "deadline";
         while (System.nanoTime() - deadlineNanos < 0) {
@@ -184,14 +187,16 @@ public final class WarmupTraffic {
     private final class Connection extends ChannelInboundHandlerAdapter {
         private final Role role;
         private final String token;
+        private final byte[] subscribe;
         private ByteBuf received;
         private boolean upgraded;
         private boolean done;
         private boolean counted;
 
-        Connection(Role role, String token) {
+        Connection(Role role, String token, byte[] subscribe) {
             this.role = role;
             this.token = token;
+            this.subscribe = subscribe;
         }
 
         @Override
@@ -270,7 +275,7 @@ public final class WarmupTraffic {
 
         private void onText(ChannelHandlerContext ctx, String text) {
             if (text.startsWith("{\"type\":\"connected\"")) {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(SUBSCRIBE));
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(subscribe));
             } else if (text.startsWith("{\"type\":\"ack\",\"id\":\"s\"")) {
                 if (role == Role.HOLDER) {
                     holdersSubscribed.countDown();
@@ -327,7 +332,7 @@ public final class WarmupTraffic {
                 connect(new AdminRequest(publishRequest()));
                 connect(new AdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
             }
-            connect(new Connection(Role.CYCLE, token));
+            connect(new Connection(Role.CYCLE, token, subscribe));
         }
     }
 
@@ -384,6 +389,10 @@ public final class WarmupTraffic {
             }
         }
         return -1;
+    }
+
+    private static byte[] subscribe(String channel) {
+        return frame("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}");
     }
 
     /** A client text frame (masked, with a zero key, so the payload is sent as is). */
