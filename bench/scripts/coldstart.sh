@@ -8,7 +8,7 @@
 # VARIANT (default: jit aot warm aot+warm, and node-ws when NODE_WS_DIR is set):
 #   jit        the gateway jar alone: no AOT cache, server.warmup off
 #   aot        with the jar's AOT cache (gateway/target/portcullis.aot; ./portcullis build makes it), warm-up off
-#   warm       no cache, server.warmup on (its default budget)
+#   warm       no cache, server.warmup $WARMUP (default: on, the default budget)
 #   aot+warm   both: what ./portcullis serve and the container image run
 #   node-ws    the node-ws peer (NODE_WS_DIR: a copy of shared/peers/node-ws with node_modules installed)
 #
@@ -74,7 +74,7 @@ run() { # run VARIANT N
         [[ -f $CACHE ]] || { echo "coldstart.sh: no $CACHE (./portcullis build makes it on JDK 25+)" >&2; exit 1; }
         opts="$opts -XX:AOTCache=$CACHE"
       fi
-      [[ $variant == *warm ]] && warmup=on
+      [[ $variant == *warm ]] && warmup=${WARMUP:-on}
       launched=$(now_ms)
       # shellcheck disable=SC2086 # the flags are words
       PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_WARMUP=$warmup \
