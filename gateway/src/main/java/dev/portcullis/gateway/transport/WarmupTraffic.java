@@ -95,8 +95,8 @@ public final class WarmupTraffic {
     private final AtomicLong adminRequests = new AtomicLong();
     private final AtomicLong cycles = new AtomicLong();
     private final List<Channel> open = new ArrayList<>();
+    private final CountDownLatch holdersSubscribed = new CountDownLatch(HOLDERS);
     private volatile boolean stopping;
-    private CountDownLatch holdersSubscribed;
 
     private WarmupTraffic(EventLoops loops, Target target) {
         this.group = loops.workers();
@@ -113,7 +113,6 @@ public final class WarmupTraffic {
     }
 
     private Result drive(long deadlineNanos, LongPredicate enough) throws InterruptedException {
-        holdersSubscribed = new CountDownLatch(HOLDERS);
         for (int i = 0; i < HOLDERS; i++) {
             connect(new Connection(Role.HOLDER, target.tokens().get(i), SUBSCRIBE));
         }
@@ -158,7 +157,7 @@ public final class WarmupTraffic {
         if (stopping) {
             return;
         }
-        boolean admin = handler instanceof AdminRequest;
+        boolean admin = handler instanceof WarmupAdminRequest;
         new Bootstrap().group(group).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) STALL_MILLIS)
                 .handler(handler)
@@ -329,8 +328,9 @@ public final class WarmupTraffic {
                 return;
             }
             if (cycles.incrementAndGet() % ADMIN_EVERY == 1) { // from the first cycle on
-                connect(new AdminRequest(publishRequest()));
-                connect(new AdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+                connect(new WarmupAdminRequest(publishRequest(), WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+                connect(new WarmupAdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                        WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
             }
             connect(new Connection(Role.CYCLE, token, subscribe));
         }
@@ -340,45 +340,6 @@ public final class WarmupTraffic {
         String body = "{\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up from the API\"}}";
         return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + target.apiKey()
                 + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
-    }
-
-    /** One admin request on its own connection; counted when the answer's status is 2xx. */
-    private final class AdminRequest extends ChannelInboundHandlerAdapter {
-        private final String request;
-        private boolean seen;
-
-        AdminRequest(String request) {
-            this.request = request;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            track(ctx.channel());
-            ctx.executor().schedule(() -> {
-                ctx.close();
-            }, STALL_MILLIS, TimeUnit.MILLISECONDS);
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(request.getBytes(StandardCharsets.US_ASCII)));
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf in = (ByteBuf) msg;
-            try {
-                if (!seen && in.readableBytes() >= 10) {
-                    seen = true;
-                    if (in.getByte(in.readerIndex() + 9) == '2') { // "HTTP/1.1 2xx"
-                        adminRequests.incrementAndGet();
-                    }
-                }
-            } finally {
-                in.release();
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
     }
 
     /** The index after the blank line ending the HTTP head, or -1. */
