@@ -104,7 +104,7 @@ def coldstart(out):
         if variant not in variants:
             variants.append(variant)
     for variant in variants:
-        ready, total, user, system, per_second = [], [], [], [], []
+        ready, total, user, system, per_second, targets = [], [], [], [], [], set()
         for f in sorted(out.glob(variant + "-*.ready")):
             ready.append(int(f.read_text()))
             result = f.with_suffix(".json")
@@ -119,10 +119,12 @@ def coldstart(out):
             user.append(connect["serverUserCpuMs"] * 1000 / opened)
             system.append((connect["serverCpuMs"] - connect["serverUserCpuMs"]) * 1000 / opened)
             per_second.append(get(doc, "results.handshakesPerSecond"))
+            targets.add(get(doc, "results.target"))
         title = "cold start: " + variant
         print("| {} | process start to ready (ms) | {} | {} |".format(title, cell(ready), len(ready)))
         if total:
-            print("| {} | server CPU per 1,000 handshakes, first 10,000 (ms) | {} | {} |".format(title, cell(total), len(total)))
+            first = "/".join("{:,}".format(t) for t in sorted(targets))
+            print("| {} | server CPU per 1,000 handshakes, first {} (ms) | {} | {} |".format(title, first, cell(total), len(total)))
             print("| {} | of which user (ms) | {} | {} |".format(title, cell(user), len(user)))
             print("| {} | of which system (ms) | {} | {} |".format(title, cell(system), len(system)))
             print("| {} | handshakes/s | {} | {} |".format(title, cell(per_second, "{:,.0f}"), len(per_second)))
