@@ -3,7 +3,7 @@
 # non-root, read-only root filesystem, explicit ulimits. Checks that a client connects through the
 # published port and gets a publication, that `podman healthcheck run` passes, that `podman stop`
 # gives the client close 1001 and the process exits 0 within the drain timeout, and that the image
-# is at most 80 MB.
+# is at most 140 MB (80 MB of runtime and jar, and the AOT cache the build's training run writes).
 #
 # No registry is reachable here, so the base images are made on this machine and passed through the
 # Dockerfile's build arguments: a Debian minbase with this machine's JDK for the jlink stage, and a
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-MAX_IMAGE_MB=80
+MAX_IMAGE_MB=140 # 79 MB without the AOT cache (2026-12); the cache adds ~55 MB (BENCHMARKS.md "Cold start")
 DRAIN=5s
 PODMAN=(podman --runtime runc)
 IMAGE=localhost/portcullis:test

@@ -32,6 +32,8 @@ public final class ConfigKeys {
     public static final List<Key> ALL = List.of(
             key("server.host", Kind.STRING, "0.0.0.0", "Address the WebSocket listener binds."),
             key("server.port", Kind.INT, "8080", "WebSocket listener port (0 picks a free port)."),
+            key("server.warmup", Kind.STRING, "on",
+                    "Before `/readyz` answers 200, run real handshakes, messages and fan-out over loopback against a throwaway gateway of the same process (nothing shows in metrics or state) until the JIT is quiet, for at most 10s: `on`, `off`, or a budget such as `5s` (at most 60s). Used by `serve`."),
             key("server.path", Kind.STRING, "/ws", "The only path that upgrades to WebSocket; other paths get 404."),
             key("server.allowed-origins", Kind.LIST, "",
                     "Accepted `Origin` headers (exact, e.g. `https://app.example.com`); empty accepts any. Required with cookie auth."),

@@ -20,6 +20,11 @@ import java.util.Set;
  */
 public final class ConfigLoader {
     /** JWS algorithms we verify; {@code none} is deliberately absent. */
+    /** What {@code server.warmup: on} means; tuned by bench/scripts/coldstart.sh (BENCHMARKS.md, "Cold start"). */
+    static final Duration DEFAULT_WARMUP = Duration.ofSeconds(10);
+    /** A warm-up holds back readiness: a longer one would look like a hung start to an orchestrator. */
+    static final Duration MAX_WARMUP = Duration.ofSeconds(60);
+
     public static final Set<String> KNOWN_ALGORITHMS = Set.of(
             "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
             "ES256", "ES384", "ES512", "EdDSA", "Ed25519");
@@ -73,6 +78,19 @@ public final class ConfigLoader {
         return config;
     }
 
+    /** {@code on} (the default budget), {@code off}, or a budget such as {@code 5s}; {@code 0} is off too. */
+    private static Duration warmup(ConfigReader r) {
+        String text = r.string("server.warmup");
+        if ("off".equals(text)) {
+            return Duration.ZERO;
+        }
+        Duration budget = "on".equals(text) ? DEFAULT_WARMUP : r.duration("server.warmup");
+        if (budget.compareTo(MAX_WARMUP) > 0) {
+            r.problem("server.warmup", "must be at most " + MAX_WARMUP.toSeconds() + "s (got '" + text + "')");
+        }
+        return budget;
+    }
+
     private static ServerConfig server(ConfigReader r) {
         String path = r.string("server.path");
         if (path == null || !path.startsWith("/") || path.contains("?") || path.contains("#")) {
@@ -95,7 +113,7 @@ public final class ConfigLoader {
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
                 "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
-                compression(r));
+                compression(r), warmup(r));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.config;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -14,10 +15,11 @@ import java.util.List;
  * @param proxyProtocol every connection starts with a PROXY protocol header
  * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
  * @param compression permessage-deflate is negotiated with clients that offer it
+ * @param warmup the longest warm-up {@code serve} runs before it says ready; zero for none
  */
 public record ServerConfig(
         String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
-        List<String> trustedProxies, boolean compression) {
+        List<String> trustedProxies, boolean compression, Duration warmup) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
         trustedProxies = List.copyOf(trustedProxies);

@@ -1,13 +1,16 @@
 package dev.portcullis.gateway.transport;
 
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +41,11 @@ public final class EventLoops implements AutoCloseable {
 
     public Class<? extends ServerChannel> serverChannelClass() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** The client socket class of this transport (the warm-up's loopback client runs on these loops). */
+    public Class<? extends Channel> socketChannelClass() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
     /** {@code epoll} or {@code nio}, for the start-up log. */

@@ -272,4 +272,23 @@ class ConfigLoaderTest {
         copy.put(key, value);
         return copy;
     }
+
+    @Test
+    void warmupIsOnOffOrABoundedBudget() {
+        Map<String, Object> base = Map.of("auth.hmac-secret", "0123456789abcdef0123456789abcdef");
+        java.util.function.Function<String, Duration> warmup = value -> {
+            Map<String, Object> settings = new java.util.HashMap<>(base);
+            settings.put("server.warmup", value);
+            return ConfigLoader.load(settings).server().warmup();
+        };
+        assertThat(ConfigLoader.load(base).server().warmup()).as("default on").isEqualTo(ConfigLoader.DEFAULT_WARMUP);
+        assertThat(warmup.apply("on")).isEqualTo(ConfigLoader.DEFAULT_WARMUP);
+        assertThat(warmup.apply("off")).isZero();
+        assertThat(warmup.apply("0")).isZero();
+        assertThat(warmup.apply("5s")).isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> warmup.apply("61s")).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).anyMatch(p -> p.startsWith("server.warmup: must be at most 60s")));
+        assertThatThrownBy(() -> warmup.apply("yes")).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).anyMatch(p -> p.startsWith("server.warmup: must be a duration")));
+    }
 }
