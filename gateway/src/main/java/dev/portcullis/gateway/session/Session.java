@@ -4,7 +4,6 @@ import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenRejectedException;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
-import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.Subscriber;
@@ -109,7 +108,7 @@ public final class Session implements Subscriber {
         this.reads = new ChannelReads(this, context, executor, channels);
         this.publications = new ClientPublications(this, context, executor);
         this.abuse = new AbuseControl(context.settings());
-        this.timers = new SessionTimers(this, context, executor);
+        this.timers = new SessionTimers(this, context);
     }
 
     public String id() {
@@ -161,7 +160,7 @@ public final class Session implements Subscriber {
         SessionSettings settings = context.settings();
         List<String> automatic = new ArrayList<>();
         if (settings.autoSubscribePersonal()) {
-            String personal = ChannelNames.personal(principal.subject());
+            String personal = permissions.personal(); // ChannelNames.personal of the subject, already built
             if (personal != null) {
                 automatic.add(personal);
             }
@@ -182,7 +181,7 @@ public final class Session implements Subscriber {
         for (String channel : recovering) {
             channels.subscribe(new ClientMessage.Subscribe(null, channel, recover.get(channel)), permissions, false);
         }
-        timers.start(principal.expiresAt());
+        timers.start(principal.expiresAt(), executor);
     }
 
     /** One complete inbound text message (already size-capped and UTF-8 checked by the transport). */

@@ -24,7 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Connections implements ConnectionDirectory {
     private final ChannelGroup accepted = new DefaultChannelGroup("portcullis-public", GlobalEventExecutor.INSTANCE);
-    private final Set<WebSocketHandler> live = ConcurrentHashMap.newKeySet();
+    /** The upgraded connections by id; also their count (ids are unique, so no separate set is kept). */
     private final ConcurrentHashMap<String, WebSocketHandler> byId = new ConcurrentHashMap<>();
     private final UserConnections<WebSocketHandler> byUser;
     private volatile boolean draining;
@@ -39,13 +39,11 @@ public final class Connections implements ConnectionDirectory {
 
     /** Registers an upgraded connection; returns the older ones of its user that must now close (4500). */
     List<WebSocketHandler> admit(String user, WebSocketHandler connection) {
-        live.add(connection);
         byId.put(connection.session().id(), connection);
         return byUser.admit(user, connection);
     }
 
     void remove(String user, WebSocketHandler connection) {
-        live.remove(connection);
         byId.remove(connection.session().id(), connection);
         byUser.remove(user, connection);
     }
@@ -58,7 +56,7 @@ public final class Connections implements ConnectionDirectory {
     /** Upgraded connections. */
     @Override
     public int active() {
-        return live.size();
+        return byId.size();
     }
 
     /** Accepted sockets, upgraded or not. */
