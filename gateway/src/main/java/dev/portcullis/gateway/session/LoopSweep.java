@@ -66,7 +66,19 @@ public final class LoopSweep {
      * tenth of it if that is finer than the current one.
      */
     public static void join(ScheduledExecutorService loop, Duration shortest, Member member) {
-        SWEEPS.computeIfAbsent(loop, LoopSweep::new).add(member, tick(shortest));
+        LoopSweep sweep = SWEEPS.get(loop);
+        if (sweep == null) {
+            // A loop that was shut down with members left never ran the tick that would have emptied
+            // its sweep (a gateway stopped, tests start many): forget those whenever a loop starts one.
+            SWEEPS.keySet().removeIf(ScheduledExecutorService::isShutdown);
+            sweep = SWEEPS.computeIfAbsent(loop, LoopSweep::new);
+        }
+        sweep.add(member, tick(shortest));
+    }
+
+    /** Whether {@code loop} has a sweep (tests). */
+    static boolean sweeping(ScheduledExecutorService loop) {
+        return SWEEPS.containsKey(loop);
     }
 
     /** The tick a member measuring {@code shortest} needs. */

@@ -2,6 +2,7 @@ package dev.portcullis.gateway.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,5 +126,18 @@ class LoopSweepTest {
             assertThat(counters.get(i).sweeps).isEqualTo(1 + i % 3);
         }
         assertThat(loop.runScheduledPendingTasks()).isEqualTo(-1);
+    }
+
+    @Test
+    void theSweepOfALoopThatWasShutDownWithMembersIsForgottenWhenAnotherLoopStartsOne() throws Exception {
+        DefaultEventLoop stopped = new DefaultEventLoop();
+        stopped.submit(() -> LoopSweep.join(stopped, Duration.ZERO, () -> true)).get(5, TimeUnit.SECONDS);
+        assertThat(LoopSweep.sweeping(stopped)).isTrue();
+        stopped.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        LoopSweep.join(loop.eventLoop(), Duration.ZERO, new Counter(1));
+        assertThat(LoopSweep.sweeping(stopped)).isFalse();
+        assertThat(LoopSweep.sweeping(loop.eventLoop())).isTrue();
+        advance(Duration.ofSeconds(1));
+        assertThat(LoopSweep.sweeping(loop.eventLoop())).as("empty: forgotten").isFalse();
     }
 }
