@@ -80,6 +80,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         return session;
     }
 
+    Channel channel() {
+        return channel;
+    }
+
     /**
      * Graceful shutdown of this connection after {@code delayMillis}: a {@code disconnect} hint to
      * retry after {@code retryAfterMillis}, then close 1001. From any thread.
