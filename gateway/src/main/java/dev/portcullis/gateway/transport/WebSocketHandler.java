@@ -43,8 +43,8 @@ import org.slf4j.MDC;
  * peer is presumed dead. Any frame counts as a sign of life, not only a pong, so a busy client whose
  * pong queues behind its own data is not dropped. Its clock is two fields checked by the loop's
  * {@link LoopSweep} (this handler is a member), not a scheduled task per connection: a ping or the
- * timeout happens at the first sweep at or after it is due, up to one tick late (a tenth of the
- * shorter of interval and timeout, at most one second), never early.
+ * timeout happens at the first sweep at or after it is due, up to one tick late (at most a tenth of
+ * the shorter of interval and timeout, and at most one second), never early.
  */
 public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements Outbound, LoopSweep.Member {
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
