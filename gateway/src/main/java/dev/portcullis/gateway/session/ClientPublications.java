@@ -49,7 +49,7 @@ final class ClientPublications {
     private final Session session;
     private final Session.Context context;
     private final Executor executor;
-    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    private ArrayDeque<Waiting> waiting; // null until a publication waits: an empty deque is ~110 bytes per connection
     /** Hook calls open now. */
     private int calling;
 
@@ -96,9 +96,12 @@ final class ClientPublications {
             return;
         }
         boolean hooked = context.hooks().hooksPublish(channel);
-        if (!hooked && waiting.isEmpty()) {
+        if (!hooked && (waiting == null || waiting.isEmpty())) {
             toBroker(publish, data, publish.idempotencyKey());
             return;
+        }
+        if (waiting == null) {
+            waiting = new ArrayDeque<>();
         }
         if (waiting.size() >= MAX_WAITING) {
             session.error(publish.id(), "unavailable",
@@ -114,7 +117,9 @@ final class ClientPublications {
 
     /** The session ended: what waits is dropped (hook answers still to come are ignored). */
     void closeAll() {
-        waiting.clear();
+        if (waiting != null) {
+            waiting.clear();
+        }
     }
 
     /** Starts hook calls up to the window, then hands every answered publication at the head onward. */
