@@ -150,8 +150,21 @@ class FanoutIT {
             long heapBefore = memory.getHeapMemoryUsage().getUsed();
 
             String payload = "\"" + "x".repeat(payloadBytes) + "\"";
+            boolean resumed = false;
             for (int i = 0; i < publications; i++) {
+                // Paced by the healthy reader: at most 4 publications (800 KiB, under the 1 MiB outbound
+                // limit) ahead of it, so that on a loaded machine it is never mistaken for a slow
+                // consumer (it was once, in CI); the paused reader falls behind all the same.
+                int published = i;
+                await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2)).atMost(Duration.ofSeconds(30))
+                        .until(() -> healthy.received.get() >= published - 4);
                 gateway.publish("bulk", payload);
+                // Once it is found slow, the paused reader reads again, soon enough to read the close
+                // frame queued behind what it had not read (the gateway then waits for its answer).
+                if (!resumed && i % 8 == 7 && gateway.metric("portcullis_slow_consumers_total") >= 1) {
+                    slow.resume();
+                    resumed = true;
+                }
             }
             await().atMost(Duration.ofSeconds(30)).until(() -> gateway.metric("portcullis_slow_consumers_total") >= 1);
             slow.resume();
