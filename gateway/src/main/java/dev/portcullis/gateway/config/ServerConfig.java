@@ -13,10 +13,12 @@ import java.util.List;
  * @param tls TLS settings; {@link TlsConfig#enabled()} is false for plain {@code ws://}
  * @param proxyProtocol every connection starts with a PROXY protocol header
  * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
+ * @param transport {@code auto}, {@code epoll}, {@code io_uring} or {@code nio}: how the event loops
+ *     drive sockets (see {@code EventLoops.Transport})
  */
 public record ServerConfig(
         String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
-        List<String> trustedProxies) {
+        List<String> trustedProxies, String transport) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
         trustedProxies = List.copyOf(trustedProxies);
