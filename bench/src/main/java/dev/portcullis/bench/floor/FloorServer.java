@@ -25,8 +25,9 @@ import java.util.function.Supplier;
  * authentication, limits, sessions, history, metrics or JSON parsing on the delivery path: what is
  * left is the kernel's work of moving the bytes, plus Netty's.
  *
- * <p>Threads and socket options are the gateway's (one acceptor thread, one epoll I/O thread per
- * core unless told otherwise, TCP_NODELAY, the default allocator), so a difference between the two
+ * <p>Threads and socket options are the gateway's (its {@link EventLoops}: one acceptor thread, one
+ * I/O thread per core unless told otherwise, on the transport chosen as {@code server.transport} is;
+ * TCP_NODELAY, the default allocator), so a difference between the two
  * is what the gateway does on top, not how it is set up. Not for deployment: anyone who can reach it
  * can publish; {@link FloorCommand} binds loopback only unless told otherwise.
  */
