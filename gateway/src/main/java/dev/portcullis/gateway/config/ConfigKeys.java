@@ -41,6 +41,8 @@ public final class ConfigKeys {
                     "Proxy addresses or CIDRs (`10.0.0.0/8`) whose `X-Forwarded-For` is believed: the client is the rightmost address not in this list."),
             key("server.transport", Kind.STRING, "auto",
                     "How sockets are driven: `auto` (epoll where it loads, else NIO), `epoll`, `io_uring` or `nio`. `io_uring` needs a kernel and a container seccomp profile that allow it; in fan-out it makes one system call for many sockets instead of one each, with far fewer context switches (BENCHMARKS.md). One that cannot run here fails start-up and `check-config`."),
+            key("server.io-threads", Kind.INT, "0",
+                    "Event-loop threads for the connections; `0` is one per core. Fewer than the cores can cost less CPU per delivery where other processes share the cores (BENCHMARKS.md)."),
             key("server.tls.cert", Kind.PATH, "",
                     "PEM certificate chain; with `server.tls.key` turns on TLS (wss; TLS 1.3, and TLS 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305 only). Reloaded when the file changes and on SIGHUP."),
             key("server.tls.key", Kind.PATH, "", "PEM private key (PKCS#8) for `server.tls.cert`; reloaded with it."),

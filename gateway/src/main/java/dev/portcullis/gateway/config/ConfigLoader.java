@@ -96,7 +96,8 @@ public final class ConfigLoader {
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
                 "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
-                Objects.requireNonNullElse(r.string("server.transport", List.of("auto", "epoll", "io_uring", "nio")), "auto"));
+                Objects.requireNonNullElse(r.string("server.transport", List.of("auto", "epoll", "io_uring", "nio")), "auto"),
+                r.integer("server.io-threads", 0, 1024));
     }
 
     /**
