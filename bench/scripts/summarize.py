@@ -90,6 +90,46 @@ def heap_row(out, runs):
             statistics.median(values), min(values), max(values), len(values)))
 
 
+def cell(values, how="{:.0f}"):
+    if len(values) == 1:
+        return fmt(values[0], how)
+    return "{} [{}-{}]".format(fmt(statistics.median(values), how), fmt(min(values), how), fmt(max(values), how))
+
+
+def coldstart(out):
+    """Rows of bench/scripts/coldstart.sh: one per variant (files <variant>-<run>.ready and .json)."""
+    variants = []
+    for f in sorted(out.glob("*-*.ready")):
+        variant = f.name.rsplit("-", 1)[0]
+        if variant not in variants:
+            variants.append(variant)
+    for variant in variants:
+        ready, total, user, system, per_second, targets = [], [], [], [], [], set()
+        for f in sorted(out.glob(variant + "-*.ready")):
+            ready.append(int(f.read_text()))
+            result = f.with_suffix(".json")
+            if not result.exists():
+                continue
+            doc = json.loads(result.read_text())
+            opened = get(doc, "results.opened")
+            connect = next((p for p in doc.get("phases", []) if p.get("name") == "connect"), None)
+            if not opened or connect is None or "serverCpuMs" not in connect:
+                continue
+            total.append(connect["serverCpuMs"] * 1000 / opened)
+            user.append(connect["serverUserCpuMs"] * 1000 / opened)
+            system.append((connect["serverCpuMs"] - connect["serverUserCpuMs"]) * 1000 / opened)
+            per_second.append(get(doc, "results.handshakesPerSecond"))
+            targets.add(get(doc, "results.target"))
+        title = "cold start: " + variant
+        print("| {} | process start to ready (ms) | {} | {} |".format(title, cell(ready), len(ready)))
+        if total:
+            first = "/".join("{:,}".format(t) for t in sorted(targets))
+            print("| {} | server CPU per 1,000 handshakes, first {} (ms) | {} | {} |".format(title, first, cell(total), len(total)))
+            print("| {} | of which user (ms) | {} | {} |".format(title, cell(user), len(user)))
+            print("| {} | of which system (ms) | {} | {} |".format(title, cell(system), len(system)))
+            print("| {} | handshakes/s | {} | {} |".format(title, cell(per_second, "{:,.0f}"), len(per_second)))
+
+
 def main():
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".")
     print("| target | measure | median [min-max] of runs | runs |")
@@ -116,6 +156,7 @@ def main():
         failed = [d.get("summary", "") for d in docs if not d.get("ok")]
         for summary in failed:
             print("| {} | FAILED run | {} | |".format(title, summary.replace("|", "/")))
+    coldstart(out)
 
 
 if __name__ == "__main__":

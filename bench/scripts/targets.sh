@@ -2,15 +2,16 @@
 # Runs the load-test targets of BENCHMARKS.md with the three-run protocol, on this machine, against
 # gateways it starts itself (loopback only), and prints a Markdown table of median [range].
 #
-#   bench/scripts/targets.sh [OUT_DIR] [TARGET...]     TARGET: memory handshake fanout fanout1k saturate inbound cluster
+#   bench/scripts/targets.sh [OUT_DIR] [TARGET...]     TARGET: memory handshake fanout fanout1k saturate inbound cluster coldstart
 #
 # Takes about 35 minutes for all targets. Every run writes its JSON result into OUT_DIR (default: a
 # new directory under /tmp); bench/scripts/summarize.py OUT_DIR prints the table again. Needs
-# ./portcullis build first, and redis-server for the cluster target.
+# ./portcullis build first, and redis-server for the cluster target. coldstart (not in the default
+# set) is bench/scripts/coldstart.sh: its own fresh servers, node-ws too when NODE_WS_DIR is set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-KNOWN="memory handshake fanout fanout1k saturate inbound cluster"
+KNOWN="memory handshake fanout fanout1k saturate inbound cluster coldstart"
 if [[ " $KNOWN " == *" ${1:-} "* ]]; then
   echo "targets.sh: the first argument is the output directory, e.g. targets.sh /tmp/targets ${1}" >&2
   exit 2
@@ -72,8 +73,14 @@ for target in "${TARGETS[@]}"; do
           fanout -n 100000 --delivery-rate 50000 --warmup 10s -d 30s --source-addresses "$SOURCES" \
           --no-progress --out "$OUT_DIR/cluster-$run.json" | tail -3 >&2 || true
       done ;;
+    coldstart) # the first 10,000 handshakes after /readyz of a fresh gateway, per variant (coldstart.sh)
+      stop_gateway
+      RUNS=$RUNS bench/scripts/coldstart.sh "$OUT_DIR/coldstart" >/dev/null ;;
     *) echo "targets.sh: unknown target $target" >&2; exit 2 ;;
   esac
 done
 stop_gateway
 python3 bench/scripts/summarize.py "$OUT_DIR"
+if [[ -d $OUT_DIR/coldstart ]]; then
+  python3 bench/scripts/summarize.py "$OUT_DIR/coldstart" | tail -n +3
+fi

@@ -32,7 +32,7 @@ port=$(free_port)
 admin=$(free_port)
 secret="consumer-test-secret-0123456789-abcdef"
 cat > "$work/gateway.yaml" <<YAML
-server: { host: 127.0.0.1, port: $port }
+server: { host: 127.0.0.1, port: $port, warmup: "off" }
 admin: { port: $admin, api-keys: [consumer-test-key] }
 auth: { hmac-secret: $secret }
 YAML

@@ -3,7 +3,7 @@
 # non-root, read-only root filesystem, explicit ulimits. Checks that a client connects through the
 # published port and gets a publication, that `podman healthcheck run` passes, that `podman stop`
 # gives the client close 1001 and the process exits 0 within the drain timeout, and that the image
-# is at most 80 MB.
+# is at most 140 MB (80 MB of runtime and jar, and the AOT cache the build's training run writes).
 #
 # No registry is reachable here, so the base images are made on this machine and passed through the
 # Dockerfile's build arguments: a Debian minbase with this machine's JDK for the jlink stage, and a
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-MAX_IMAGE_MB=80
+MAX_IMAGE_MB=140 # 79 MB without the AOT cache (2026-12); the cache adds ~55 MB (BENCHMARKS.md "Cold start")
 DRAIN=5s
 PODMAN=(podman --runtime runc)
 IMAGE=localhost/portcullis:test
@@ -119,8 +119,20 @@ curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
 await_line "$work/client.out" '^message {"text":"hello from the image"}' || { cat "$work/client.out" >&2; exit 1; }
 echo "container test: a client through the published port received a publication"
 
-"${PODMAN[@]}" healthcheck run "$NAME" || { echo "container test: podman healthcheck run failed" >&2; exit 1; }
+# The image's check allows 3 retries (HEALTHCHECK --retries=3); so does this: a check JVM started on
+# a loaded machine while the gateway's compiler threads finish after the warm-up can miss its 5 s once.
+for attempt in 1 2 3; do
+  "${PODMAN[@]}" healthcheck run "$NAME" && break
+  [[ $attempt -lt 3 ]] || { echo "container test: podman healthcheck run failed 3 times" >&2; exit 1; }
+done
 echo "container test: podman healthcheck run passed"
+
+# The AOT cache the build's training run wrote fits the image's runtime, jar and entrypoint flags: the JVM uses it
+# (with a stale or empty cache it would only warn and start cold, which no other check here notices).
+aot=$("${PODMAN[@]}" run --rm --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --entrypoint /opt/java/bin/java "$IMAGE" --enable-native-access=ALL-UNNAMED -XX:AOTCache=/app/portcullis.aot -Xlog:aot=info \
+  -jar /app/portcullis.jar --version 2>&1 || true)
+grep -q "Using AOT-linked classes: true" <<<"$aot" || { echo "$aot" | tail -20 >&2; echo "container test: the image's AOT cache is not used" >&2; exit 1; }
+echo "container test: the image's AOT cache is used"
 
 start=$(date +%s%N)
 "${PODMAN[@]}" stop -t 30 "$NAME" >/dev/null

@@ -48,7 +48,7 @@ export function token(sub, { ttlSec = 3600, channels = { 'room:*': 'rw', alerts:
   return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
 }
 
-function javaBinary() {
+export function javaBinary() {
   const home = process.env.JAVA_HOME && existsSync(path.join(process.env.JAVA_HOME, 'bin/java'))
     ? process.env.JAVA_HOME
     : execFileSync(path.join(ROOT, 'portcullis'), ['java-home'], { encoding: 'utf8' }).trim();
@@ -264,4 +264,36 @@ ${script}
   page.on('pageerror', (error) => console.error(`[${name}] page error:`, error));
   await page.goto(url);
   return page;
+}
+
+/**
+ * The page script (for {@link clientPage}) of a client with end-to-end encrypted channels, driven
+ * from the test: `window.subscribe(channel)` (resolves once acked), `window.publish(channel, data)`
+ * (resolves with the offset), `window.readHistory(channel)`; deliveries land in
+ * `window.received[channel]` as `{ data, offset, recovered }`, decrypt failures in `window.failed`.
+ * `keys` maps key ids to base64url keys (32 bytes): they stay in the page, as in an application
+ * that fetched them from its backend. Works with any publisher of envelopes (another JS client,
+ * the Java client, a backend).
+ */
+export function encryptedPage({ user, channels, keys, currentKid }) {
+  return `
+const keys = Object.fromEntries(Object.entries(${JSON.stringify(keys)}).map(([kid, b64]) =>
+  [kid, Uint8Array.from(atob(b64.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))]));
+window.received = {};
+window.failed = [];
+const client = (window.client = new PortcullisClient({
+  url: 'ws://' + location.host + '/ws',
+  getToken: () => window.mintToken(${JSON.stringify(user)}),
+  sharedAcrossTabs: false,
+  encryption: { channels: ${JSON.stringify(channels)}, currentKid: () => ${JSON.stringify(currentKid)}, key: (channel, kid) => keys[kid] },
+}));
+window.subscribe = async (channel) => {
+  const list = (window.received[channel] = []);
+  const sub = client.subscribe(channel, (data, { offset, recovered }) => list.push({ data, offset, recovered }));
+  sub.on('decrypt_failed', (failure) => window.failed.push({ ...failure }));
+  await sub.ready;
+};
+window.publish = async (channel, data) => (await client.publish(channel, data)).offset;
+window.readHistory = (channel) => client.history(channel);
+`;
 }

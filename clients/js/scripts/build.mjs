@@ -6,7 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
-const BUDGET = 8 * 1024; // bytes, minified + gzipped
+// bytes, minified + gzipped: 8 KB for the client, raised by 1 KB for end-to-end encryption (about 1.3 KB)
+const BUDGET = 9 * 1024;
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 

@@ -2,6 +2,7 @@ import { Backoff } from './backoff.js';
 import type { ConnectionState, DisconnectedEvent, RefusedEvent, WebSocketConstructor } from './connection.js';
 import { Cursor, type CursorSink } from './cursor.js';
 import { Emitter } from './emitter.js';
+import { decrypting, Encryption, InOrder, type DecryptFailure, type EncryptionOptions } from './encryption.js';
 import { PortcullisError } from './errors.js';
 import { Hub, type ToHub, type ToTabs } from './hub.js';
 import { Outbox } from './outbox.js';
@@ -40,6 +41,8 @@ export interface ClientOptions {
   maxQueue?: number;
   /** A new leader tab waits this long for the other tabs' positions before it connects. Default 250. */
   handoverMs?: number;
+  /** End-to-end encrypted channels and the application's keys: see the README's "Encrypted channels". */
+  encryption?: EncryptionOptions;
 }
 
 const DEFAULTS = {
@@ -56,7 +59,7 @@ const DEFAULTS = {
 };
 
 type ToHubFrame = ClientFrame & { id: number };
-type Resolved = Required<Omit<ClientOptions, 'fetch' | 'sharedAcrossTabs'>> & ClientOptions;
+type Resolved = Required<Omit<ClientOptions, 'fetch' | 'sharedAcrossTabs' | 'encryption'>> & ClientOptions;
 
 /** A publication on a channel this client did not subscribe (automatic channels such as `user:<sub>`). */
 export interface PublicationEvent {
@@ -76,6 +79,8 @@ export interface ClientEvents {
   publication: PublicationEvent;
   /** An automatic channel's history did not cover a reconnect. */
   gap: { channel: string; offset: number; epoch?: string };
+  /** A publication of an encrypted automatic channel did not decrypt (subscriptions have their own event). */
+  decrypt_failed: DecryptFailure;
   /** Someone else subscribed to a subscribed channel of `channels.join-leave`. */
   join: PresenceEvent;
   /** Someone else left a subscribed channel of `channels.join-leave` (unsubscribed, disconnected, their instance died). */
@@ -111,6 +116,8 @@ export interface HistoryPage {
   /** False when older publications than asked for are gone. */
   complete: boolean;
   publications: { offset: number; data: any }[];
+  /** Encrypted channels only: the publications that did not decrypt (left out of `publications`). */
+  failed?: DecryptFailure[];
 }
 
 /**
@@ -127,6 +134,11 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   readonly #tab = randomKey();
   readonly #sharing?: ResolvedSharing;
   readonly #outbox: Outbox;
+  readonly #crypto?: Encryption;
+  /** With encryption: publishes reach the outbox through this chain, in the order they were made. */
+  #publishing: Promise<unknown> = Promise.resolve();
+  /** Encrypted automatic channels: their `publication` events in order (one queue for all: there are few). */
+  #autoOrder = new InOrder();
   #state: ConnectionState = 'closed';
   /** The link generation this tab is up in; undefined while down. */
   #gen?: string;
@@ -155,6 +167,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     if (!o.WebSocket) throw new TypeError('no global WebSocket: pass options.WebSocket (e.g. the ws package)');
     this.#o = o;
     this.#sharing = resolveSharing(o.sharedAcrossTabs);
+    if (o.encryption) this.#crypto = new Encryption(o.encryption, o.requestTimeoutMs);
     this.#outbox = new Outbox(
       ({ held, ...f }) => this.#toHub({ k: 'req', tab: this.#tab, gen: this.#gen!, f: f as ToHubFrame, held }),
       o.maxQueue,
@@ -225,7 +238,8 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     if (this.#subs.get(channel)?.active) throw new PortcullisError('already_subscribed', 'this client already subscribes ' + channel);
     const since = options.since ?? this.#autos.get(channel)?.position;
     this.#autos.delete(channel);
-    const sub = new Subscription(channel, onMessage, since, (s) => this.#leave(s), this.#o.requestTimeoutMs);
+    const crypto = this.#crypto?.covers(channel) ? this.#crypto : undefined;
+    const sub = new Subscription(channel, onMessage, since, (s) => this.#leave(s), this.#o.requestTimeoutMs, crypto);
     if (this.#ended) {
       sub._end(new PortcullisError('closed', 'the client is closed'));
     } else {
@@ -237,19 +251,40 @@ export class PortcullisClient extends Emitter<ClientEvents> {
 
   /**
    * Publishes `data` (any JSON value). Gets an idempotency key now, so that however often it is
-   * sent (after a reconnect, after `outcome_unknown`) it is published at most once.
+   * sent (after a reconnect, after `outcome_unknown`) it is published at most once. On an encrypted
+   * channel the envelope is made first (the queue and the other tabs only ever hold ciphertext);
+   * publishes still reach the queue in the order they were made.
    */
   async publish(channel: string, data: unknown): Promise<PublishResult> {
     const idempotencyKey = randomKey();
-    const ack = await this.#request({ type: 'publish', channel, data, idempotencyKey });
+    const frame = { type: 'publish', channel, data, idempotencyKey } as const;
+    const crypto = this.#crypto;
+    let acked: Promise<ServerFrame>;
+    if (crypto) {
+      const sealed = crypto.covers(channel) ? crypto.seal(channel, data) : Promise.resolve(data);
+      sealed.catch(() => {}); // (a failure is this publish's rejection, through `queued`: not unhandled meanwhile)
+      const queued = this.#publishing.then(() => sealed).then((data) => void (acked = this.#request({ ...frame, data })));
+      this.#publishing = queued.catch(() => {});
+      await queued;
+    } else {
+      acked = this.#request(frame);
+    }
+    const ack = await acked!;
     return { offset: ack.offset!, epoch: ack.epoch!, idempotencyKey };
   }
 
   /** A page of the channel's kept history after `since` (default: from the start), at most `limit` (1-1000, default 100). */
   async history(channel: string, options: { since?: Position; limit?: number } = {}): Promise<HistoryPage> {
     const { since, limit } = options;
-    const { offset, epoch, complete, publications } = await this.#request({ type: 'history', channel, since, limit });
-    return { channel, offset: offset!, epoch: epoch!, complete: !!complete, publications: publications ?? [] };
+    const { offset, epoch, complete, publications = [] } = await this.#request({ type: 'history', channel, since, limit });
+    const page: HistoryPage = { channel, offset: offset!, epoch: epoch!, complete: !!complete, publications };
+    if (this.#crypto?.covers(channel)) {
+      const opened = await Promise.all(publications.map((p) => this.#crypto!.open(channel, p.offset, p.data)));
+      page.publications = [];
+      page.failed = [];
+      opened.forEach((o, i) => ('failure' in o ? page.failed!.push(o.failure) : page.publications.push({ offset: publications[i].offset, data: o.data })));
+    }
+    return page;
   }
 
   /** Who is in `channel` now, on every instance: needs read permission and a channel in `channels.presence`. */
@@ -287,7 +322,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   }
 
   #hi(): ToHub {
-    const subs = [...this.#subs].map(([name, sub]) => [name, sub.position] as [string, Position | undefined]);
+    const subs = [...this.#subs].map(([name, sub]) => [name, sub._cursor.position] as [string, Position | undefined]);
     const auto = [...this.#autos].filter(([, c]) => c.position).map(([name, c]) => [name, c.position!] as [string, Position]);
     return { k: 'hi', tab: this.#tab, subs, auto };
   }
@@ -356,15 +391,18 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   }
 
   #autoSink(channel: string): CursorSink {
-    return {
-      gap: (at) => this.emit('gap', { channel, ...at }),
-      deliver: ({ offset, epoch, data }, recovered) => this.emit('publication', { channel, data, offset, epoch, recovered }),
+    const run = this.#run; // what a closed run decrypted is not shown
+    const sink: CursorSink = {
+      gap: (at) => run === this.#run && this.emit('gap', { channel, ...at }),
+      deliver: ({ offset, epoch, data }, recovered) => run === this.#run && this.emit('publication', { channel, data, offset, epoch, recovered }),
     };
+    const crypto = this.#crypto;
+    return crypto?.covers(channel) ? decrypting(crypto, channel, this.#autoOrder, sink, (f) => run === this.#run && this.emit('decrypt_failed', f)) : sink;
   }
 
   /** Sends a subscribe for `sub`; `held`: its cursor has been holding since before this link came up. */
   #resubscribe(sub: Subscription, held = false): void {
-    const since = sub.position;
+    const since = sub._cursor.position; // (ahead of `sub.position` by what is being decrypted: that is delivered anyway)
     sub._cursor.awaitAck();
     this.#outbox.add(
       { type: 'subscribe', channel: sub.channel, since, held },

@@ -1,6 +1,8 @@
 export { PortcullisClient } from './client.js';
 export type { ClientEvents, ClientOptions, HistoryPage, PresenceEvent, PresenceList, PublicationEvent, PublishResult } from './client.js';
 export type { ConnectionState, DisconnectedEvent, RefusedEvent, WebSocketConstructor } from './connection.js';
+export type { DecryptFailure, DecryptFailureReason, EncryptionOptions } from './encryption.js';
+export type { Envelope, EnvelopeKey } from './envelope.js';
 export type { Listener } from './emitter.js';
 export { PortcullisError } from './errors.js';
 export type { Member, Position } from './protocol.js';

@@ -1,5 +1,6 @@
 import { Cursor, type CursorSink } from './cursor.js';
 import { Emitter, report } from './emitter.js';
+import { decrypting, InOrder, type DecryptFailure, type Encryption } from './encryption.js';
 import { PortcullisError } from './errors.js';
 import type { Position, ServerFrame } from './protocol.js';
 
@@ -27,6 +28,8 @@ export interface SubscriptionEvents {
   gap: { offset: number; epoch?: string };
   /** The subscription ended: refused, permission withdrawn by a re-auth, or the client closed. */
   error: PortcullisError;
+  /** A publication of an encrypted channel did not decrypt: it is skipped (its offset counts as seen) and the subscription goes on. */
+  decrypt_failed: DecryptFailure;
 }
 
 /**
@@ -41,17 +44,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   #settle?: [(s: Subscribed) => void, (e: PortcullisError) => void];
   #active = true;
   #timer: ReturnType<typeof setTimeout>;
-  #sink: CursorSink = {
-    gap: (at) => this.#active && this.emit('gap', at),
-    deliver: ({ offset, epoch, data }, recovered) => {
-      if (!this.#active) return;
-      try {
-        this.onMessage(data, { channel: this.channel, offset, epoch, recovered });
-      } catch (error) {
-        report(error);
-      }
-    },
-  };
+  /** Encrypted channels only: deliveries in order, each after its decryption. */
+  readonly #order?: InOrder;
+  /** While `#order` has steps pending: the position of the last one run (what the application has seen). */
+  #shown?: Position;
+  readonly #sink: CursorSink;
 
   /** @internal */
   constructor(
@@ -60,17 +57,36 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     since: Position | undefined,
     private readonly leave: (sub: Subscription) => void,
     timeoutMs: number,
+    /** Set when the channel is encrypted. */
+    encryption?: Encryption,
   ) {
     super();
+    const sink: CursorSink = {
+      gap: (at) => this.#show(at) && this.emit('gap', at),
+      deliver: ({ offset, epoch, data }, recovered) => {
+        if (!this.#show({ offset, epoch })) return;
+        try {
+          this.onMessage(data, { channel, offset, epoch, recovered });
+        } catch (error) {
+          report(error);
+        }
+      },
+    };
+    this.#sink = encryption
+      ? decrypting(encryption, channel, (this.#order = new InOrder()), sink, (failure, p) => this.#show(p) && this.emit('decrypt_failed', failure))
+      : sink;
     this._cursor = new Cursor(since);
     this.ready = new Promise((resolve, reject) => (this.#settle = [resolve, reject]));
     this.ready.catch(() => {}); // not awaiting `ready` is fine: no unhandled rejection
     this.#timer = setTimeout(() => this.#reject(new PortcullisError('timeout', 'not subscribed in time; still trying')), timeoutMs);
   }
 
-  /** The last position delivered: save it to resume later with `subscribe(channel, cb, { since })`. */
+  /**
+   * The last position delivered: save it to resume later with `subscribe(channel, cb, { since })`.
+   * On an encrypted channel publications still being decrypted are not counted yet.
+   */
   get position(): Position | undefined {
-    return this._cursor.position;
+    return this.#order?.pending ? this.#shown : this._cursor.position;
   }
 
   get active(): boolean {
@@ -87,6 +103,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   /** @internal The gateway acked a (re)subscribe. */
   _acked(ack: ServerFrame, sinceSent: boolean): void {
+    this.#mark();
     const recovered = this._cursor.ack(ack.offset, ack.epoch, ack.recovered, sinceSent, this.#sink);
     clearTimeout(this.#timer);
     this.#settle?.[0]({ offset: this._cursor.offset, epoch: this._cursor.epoch, recovered });
@@ -95,6 +112,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   /** @internal A `message` or `gap` of this channel. */
   _feed(f: ServerFrame): void {
+    this.#mark();
     if (f.type === 'gap') this._cursor.gapNotice(f.offset!, f.epoch, this.#sink);
     else this._cursor.message(f as { offset: number }, this.#sink);
   }
@@ -105,6 +123,17 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.#active = false;
     this.#reject(error);
     this.emit('error', error);
+  }
+
+  /** Before the cursor moves: with nothing pending, what the application has seen is where the cursor stands. */
+  #mark(): void {
+    if (!this.#order?.pending) this.#shown = this._cursor.position;
+  }
+
+  /** Notes what the application is shown now; false once the subscription ended (then nothing is). */
+  #show({ offset, epoch }: { offset: number; epoch?: string }): boolean {
+    if (epoch) this.#shown = { offset, epoch };
+    return this.#active;
   }
 
   #reject(error: PortcullisError): void {

@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { PortcullisClient, type ClientOptions } from '../src/index.js';
-import { FakeGateway, until } from './fake-gateway.js';
+import { FakeGateway, closeClients, setup, until } from './fake-gateway.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every client a test made is closed after it, passed or failed, so that no test leaves timers behind. */
-const made: PortcullisClient[] = [];
-afterEach(() => made.splice(0).forEach((c) => c.close()));
-
-function setup(options: Partial<ClientOptions> = {}, gateway = new FakeGateway()) {
-  let tokens = 0;
-  const client = new PortcullisClient({
-    url: 'ws://gateway.test/ws',
-    getToken: async () => 'token' + ++tokens,
-    WebSocket: gateway.WebSocket,
-    backoffBaseMs: 5,
-    backoffCapMs: 20,
-    fetch: async () => new Response('{"ok":true}'),
-    ...options,
-  });
-  made.push(client);
-  const events: string[] = [];
-  client.on('state', ({ state }) => events.push(state));
-  return { client, gateway, events, tokens: () => tokens };
-}
+afterEach(closeClients);
 
 test('connects with the token in the subprotocol list, subscribes, publishes and receives', async () => {
   const { client, gateway, events } = setup();

@@ -4,6 +4,7 @@
  * `recover` parameter for automatic channels, publish with idempotency keys, history, presence, ping.
  * Its WebSocket class is handed to the client as `options.WebSocket`.
  */
+import { PortcullisClient, type ClientOptions } from '../src/index.js';
 
 interface Stored {
   offset: number;
@@ -208,4 +209,29 @@ export async function until(predicate: () => unknown, ms = 2000, what = 'conditi
     if (Date.now() > end) throw new Error('timed out waiting for ' + what);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Every client {@link setup} made; a test file closes them after each test (`afterEach(closeClients)`), passed or failed, so that no test leaves timers behind. */
+const made: PortcullisClient[] = [];
+
+export function closeClients(): void {
+  made.splice(0).forEach((c) => c.close());
+}
+
+/** A client of `gateway` with quick backoff; `events` records its states, `tokens()` counts getToken calls. */
+export function setup(options: Partial<ClientOptions> = {}, gateway = new FakeGateway()) {
+  let tokens = 0;
+  const client = new PortcullisClient({
+    url: 'ws://gateway.test/ws',
+    getToken: async () => 'token' + ++tokens,
+    WebSocket: gateway.WebSocket,
+    backoffBaseMs: 5,
+    backoffCapMs: 20,
+    fetch: async () => new Response('{"ok":true}'),
+    ...options,
+  });
+  made.push(client);
+  const events: string[] = [];
+  client.on('state', ({ state }) => events.push(state));
+  return { client, gateway, events, tokens: () => tokens };
 }

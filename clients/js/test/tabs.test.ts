@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PortcullisClient, type ClientOptions, type TabBus, type TabLock } from '../src/index.js';
+import { PortcullisClient, type ClientOptions, type EncryptionOptions, type TabBus, type TabLock } from '../src/index.js';
 import { subject } from '../src/tabs.js';
+import { KEY, VECTORS, nodeOpen, nodeSeal } from './envelopes.js';
 import { FakeGateway, jwt, until } from './fake-gateway.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -318,4 +319,46 @@ test('subject: the sub of a JWT payload (base64url, UTF-8), or undefined', () =>
   assert.equal(subject(jwt({ name: 'alice' })), undefined);
   assert.equal(subject('opaque'), undefined);
   assert.equal(subject('a.b.c'), undefined);
+});
+
+test('encrypted channels across tabs: each tab decrypts with its own keys; between tabs only ciphertext travels, never a key', async (t) => {
+  const gateway = new FakeGateway();
+  const locks = new MemoryLocks();
+  const key = 'k' + Math.random();
+  const asked: Record<string, string[]> = { a: [], b: [], c: [] };
+  const encryption = (tab: string, known: boolean): EncryptionOptions => ({
+    channels: ['secret:*'],
+    currentKid: () => 'k1',
+    key: (channel, kid) => (asked[tab].push(channel), known && kid === 'k1' ? KEY : undefined),
+  });
+  const overheard: string[] = [];
+  const spy = new BroadcastChannel('portcullis:' + key); // a tab of the same origin listening in
+  spy.onmessage = ({ data }) => overheard.push(JSON.stringify(data));
+  t.after(() => spy.close());
+  const a = tabClient(gateway, locks, key, { encryption: encryption('a', true) });
+  await until(() => a.client.state === 'connected', 2000, 'A leads');
+  const b = tabClient(gateway, locks, key, { encryption: encryption('b', true) });
+  const c = tabClient(gateway, locks, key, { encryption: encryption('c', false) }); // a tab whose application has no key
+  t.after(() => [a, b, c].forEach((x) => x.client.close()));
+  await until(() => b.client.state === 'connected' && c.client.state === 'connected');
+  assert.equal(gateway.sockets.length, 1);
+
+  const got: Record<string, unknown[]> = { b: [], c: [] };
+  const failedC: string[] = [];
+  await b.client.subscribe('secret:b-only', (d) => got.b.push(d)).ready;
+  const subC = c.client.subscribe('secret:b-only', (d) => got.c.push(d));
+  subC.on('decrypt_failed', (f) => failedC.push(f.reason));
+  await subC.ready;
+  await b.client.publish('secret:b-only', 'marker from B');
+  gateway.publish('secret:b-only', nodeSeal(KEY, 'secret:b-only', 'k1', 'marker from the backend'));
+  await until(() => got.b.length === 2 && failedC.length === 2);
+  assert.deepEqual(got.b, ['marker from B', 'marker from the backend']);
+  assert.deepEqual(got.c, []);
+  assert.deepEqual(failedC, ['unknown_kid', 'unknown_kid'], "C cannot read it: B's key stayed in B");
+  assert.deepEqual(asked.a, [], "the leader's keys were never asked for a channel only the others subscribe: they decrypt themselves");
+  assert.ok(overheard.length > 0);
+  const bus = overheard.join('\n');
+  assert.ok(!bus.includes('marker'), 'no plaintext between tabs');
+  assert.ok(!bus.includes(VECTORS.key) && !bus.includes(Buffer.from(KEY).toString('base64')), 'no key between tabs');
+  assert.equal(nodeOpen(KEY, 'secret:b-only', gateway.sent('publish')[0].data as { iv: string; ct: string }), 'marker from B');
 });

@@ -104,7 +104,7 @@ public class InboundPipelineBenchmark {
                 throw new IllegalStateException("decoded " + message);
             }
             decodedData = publish.data();
-            String prepared = gateway.data.prepare("chat", decodedData);
+            String prepared = gateway.data.prepare("chat:standup", "chat", decodedData);
             boolean sanitised = !prepared.contains("<");
             if (!sanitised || prepared.contains("alert") || !prepared.contains("Standup")) {
                 throw new IllegalStateException("unexpected prepared data " + prepared);
@@ -124,12 +124,12 @@ public class InboundPipelineBenchmark {
 
     @Benchmark
     public String prepare(Gateway gateway, Publish publish) {
-        return gateway.data.prepare("chat", publish.decodedData);
+        return gateway.data.prepare("chat:standup", "chat", publish.decodedData);
     }
 
     @Benchmark
     public String decodeAndPrepare(Gateway gateway, Publish publish) {
         ClientMessage.Publish message = (ClientMessage.Publish) gateway.codec.decode(publish.text);
-        return gateway.data.prepare("chat", message.data());
+        return gateway.data.prepare("chat:standup", "chat", message.data());
     }
 }

@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * read and write the same few fields (the current socket, whether it was greeted, the subscriptions
  * and the outbox), and their correctness rests on running on one thread. The pieces that stand alone
  * are elsewhere: the wire format ({@link Frames}), the JDK adapter ({@link Socket}), ordering and
- * de-duplication ({@link ChannelCursor}), queueing ({@link Outbox}, {@link SendRate}) and the
+ * de-duplication ({@link ChannelCursor}), delivery to the listeners and decryption ({@link Delivery},
+ * {@link EncryptedChannels}), queueing ({@link Outbox}, {@link SendRate}) and the
  * reconnect rules ({@link Backoff}, {@link ClosePolicy}).
  */
 final class ClientEngine implements PortcullisClient, Socket.Events {
@@ -67,6 +68,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
     private final int capacity;
     private final ConnectionListener listener;
     private final HttpClient http;
+    private final EncryptedChannels encrypted; // its cipher on the client thread only
     private final ScheduledThreadPoolExecutor executor;
     private volatile Thread clientThread;
 
@@ -104,6 +106,8 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         this.capacity = settings.offlineQueue;
         this.listener = settings.listener;
         this.http = settings.httpClient != null ? settings.httpClient : SharedHttp.CLIENT;
+        this.encrypted = settings.channelKeys == null ? new EncryptedChannels()
+                : new EncryptedChannels(settings.encryptedChannels, settings.channelKeys);
         this.backoff = new Backoff(settings.backoffMin, settings.backoffMax, new java.util.SplittableRandom());
         this.sendRate = new SendRate(settings.sendPerMinute, settings.sendBurst);
         this.executor = new ScheduledThreadPoolExecutor(1, task -> {
@@ -139,7 +143,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         if (!claimedChannels.add(channel)) {
             throw new IllegalStateException("this client already has a subscription to " + channel);
         }
-        SubscriptionHandle handle = new SubscriptionHandle(channel, since, listener, this);
+        SubscriptionHandle handle = new SubscriptionHandle(channel, since, listener, this, encrypted);
         if (!run(() -> register(handle))) {
             claimedChannels.remove(channel);
             handle.deactivate();
@@ -166,7 +170,8 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         CompletableFuture<Long> result = new CompletableFuture<>();
         result.whenComplete((offset, failure) -> pendingPublishes.decrementAndGet());
         Request request = Request.publish(channel, data, result);
-        if (!run(() -> enqueue(request))) {
+        // sealed (encrypted channels) on the client thread, where the cipher lives, before the offline queue
+        if (!run(() -> { if (encrypted.seal(request)) enqueue(request); })) {
             result.completeExceptionally(closedException());
         }
         return result;
@@ -472,7 +477,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
                 expiresAt == null ? null : Instant.ofEpochMilli(expiresAt));
         log.info("connected to {} as {} (connection {})", uri, connected.user(), connected.connectionId());
         Socket current = socket;
-        notifyListener(() -> listener.onConnected(connected));
+        Delivery.call(() -> listener.onConnected(connected));
         firstConnected.complete(connected);
         if (current != socket) {
             return; // the listener closed the client
@@ -490,14 +495,14 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             log.trace("message for {} without a subscription (auto-subscribed channel)", message.channel());
             return;
         }
-        handle.cursor().onMessage(message, sinkOf(handle));
+        handle.cursor().onMessage(message, handle.delivery());
     }
 
     private void onGap(JsonNode frame) {
         SubscriptionHandle handle = subscriptions.get(Frames.text(frame, "channel"));
         Long offset = Frames.number(frame, "offset");
         if (handle != null && offset != null) {
-            handle.cursor().onGap(offset, Frames.text(frame, "epoch"), sinkOf(handle));
+            handle.cursor().onGap(offset, Frames.text(frame, "epoch"), handle.delivery());
         }
     }
 
@@ -515,7 +520,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
                 SubscriptionHandle handle = request.subscription;
                 if (subscriptions.get(handle.channel()) == handle) {
                     handle.cursor().onAck(Frames.number(frame, "offset"), Frames.text(frame, "epoch"),
-                            Frames.bool(frame, "recovered"), request.sinceSent, sinkOf(handle));
+                            Frames.bool(frame, "recovered"), request.sinceSent, handle.delivery());
                 }
             }
             case UNSUBSCRIBE -> request.complete(null);
@@ -523,7 +528,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
                 Long expiresAt = Frames.number(frame, "expiresAt");
                 log.debug("re-authenticated; token expires at {}", expiresAt);
                 if (expiresAt != null) {
-                    notifyListener(() -> listener.onReauthenticated(Instant.ofEpochMilli(expiresAt)));
+                    Delivery.call(() -> listener.onReauthenticated(Instant.ofEpochMilli(expiresAt)));
                 }
             }
             case HISTORY -> request.fail(new PortcullisException("the server answered history with a plain ack"));
@@ -560,7 +565,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
                 claimedChannels.remove(handle.channel());
                 handle.subscribedFuture().completeExceptionally(error);
                 if (handle.deactivate()) {
-                    notifyListener(() -> handle.listener().onError(error));
+                    Delivery.call(() -> handle.listener().onError(error));
                 }
             }
         } else {
@@ -571,7 +576,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
     private void onHistory(JsonNode frame) {
         Request request = outbox.answered(Frames.text(frame, "id"));
         if (request != null && request.kind == Request.Kind.HISTORY) {
-            request.complete(Frames.historyPage(frame));
+            request.complete(encrypted.open(Frames.historyPage(frame)));
         }
     }
 
@@ -588,7 +593,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
         if (handle != null) {
             PresenceChange change = Frames.presenceChange(frame);
             boolean join = "join".equals(frame.path("type").asText());
-            notifyListener(() -> {
+            Delivery.call(() -> {
                 if (join) {
                     handle.listener().onJoin(change);
                 } else {
@@ -619,27 +624,6 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             Request auth = Request.auth();
             current.send(auth.frame(outbox.sent(auth), value)); // exempt from the rate limit: not paced
         }));
-    }
-
-    private ChannelCursor.Sink sinkOf(SubscriptionHandle handle) {
-        return new ChannelCursor.Sink() {
-            @Override
-            public void subscribed(Subscribed subscribed) {
-                handle.positionChanged(subscribed.position());
-                handle.subscribedFuture().complete(subscribed);
-                if (handle.active()) {
-                    notifyListener(() -> handle.listener().onSubscribed(subscribed));
-                }
-            }
-
-            @Override
-            public void message(Message message) {
-                handle.positionChanged(message.position());
-                if (handle.active()) {
-                    notifyListener(() -> handle.listener().onMessage(message));
-                }
-            }
-        };
     }
 
     // ---------------------------------------------------------------- client thread: endings
@@ -692,7 +676,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             log.debug("connection attempt failed: {} {}; next in {} ms", code, reason, delay.toMillis());
         }
         Disconnected disconnected = new Disconnected(code, reason, httpStatus, true, delay);
-        notifyListener(() -> listener.onDisconnected(disconnected));
+        Delivery.call(() -> listener.onDisconnected(disconnected));
         if (!stopped) {
             reconnect = executor.schedule(this::attempt, delay.toMillis(), TimeUnit.MILLISECONDS);
         }
@@ -737,7 +721,7 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             handle.subscribedFuture().completeExceptionally(closed);
         }
         firstConnected.completeExceptionally(closed);
-        notifyListener(() -> listener.onDisconnected(reason));
+        Delivery.call(() -> listener.onDisconnected(reason));
         executor.shutdown();
     }
 
@@ -771,14 +755,6 @@ final class ClientEngine implements PortcullisClient, Socket.Events {
             return true;
         } catch (RejectedExecutionException stoppedAlready) {
             return false;
-        }
-    }
-
-    private static void notifyListener(Runnable call) {
-        try {
-            call.run();
-        } catch (RuntimeException e) {
-            log.warn("a listener threw; ignored", e);
         }
     }
 

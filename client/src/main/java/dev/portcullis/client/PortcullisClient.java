@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -92,6 +93,14 @@ import java.util.function.Supplier;
  * reconnects with a fresh token. If nothing at all (not even a WebSocket ping) arrives from the
  * server for {@link Builder#heartbeatTimeout}, the connection is presumed dead and replaced; after
  * half of that silence the client sends a WebSocket ping to provoke an answer.
+ *
+ * <h2>Encrypted channels</h2>
+ * With {@link Builder#encryption}, the data of the named channels travels end to end encrypted
+ * (AES-256-GCM, keys from the application's {@link ChannelKeys}): the gateway, Redis and the
+ * history store see only envelopes. Encryption and decryption run on the client thread, in the
+ * order of publishes and deliveries; the ordering and delivery rules above are unchanged, and a
+ * publication that does not decrypt is reported with {@link SubscriptionListener#onDecryptFailed}
+ * in its place.
  */
 public interface PortcullisClient extends AutoCloseable {
 
@@ -168,6 +177,8 @@ public interface PortcullisClient extends AutoCloseable {
         Duration connectTimeout = Duration.ofSeconds(10);
         ConnectionListener listener = new ConnectionListener() {};
         HttpClient httpClient;
+        List<String> encryptedChannels = List.of();
+        ChannelKeys channelKeys;
 
         Builder(URI uri) {
             this.uri = Objects.requireNonNull(uri, "uri");
@@ -257,6 +268,25 @@ public interface PortcullisClient extends AutoCloseable {
         /** The HTTP client to open WebSockets with (e.g. for custom TLS); default: one shared client. */
         public Builder httpClient(HttpClient httpClient) {
             this.httpClient = Objects.requireNonNull(httpClient, "httpClient");
+            return this;
+        }
+
+        /**
+         * End-to-end encryption of the channels named in {@code channels} (channel names, or prefix
+         * patterns ending in {@code *}, as in the gateway's {@code channels.encrypted}) with the
+         * application's {@code keys}. Publications to them are sealed into an AES-256-GCM envelope
+         * ({@link EnvelopeCipher}) under {@link ChannelKeys#currentKid} before they are queued (the
+         * offline queue holds ciphertext); every publication received on them, live, recovered or in
+         * a {@link HistoryPage}, is decrypted before the application sees it, and one that does not
+         * decrypt is reported to {@link SubscriptionListener#onDecryptFailed} instead (history:
+         * {@link HistoryPage#failed()}). A publish whose channel has no current kid or key fails
+         * with {@link PortcullisException}, and nothing is sent. {@code keys} is called on the
+         * client thread: it must answer from memory. Throws {@link IllegalArgumentException} for a
+         * pattern with {@code *} elsewhere than at its end.
+         */
+        public Builder encryption(List<String> channels, ChannelKeys keys) {
+            this.encryptedChannels = EncryptedChannels.validate(channels);
+            this.channelKeys = Objects.requireNonNull(keys, "keys");
             return this;
         }
 

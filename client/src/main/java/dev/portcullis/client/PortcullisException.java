@@ -9,4 +9,9 @@ public class PortcullisException extends RuntimeException {
     public PortcullisException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** For exceptions that are expected in numbers and whose stack trace would say nothing. */
+    protected PortcullisException(String message, Throwable cause, boolean writableStackTrace) {
+        super(message, cause, true, writableStackTrace);
+    }
 }

@@ -23,7 +23,8 @@ final class Request {
     final Kind kind;
     final String channel;
     long seq;
-    final JsonNode data;
+    /** For a publish: the application's data; on an encrypted channel replaced by its envelope before it is queued. */
+    JsonNode data;
     final Position since;
     final int limit;
     final SubscriptionHandle subscription;

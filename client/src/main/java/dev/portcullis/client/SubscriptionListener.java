@@ -33,4 +33,13 @@ public interface SubscriptionListener {
      * subscription has ended; no other call follows.
      */
     default void onError(ServerErrorException error) {}
+
+    /**
+     * A publication on an encrypted channel (see {@link PortcullisClient.Builder#encryption}) did not
+     * decrypt: altered, under an unknown kid or another key, replayed from another channel, or not an
+     * envelope. Its data is never delivered; it comes in offset order among the messages, its offset
+     * counts as delivered ({@link Subscription#position()} moves past it) and the subscription goes
+     * on. The default ignores it (the client logs it at debug level).
+     */
+    default void onDecryptFailed(DecryptFailure failure) {}
 }

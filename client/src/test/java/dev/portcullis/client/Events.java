@@ -13,6 +13,9 @@ final class Events implements ConnectionListener {
     final List<Subscribed> subscribed = new CopyOnWriteArrayList<>();
     final List<Message> messages = new CopyOnWriteArrayList<>();
     final List<ServerErrorException> errors = new CopyOnWriteArrayList<>();
+    final List<DecryptFailure> decryptFailures = new CopyOnWriteArrayList<>();
+    /** Offsets given to onMessage or onDecryptFailed, in the order of the calls. */
+    final List<Long> delivered = new CopyOnWriteArrayList<>();
     final List<String> threads = new CopyOnWriteArrayList<>();
 
     @Override
@@ -45,6 +48,14 @@ final class Events implements ConnectionListener {
             public void onMessage(Message message) {
                 threads.add(Thread.currentThread().getName());
                 messages.add(message);
+                delivered.add(message.offset());
+            }
+
+            @Override
+            public void onDecryptFailed(DecryptFailure failure) {
+                threads.add(Thread.currentThread().getName());
+                decryptFailures.add(failure);
+                delivered.add(failure.offset());
             }
 
             @Override

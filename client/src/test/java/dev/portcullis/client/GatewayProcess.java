@@ -96,10 +96,11 @@ final class GatewayProcess implements AutoCloseable {
             Path config = dir.resolve(name + ".yaml");
             Files.writeString(config, yaml);
             String java = ProcessHandle.current().info().command().orElse("java");
-            Process process = new ProcessBuilder(List.of(java, "-XX:+IgnoreUnrecognizedVMOptions", "--enable-native-access=ALL-UNNAMED",
+            ProcessBuilder builder = new ProcessBuilder(List.of(java, "-XX:+IgnoreUnrecognizedVMOptions", "--enable-native-access=ALL-UNNAMED",
                     "--sun-misc-unsafe-memory-access=allow", "-jar", jar().toString(), "serve", "--config", config.toString()))
-                    .redirectErrorStream(true)
-                    .start();
+                    .redirectErrorStream(true);
+            builder.environment().put("PORTCULLIS_SERVER_WARMUP", "off"); // a test gateway need not wait for the JIT
+            Process process = builder.start();
             return new GatewayProcess(name, process, dir.resolve(name + ".log"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -79,6 +79,9 @@ final class DevMode {
         if (!System.getenv().containsKey("PORTCULLIS_SERVER_HOST") && (probe == null || probe.server().host().equals("0.0.0.0"))) {
             overrides.put("server.host", "127.0.0.1"); // a dev gateway with a printed secret stays on this machine
         }
+        if (!System.getenv().containsKey("PORTCULLIS_SERVER_WARMUP")) {
+            overrides.put("server.warmup", "off"); // ready at once: a developer restarts often and has no 10,000 clients waiting
+        }
         Path schema = directory.resolve(CHAT_SCHEMA);
         if ((probe == null || probe.channels().schemas().isEmpty()) && !System.getenv().containsKey("PORTCULLIS_CHANNELS_SCHEMAS")
                 && Files.isRegularFile(schema)) {

@@ -86,10 +86,14 @@ public final class Gateway implements AutoCloseable {
     /** Null without TLS on either listener. */
     private final CertificateWatcher certificates;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The warm-up's throwaway gateway: its start and stop are not news (logged at DEBUG). */
+    private final boolean throwaway;
     private volatile boolean ready;
 
-    private Gateway(GatewayConfig config, Clock clock, DevSite devSite) {
+    /** Binds both listeners; not ready until the static factory that called it says so. */
+    private Gateway(GatewayConfig config, Clock clock, DevSite devSite, boolean throwaway) {
         this.config = config;
+        this.throwaway = throwaway;
         NamespacePolicies publicationData = NamespacePolicies.create(config.channels());
         this.metrics = GatewayMetrics.create();
         TlsReloader ssl = config.server().tls().enabled() ? TlsReloader.load("server", config.server().tls(), metrics.tls()) : null;
@@ -199,15 +203,13 @@ public final class Gateway implements AutoCloseable {
             reloaders.add(adminSsl);
         }
         this.certificates = reloaders.isEmpty() ? null : new CertificateWatcher(reloaders, CERTIFICATE_POLL);
-        this.ready = true;
-        log.info("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http{}://{}:{}{} (broker {}, instance {})",
+        log.atLevel(throwaway ? Level.DEBUG : Level.INFO).log("listening: ws{}://{}:{}{} (transport {}, TLS {}), admin http{}://{}:{}{} (broker {}, instance {})",
                 ssl != null ? "s" : "", config.server().host(), port(), config.server().path(), loops.transportName(),
                 reloaders.isEmpty() ? "off" : TlsContexts.providerName(), adminSsl != null ? "s" : "", config.admin().host(), adminPort(),
                 config.admin().tls().clientAuth() ? " (client certificates required)" : "", config.broker().type(),
                 config.broker().instanceId());
     }
 
-    /** Starts a gateway on the system clock. */
     /**
      * Builds from {@code config} what {@link #start} builds before it binds a port (the key source
      * and its algorithms, TLS, the namespace schemas, the hooks' signing key and breaker) and throws
@@ -232,21 +234,48 @@ public final class Gateway implements AutoCloseable {
         Hooks.validate(config.hooks());
     }
 
+    /** Starts a gateway on the system clock, ready at once: no warm-up (embedding, tests; {@code serve} uses {@link #serve}). */
     public static Gateway start(GatewayConfig config) {
-        return new Gateway(config, Clock.systemUTC(), null);
+        return start(config, Clock.systemUTC());
     }
 
-    /** Starts a gateway whose token checks and timers read {@code clock} (tests). */
+    /** Starts a gateway whose token checks and timers read {@code clock} (tests), ready at once. */
     public static Gateway start(GatewayConfig config, Clock clock) {
-        return new Gateway(config, clock, null);
+        return ready(new Gateway(config, clock, null, false));
     }
 
     /**
-     * Starts a gateway that also serves {@code devSite}'s files on its public listener (the chat
-     * example in {@code ./portcullis dev}; never in production).
+     * Starts a gateway as {@code serve} does: both listeners bound, {@code /readyz} 503 while the
+     * warm-up of {@code server.warmup} runs ({@link Warmup}), then ready. With {@code devSite} it also
+     * serves those files on its public listener (the chat example in {@code ./portcullis dev}; never
+     * in production).
+     *
+     * @param devSite null outside dev mode
      */
-    public static Gateway startDev(GatewayConfig config, DevSite devSite) {
-        return new Gateway(config, Clock.systemUTC(), devSite);
+    public static Gateway serve(GatewayConfig config, DevSite devSite) {
+        Gateway gateway = new Gateway(config, Clock.systemUTC(), devSite, false);
+        if (config.server().warmup().isPositive()) {
+            Warmup.run(config.server().warmup(), true);
+        }
+        return ready(gateway);
+    }
+
+    /** The warm-up's target: ready at once, quiet about its start and stop. */
+    static Gateway startThrowaway(GatewayConfig config) {
+        return ready(new Gateway(config, Clock.systemUTC(), null, true));
+    }
+
+    private static Gateway ready(Gateway gateway) {
+        gateway.ready = true;
+        return gateway;
+    }
+
+    GatewayConfig config() {
+        return config;
+    }
+
+    EventLoops loops() {
+        return loops;
     }
 
     public int port() {
@@ -295,7 +324,8 @@ public final class Gateway implements AutoCloseable {
         ready = false;
         Duration drain = config.shutdown().drainTimeout();
         int open = connections.active();
-        log.info("shutting down: closing {} connections, draining for up to {}", open, drain);
+        Level news = throwaway ? Level.DEBUG : Level.INFO;
+        log.atLevel(news).log("shutting down: closing {} connections, draining for up to {}", open, drain);
         listeners.stopAccepting();
         // Close in waves over most of the drain window, leaving the rest for the close handshakes.
         connections.closeInWaves(Duration.ofMillis(drain.toMillis() * 6 / 10));
@@ -328,6 +358,6 @@ public final class Gateway implements AutoCloseable {
             log.debug("process metrics did not close: {}", e.toString());
         }
         loops.shutdown(Duration.ofSeconds(2));
-        log.info("shut down");
+        log.atLevel(news).log("shut down");
     }
 }

@@ -14,16 +14,20 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies {@code log.format} and {@code log.level} once the configuration is known: plain text
  * lines, or one JSON object per line (Logstash layout: timestamp, level, logger, message, and MDC
- * fields such as {@code conn}). Tokens never reach a log line in the first place; this only shapes
- * what does.
+ * fields such as {@code conn}). Tokens and publication data never reach a log line in the first
+ * place; this only shapes what does (and keeps the Redis client's wire-level lines, which would hold
+ * data, out at every level).
  */
 final class LogSetup {
     private LogSetup() {}
 
     static void apply(LogConfig config) {
-        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
-            return;
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            apply(context, config);
         }
+    }
+
+    static void apply(LoggerContext context, LogConfig config) {
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.detachAndStopAllAppenders();
         Encoder<ILoggingEvent> encoder = config.json() ? jsonEncoder(context) : textEncoder(context);
@@ -40,6 +44,12 @@ final class LogSetup {
         // is hundreds of lines. The broker logs each node going down and coming back once instead.
         context.getLogger("io.lettuce.core.protocol.ConnectionWatchdog").setLevel(Level.ERROR);
         context.getLogger("io.lettuce.core.cluster.topology").setLevel(Level.ERROR);
+        // Lettuce's debug and trace lines carry Redis commands and replies, publication data among
+        // them (ciphertext of encrypted channels, plaintext of the others): log.level debug or trace
+        // is for the gateway's own loggers, and never makes the gateway log data.
+        if (!root.getLevel().isGreaterOrEqual(Level.INFO)) {
+            context.getLogger("io.lettuce").setLevel(Level.INFO);
+        }
     }
 
     private static Encoder<ILoggingEvent> textEncoder(LoggerContext context) {

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         version = "portcullis 0.1.0",
         description = "A hardened real-time WebSocket gateway.",
-        subcommands = {Main.Serve.class, Main.Token.class, Main.CheckConfig.class, Main.Healthcheck.class})
+        subcommands = {Main.Serve.class, Main.Token.class, Main.CheckConfig.class, Main.Healthcheck.class, Main.Train.class})
 public final class Main {
     static final int CONFIG_ERROR = 2;
 
@@ -76,7 +76,7 @@ public final class Main {
             Gateway gateway;
             try {
                 Gateway.validate(loaded); // the same check as check-config, before anything binds
-                gateway = dev ? Gateway.startDev(loaded, site) : Gateway.start(loaded);
+                gateway = Gateway.serve(loaded, dev ? site : null);
             } catch (IllegalArgumentException | IllegalStateException e) {
                 System.err.println("cannot start: " + e.getMessage());
                 return CONFIG_ERROR;
@@ -269,6 +269,29 @@ public final class Main {
                 String fromEnv = System.getenv("PORTCULLIS_ADMIN_PORT");
                 return new AdminTarget(fromEnv != null ? Integer.parseInt(fromEnv.trim()) : 9090, TlsConfig.DISABLED);
             }
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true, description = {
+        "The AOT cache's training run (JDK 25+): java -XX:AOTCacheOutput=portcullis.aot -jar portcullis.jar train drives the"
+                + " warm-up's traffic (handshakes, subscribe, publish, fan-out, re-auth, backend API) against a throwaway gateway"
+                + " on loopback for --duration and exits; the JVM then writes the cache, which serve uses with -XX:AOTCache=.",
+        "./portcullis build and the container image do this. Exit 0 when the traffic ran, 1 when it could not."})
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--duration", defaultValue = "20s", description = "How long to drive traffic (default: ${DEFAULT-VALUE}).")
+        String duration;
+
+        @Override
+        public Integer call() {
+            Duration length;
+            try {
+                length = ConfigLoader.parseDuration(duration);
+            } catch (IllegalArgumentException e) {
+                System.err.println("--duration " + e.getMessage());
+                return CONFIG_ERROR;
+            }
+            var result = Warmup.run(length, false);
+            return result != null && result.handshakes() > 0 ? 0 : 1;
         }
     }
 

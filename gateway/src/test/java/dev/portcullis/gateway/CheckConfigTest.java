@@ -48,6 +48,19 @@ class CheckConfigTest {
         assertThat(refused.err()).contains("nope.json");
     }
 
+    @Test
+    void anEncryptedPatternOverANamespaceWithASchemaIsInvalid() throws Exception {
+        Path schema = Path.of("..", "examples", "chat.schema.json").toAbsolutePath();
+        Path config = Files.writeString(dir.resolve("encrypted.yaml"), "auth:\n  hmac-secret: check-config-secret-0123456789-abcdef\n"
+                + "channels:\n  schemas: [room=" + schema + "]\n  encrypted: ['room:private-*']\n");
+        Result refused = checkConfig(config);
+        assertThat(refused.exit()).isEqualTo(2);
+        assertThat(refused.err()).contains("channels.encrypted: matches channels in namespace 'room', which has a schema");
+        Path fine = Files.writeString(dir.resolve("fine.yaml"), "auth:\n  hmac-secret: check-config-secret-0123456789-abcdef\n"
+                + "channels:\n  schemas: [room=" + schema + "]\n  encrypted: ['secret:*']\n");
+        assertThat(checkConfig(fine).exit()).isZero();
+    }
+
     private void assertThatServeRefuses(Path config) {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Gateway.validate(
                 dev.portcullis.gateway.config.ConfigLoader.load(config, java.util.Map.of(), java.util.Map.of()))))

@@ -199,7 +199,7 @@ final class Coordinator {
                 s.secret, s.tokensFile == null ? null : s.tokensFile.toString(), s.tokensSkip, s.connections, k, s.userPrefix,
                 s.tokenTtl.toSeconds(), claims, s.badToken, s.channel, s.autoSubscribe, s.namespace, s.rooms, s.perConnectionRate,
                 s.inFlight, s.payloadBytes, s.subscribeRooms, s.churnRate / k, s.churnHold.toMillis(),
-                (int) Math.ceil(s.churnConcurrency / (double) k), s.publishes());
+                (int) Math.ceil(s.churnConcurrency / (double) k), s.publishes(), s.deflate);
     }
 
     /** The same java, the same JVM flags and class path, main class {@code Main load-worker}. */
@@ -492,7 +492,7 @@ final class Coordinator {
         }
         double rate = s.deliveryRate > 0 ? s.deliveryRate / subscribers : s.rate;
         try {
-            publisher = new Publisher(admin, s.target, s.apiKey, s.channel, s.payloadBytes, s.insecure);
+            publisher = new Publisher(admin, s.target, s.apiKey, s.channel, s.payloadBytes, s.alertPayload, s.insecure);
         } catch (javax.net.ssl.SSLException e) {
             throw new IllegalStateException("TLS set-up for the admin API failed: " + e.getMessage());
         }
@@ -536,6 +536,9 @@ final class Coordinator {
         results.put("deliveriesDuringPublish", deliveries);
         results.put("deliveriesPerSecond", round(deliveries / Math.max(1e-9, publish.seconds())));
         results.put("deliveriesTotal", drain.after().getOrDefault("deliveries", 0L));
+        if (deliveries > 0) {
+            results.put("frameBytesPerDelivery", round(publish.delta("delivery_bytes") / (double) deliveries));
+        }
         results.put("expectedDeliveries", published * subscribers);
         results.put("missing", missing);
         results.put("duplicates", duplicates);

@@ -19,6 +19,8 @@ final class Counters {
     final LongAdder lost = new LongAdder();
     final LongAdder closed = new LongAdder();
     final LongAdder deliveries = new LongAdder();
+    /** WebSocket frame bytes (header and payload, as received: compressed or not) of the counted deliveries. */
+    final LongAdder deliveryBytes = new LongAdder();
     final LongAdder otherMessages = new LongAdder();
     final LongAdder pings = new LongAdder();
     final LongAdder sent = new LongAdder();
@@ -52,6 +54,7 @@ final class Counters {
         all.put("lost", lost.sum());
         all.put("closed", closed.sum());
         all.put("deliveries", deliveries.sum());
+        all.put("delivery_bytes", deliveryBytes.sum());
         all.put("other_messages", otherMessages.sum());
         all.put("pings", pings.sum());
         all.put("sent", sent.sum());

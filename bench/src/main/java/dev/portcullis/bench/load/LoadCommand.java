@@ -168,6 +168,9 @@ public final class LoadCommand {
         @Option(names = "--insecure", description = "wss:// and https://: accept any server certificate.")
         boolean insecure;
 
+        @Option(names = "--deflate", description = "Offer permessage-deflate (RFC 7692), as browsers do, and inflate what comes compressed.")
+        boolean deflate;
+
         @Option(names = "--no-progress", description = "No progress line every second (summary only).")
         boolean noProgress;
 
@@ -203,6 +206,7 @@ public final class LoadCommand {
             s.workerJvmOpts = workerJvmOpts;
             s.allowRemote = allowRemote;
             s.insecure = insecure;
+            s.deflate = deflate;
             s.progress = !noProgress;
             s.inProcess = inProcess;
             List<String> line = new ArrayList<>(List.of("load"));
@@ -256,6 +260,10 @@ public final class LoadCommand {
                 description = "Approximate size of the publication data (default: ${DEFAULT-VALUE}).")
         int payloadBytes;
 
+        @Option(names = "--alert-payload",
+                description = "Publish a realistic ~300-byte JSON alert instead of --payload-bytes of padding (for compression figures).")
+        boolean alertPayload;
+
         @Option(names = "--publishers", paramLabel = "P", defaultValue = "2",
                 description = "Admin API connections, one request in flight on each (default: ${DEFAULT-VALUE}).")
         int publishers;
@@ -278,6 +286,7 @@ public final class LoadCommand {
             s.duration = duration;
             s.warmup = warmup;
             s.payloadBytes = payloadBytes;
+            s.alertPayload = alertPayload;
             s.publishers = Math.max(1, publishers);
             s.window = window;
             s.drain = drain;

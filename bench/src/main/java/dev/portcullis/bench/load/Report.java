@@ -147,6 +147,9 @@ final class Report {
                             fmt("serverCpuSecondsPerMillionDeliveries"), fmt("serverUserCpuSecondsPerMillionDeliveries"),
                             fmt("serverSystemCpuSecondsPerMillionDeliveries")));
                 }
+                if (results.containsKey("frameBytesPerDelivery")) {
+                    b.append(String.format(Locale.ROOT, ", %s frame bytes/delivery", fmt("frameBytesPerDelivery")));
+                }
                 if (s.scenario.equals("churn")) {
                     b.append(String.format(Locale.ROOT, ", churn %s/s (%,d failed)", fmt("churnPerSecond"), num("churnFailed")));
                 }

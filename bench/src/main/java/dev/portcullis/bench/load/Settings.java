@@ -18,6 +18,10 @@ final class Settings {
     String sourceAddresses;
     boolean allowRemote;
     boolean insecure;
+    /** Offer permessage-deflate; see {@link WorkerPlan#deflate()}. */
+    boolean deflate;
+    /** Publish {@link Publisher#ALERT_FIELDS} instead of padding. */
+    boolean alertPayload;
     int connections;
     int concurrency = 200;
     int processes;
@@ -80,6 +84,7 @@ final class Settings {
         m.put("sourceAddresses", sourceAddresses);
         m.put("connections", connections);
         m.put("concurrency", concurrency);
+        m.put("deflate", deflate);
         m.put("processes", processes);
         m.put("threadsPerProcess", threads);
         m.put("tokens", tokensFile != null ? "file" : "minted HS256");
@@ -106,7 +111,7 @@ final class Settings {
                 m.put("deliveriesPerSecondAsked", deliveryRate);
                 m.put("durationSeconds", duration.toMillis() / 1000.0);
                 m.put("warmupSeconds", warmup.toMillis() / 1000.0);
-                m.put("payloadBytes", payloadBytes);
+                m.put("payloadBytes", alertPayload ? "alert" : payloadBytes);
                 m.put("publishers", publishers);
                 m.put("window", window);
                 if (scenario.equals("churn")) {

@@ -277,7 +277,7 @@ final class Worker {
             case "inbound" -> WsConnection.Role.PUBLISH;
             default -> WsConnection.Role.HOLD;
         };
-        WsConnection c = new WsConnection(this, role, global, request(plan.target(), target, mainTokens[i]));
+        WsConnection c = new WsConnection(this, role, global, request(plan.target(), target, mainTokens[i], plan.deflate()));
         mainTokens[i] = null;
         connections[i] = c;
         connect(c, target, global);
@@ -286,7 +286,7 @@ final class Worker {
     private void openReject(int i) {
         int global = plan.firstConnection() + i;
         Target target = targets.get(global % targets.size());
-        connect(new WsConnection(this, WsConnection.Role.REJECT, global, request(plan.target(), target, badToken)), target, global);
+        connect(new WsConnection(this, WsConnection.Role.REJECT, global, request(plan.target(), target, badToken, plan.deflate())), target, global);
     }
 
     private void connect(WsConnection c, Target target, long n) {
@@ -314,11 +314,14 @@ final class Worker {
         });
     }
 
-    static byte[] request(Peer peer, Target target, String token) {
+    static byte[] request(Peer peer, Target target, String token, boolean deflate) {
         StringBuilder b = new StringBuilder(320 + (token == null ? 0 : token.length()));
         b.append("GET ").append(peer.requestTarget(target.pathAndQuery(), token)).append(" HTTP/1.1\r\nHost: ").append(target.hostHeader())
                 .append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
                 .append("Sec-WebSocket-Version: 13\r\n");
+        if (deflate) {
+            b.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"); // what Chromium offers
+        }
         if (token != null && !peer.tokenInQuery()) {
             b.append("Authorization: Bearer ").append(token).append("\r\n");
         }
@@ -369,7 +372,7 @@ final class Worker {
                 stopChurn();
                 return;
             }
-            connect(new WsConnection(this, WsConnection.Role.CHURN, -1, request(plan.target(), target, token)), target, n);
+            connect(new WsConnection(this, WsConnection.Role.CHURN, -1, request(plan.target(), target, token, plan.deflate())), target, n);
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.Map;
  * @param perConnectionRate for {@code inbound}: messages per second per connection, 0 = as fast as acks come back
  * @param churnRate for {@code churn}: connections per second this worker opens and closes
  * @param reportMinOffset send {@code @min} lines (the slowest subscriber's offset) for saturating fan-out
+ * @param deflate offer permessage-deflate (RFC 7692) in every upgrade request
  */
 record WorkerPlan(
         int index,
@@ -51,4 +52,5 @@ record WorkerPlan(
         double churnRate,
         long churnHoldMs,
         int churnConcurrency,
-        boolean reportMinOffset) {}
+        boolean reportMinOffset,
+        boolean deflate) {}

@@ -61,6 +61,8 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
     private boolean launchReported;
     private String failure;
     private ScheduledFuture<?> timer;
+    /** Header and payload bytes of the frame being handled, as it came over the wire. */
+    private int frameBytes;
 
     // SUBSCRIBE and PUBLISH with room subscriptions
     private boolean subscribed;
@@ -256,7 +258,23 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
             }
             int from = i + header;
             int to = from + (int) length;
-            onFrame(ctx, b0 & 0x0f, buf, from, to);
+            frameBytes = header + (int) length;
+            if ((b0 & 0x40) != 0 && (b0 & 0x0f) == Frames.TEXT) {
+                ByteBuf plain = Inflation.inflate(ctx.alloc(), buf, from, to); // permessage-deflate: RSV1 = compressed
+                if (plain == null) {
+                    worker.counters().count("error.bad_compressed_frame");
+                    state = DONE;
+                    ctx.close();
+                    return;
+                }
+                try {
+                    onFrame(ctx, Frames.TEXT, plain, plain.readerIndex(), plain.writerIndex());
+                } finally {
+                    plain.release();
+                }
+            } else {
+                onFrame(ctx, b0 & 0x0f, buf, from, to);
+            }
             buf.readerIndex(to);
         }
     }
@@ -331,6 +349,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
         }
         lastOffset = offset;
         worker.counters().deliveries.increment();
+        worker.counters().deliveryBytes.add(frameBytes);
         long sentMicros = Scan.numberAfter(b, channelAt, to, Scan.TS);
         if (sentMicros != Scan.NONE && sentMicros >= worker.measureFromMicros()) {
             worker.delivery().recordValue(Math.max(0, Scan.wallMicros() - sentMicros));

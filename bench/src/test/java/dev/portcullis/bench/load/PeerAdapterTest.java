@@ -26,7 +26,7 @@ class PeerAdapterTest {
 
     private static WorkerPlan plan(Peer target) {
         return new WorkerPlan(0, "fanout", target, List.of("ws://127.0.0.1:1/ws"), List.of(), false, 1, 0, 1, 1, 5000, 5000, SECRET, null,
-                0, 1, 1, "adapter-", 3600, Map.of(), "signature", "bench", false, "chat", 1, 0, 1, 100, false, 0, 0, 1, false);
+                0, 1, 1, "adapter-", 3600, Map.of(), "signature", "bench", false, "chat", 1, 0, 1, 100, false, 0, 0, 1, false, false);
     }
 
     /** A subscriber connection of a worker with {@code target}'s plan, active on an embedded channel. */
@@ -38,7 +38,7 @@ class PeerAdapterTest {
         Subscriber(Peer target) {
             worker = new Worker(plan(target), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             Target url = Target.parse("ws://127.0.0.1:1/ws", "ws", "wss");
-            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Worker.request(target, url, new TokenSource(plan(target)).mint("adapter-0")));
+            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Worker.request(target, url, new TokenSource(plan(target)).mint("adapter-0"), false));
             channel = new EmbeddedChannel(connection);
         }
 

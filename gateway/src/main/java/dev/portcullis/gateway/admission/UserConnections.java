@@ -24,8 +24,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class UserConnections<C> {
 
     private final int connectionsPerUser;
-    private final ConcurrentHashMap<String, LinkedHashSet<C>> byUser = new ConcurrentHashMap<>();
+    /**
+     * Per user, the connection itself, or a {@link Several} once the user has more than one. Most
+     * users hold one connection, and an insertion-ordered set costs ~220 bytes more than a reference:
+     * for every connection, at tens of thousands of them.
+     */
+    private final ConcurrentHashMap<String, Object> byUser = new ConcurrentHashMap<>();
     private final AtomicInteger size = new AtomicInteger();
+
+    /** Two or more connections of one user, oldest first. Private, so never a connection handle itself. */
+    private static final class Several<C> extends LinkedHashSet<C> {}
 
     public UserConnections(int connectionsPerUser) {
         if (connectionsPerUser < 0) {
@@ -45,8 +53,19 @@ public final class UserConnections<C> {
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(conn, "conn");
         List<C> evicted = new ArrayList<>(0);
-        byUser.compute(user, (key, conns) -> {
-            LinkedHashSet<C> current = conns != null ? conns : new LinkedHashSet<>();
+        byUser.compute(user, (key, value) -> {
+            if (value == null) {
+                size.incrementAndGet();
+                return conn;
+            }
+            Several<C> current = several(value);
+            if (current == null) {
+                if (value.equals(conn)) {
+                    return value;
+                }
+                current = new Several<>();
+                current.add(single(value));
+            }
             if (current.add(conn)) {
                 size.incrementAndGet();
             }
@@ -58,7 +77,7 @@ public final class UserConnections<C> {
                     size.decrementAndGet();
                 }
             }
-            return current;
+            return compact(current);
         });
         return evicted;
     }
@@ -66,9 +85,14 @@ public final class UserConnections<C> {
     /** Unregisters {@code conn} on close. Returns false if it was not registered (or was evicted). */
     public boolean remove(String user, C conn) {
         boolean[] removed = {false};
-        byUser.computeIfPresent(user, (key, conns) -> {
-            removed[0] = conns.remove(conn);
-            return conns.isEmpty() ? null : conns;
+        byUser.computeIfPresent(user, (key, value) -> {
+            Several<C> current = several(value);
+            if (current == null) {
+                removed[0] = value.equals(conn);
+                return removed[0] ? null : value;
+            }
+            removed[0] = current.remove(conn);
+            return compact(current);
         });
         if (removed[0]) {
             size.decrementAndGet();
@@ -78,12 +102,40 @@ public final class UserConnections<C> {
 
     /** Snapshot of the user's connections, oldest first; empty if none. */
     public List<C> connections(String user) {
+        Object value = byUser.get(user);
+        if (value == null) {
+            return List.of();
+        }
+        if (several(value) == null) {
+            C only = single(value);
+            return List.of(only);
+        }
         List<C> snapshot = new ArrayList<>(0);
-        byUser.computeIfPresent(user, (key, conns) -> {
-            snapshot.addAll(conns);
-            return conns;
+        byUser.computeIfPresent(user, (key, current) -> {
+            Several<C> all = several(current);
+            if (all == null) {
+                snapshot.add(single(current));
+            } else {
+                snapshot.addAll(all); // under the map's lock: the set is not modified meanwhile
+            }
+            return current;
         });
         return List.copyOf(snapshot);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <C> Several<C> several(Object value) {
+        return value instanceof Several<?> set ? (Several<C>) set : null;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <C> C single(Object value) {
+        return (C) value;
+    }
+
+    /** What the map holds for {@code current}: nothing, the one connection, or the set. */
+    private static Object compact(Several<?> current) {
+        return current.isEmpty() ? null : current.size() == 1 ? current.iterator().next() : current;
     }
 
     /** Users with at least one connection. */

@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class BackendApi {
     private static final Logger log = LoggerFactory.getLogger(BackendApi.class);
     private static final int MAX_BROADCAST_CHANNELS = 1000;
+    /** Key of encrypted channels' data in a broadcast; a namespace never holds {@code :}. */
+    private static final String ENCRYPTED = ":encrypted";
     private static final int MAX_REASON_LENGTH = 100;
     private static final int MAX_USER_LENGTH = 256;
 
@@ -130,14 +132,15 @@ public final class BackendApi {
             throw new BadRequest(400, "invalid_message", "$.channels: an array of 1 to " + MAX_BROADCAST_CHANNELS + " channels is required");
         }
         Map<String, String> dataByChannel = new LinkedHashMap<>();
-        Map<String, String> dataByNamespace = new LinkedHashMap<>();
+        Map<String, String> dataByPolicy = new LinkedHashMap<>();
         for (int i = 0; i < list.size(); i++) {
             String channel = channel(list.get(i), "$.channels[" + i + "]");
-            String namespace = ChannelNames.namespace(channel);
-            if (!dataByNamespace.containsKey(namespace)) {
-                dataByNamespace.put(namespace, prepare(channel, request));
+            // prepared once per namespace; an encrypted channel's data is the same envelope in every one
+            String policy = publicationData.encrypted(channel) ? ENCRYPTED : ChannelNames.namespace(channel);
+            if (!dataByPolicy.containsKey(policy)) {
+                dataByPolicy.put(policy, prepare(channel, request));
             }
-            dataByChannel.put(channel, dataByNamespace.get(namespace));
+            dataByChannel.put(channel, dataByPolicy.get(policy));
         }
         // One key for every channel of the broadcast (keys are per channel): a retry after
         // outcome_unknown publishes to the channels that missed it and to no other.
@@ -250,7 +253,7 @@ public final class BackendApi {
         }
         String namespace = ChannelNames.namespace(channel);
         try {
-            return publicationData.prepare(namespace, data);
+            return publicationData.prepare(channel, namespace, data);
         } catch (ProtocolException e) {
             metrics.validationFailure(namespace);
             throw new BadRequest(400, e.code(), e.getMessage());

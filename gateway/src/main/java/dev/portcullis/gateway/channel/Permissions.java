@@ -46,6 +46,14 @@ public final class Permissions {
         this.shared = shared;
     }
 
+    /**
+     * The user's personal channel {@code user:<sub>}, or null when the subject makes no valid channel
+     * name. The session joins it with this very string, so a connection holds its name once.
+     */
+    public String personal() {
+        return personal;
+    }
+
     /** Reads the claim from {@code claims}; a missing or malformed claim grants nothing beyond the shared defaults. */
     public static Permissions of(String subject, Map<String, Object> claims, Shared shared) {
         Map<String, String> exact = Map.of();

@@ -1,10 +1,14 @@
 package dev.portcullis.gateway.channel;
 
+import dev.portcullis.gateway.metrics.CompressionMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.EmptyByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One publication, encoded once as a complete WebSocket text frame (an unmasked RFC 6455 header
@@ -13,7 +17,16 @@ import java.nio.charset.StandardCharsets;
  * connections costs N reference-count increments, not N encodings or copies. (Writing a
  * {@code TextWebSocketFrame} instead would make Netty's encoder copy payloads under 1 KiB into a
  * fresh buffer per subscriber: half the cost of a fan-out, measured in BENCHMARKS.md. The header is
- * valid because the gateway negotiates no WebSocket extensions.)
+ * valid for every connection: the only extension the gateway negotiates, permessage-deflate, leaves
+ * uncompressed messages as they are.)
+ *
+ * <p>Compression (permessage-deflate, RFC 7692, negotiated without context takeover): the first
+ * compressing subscriber that gets the publication compresses it, once, into a second shared frame
+ * with RSV1 set ({@link #retainedDeflatedWireFrame}); every other compressing subscriber, on any
+ * event loop, writes a retained duplicate of that same frame. Publications nobody compressing
+ * receives are never compressed. An event loop never waits for another one's compression: while it
+ * is under way, its subscribers get the plain frame (RFC 7692 lets the sender choose per message). The compressed frame lives as long as the publication (a
+ * publication kept in the in-memory history keeps it too, at most the plain frame's size again).
  *
  * <p>Reference counting: the creator holds one reference and releases it after handing the
  * publication to the index; each fan-out task holds one while it runs.
@@ -31,6 +44,16 @@ public final class Publication extends AbstractReferenceCounted {
     private final ByteBuf frame;
     private final int headerLength;
     private final boolean gap;
+    /**
+     * The compressed frame: null until a compressing subscriber first asks, {@link #COMPRESSING} while
+     * the one thread that won the race compresses, then the frame, or {@link #STAYS_PLAIN} when
+     * compression does not pay.
+     */
+    private volatile ByteBuf deflated;
+    private static final AtomicReferenceFieldUpdater<Publication, ByteBuf> DEFLATED =
+            AtomicReferenceFieldUpdater.newUpdater(Publication.class, ByteBuf.class, "deflated");
+    private static final ByteBuf STAYS_PLAIN = new EmptyByteBuf(UnpooledByteBufAllocator.DEFAULT);
+    private static final ByteBuf COMPRESSING = new EmptyByteBuf(UnpooledByteBufAllocator.DEFAULT);
     /** For a presence {@link #event}: the connection that joined or left; null for publications and gaps. */
     private final String origin;
 
@@ -64,20 +87,27 @@ public final class Publication extends AbstractReferenceCounted {
         return new Publication(channel, -1, "", frame, header, false, origin);
     }
 
-    private static int header(int payload) {
+    static int header(int payload) {
         return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
     }
 
     private static void writeHeader(ByteBuf frame, int payload) {
-        frame.writeByte(0x81); // FIN + text
+        int at = frame.writerIndex();
+        frame.writerIndex(at + header(payload));
+        setHeader(frame, at, 0x81, payload); // FIN + text
+    }
+
+    /** Sets a server frame's header (no mask) at {@code at}: {@code first} is FIN, RSV and opcode. */
+    static void setHeader(ByteBuf frame, int at, int first, int payload) {
+        frame.setByte(at, first);
         if (payload < 126) {
-            frame.writeByte(payload);
+            frame.setByte(at + 1, payload);
         } else if (payload < 65536) {
-            frame.writeByte(126);
-            frame.writeShort(payload);
+            frame.setByte(at + 1, 126);
+            frame.setShort(at + 2, payload);
         } else {
-            frame.writeByte(127);
-            frame.writeLong(payload);
+            frame.setByte(at + 1, 127);
+            frame.setLong(at + 2, payload);
         }
     }
 
@@ -165,6 +195,49 @@ public final class Publication extends AbstractReferenceCounted {
         return frame.retainedDuplicate();
     }
 
+    /**
+     * The frame for a connection that negotiated permessage-deflate, with its own reference, for one
+     * write: the shared compressed frame (compressed now if this is the first such delivery), or the
+     * plain one when the message stays plain (short, or incompressible). Counts the delivery in
+     * {@code metrics}. From any thread.
+     */
+    public ByteBuf retainedDeflatedWireFrame(CompressionMetrics metrics) {
+        ByteBuf compressed = deflated;
+        if (compressed == null) {
+            compressed = deflateOnce(metrics);
+        }
+        if (compressed == STAYS_PLAIN || compressed == COMPRESSING) {
+            metrics.deliveredPlain();
+            return frame.retainedDuplicate();
+        }
+        metrics.deliveredDeflated();
+        return compressed.retainedDuplicate();
+    }
+
+    /**
+     * Compresses exactly once: the thread that claims the work compresses; one that finds it claimed
+     * gets {@link #COMPRESSING} and sends plain rather than wait. (A lock here made the other event
+     * loop park on nearly every publication, since both loops reach a new publication at the same
+     * moment; on a busy machine each wake-up cost milliseconds of delivery latency.)
+     */
+    private ByteBuf deflateOnce(CompressionMetrics metrics) {
+        if (!DEFLATED.compareAndSet(this, null, COMPRESSING)) {
+            return deflated;
+        }
+        ByteBuf compressed = null;
+        try {
+            compressed = FrameDeflater.deflate(frame.alloc(), frame.slice(headerLength, frame.readableBytes() - headerLength));
+        } finally {
+            if (compressed == null) {
+                compressed = STAYS_PLAIN; // also when compression failed: this publication goes out plain
+            } else {
+                metrics.compressed();
+            }
+            deflated = compressed;
+        }
+        return compressed;
+    }
+
     /** Only the message text (the frame's payload), with its own reference; the caller releases it. */
     public ByteBuf retainedFrame() {
         return frame.retainedSlice(headerLength, frame.readableBytes() - headerLength);
@@ -173,6 +246,10 @@ public final class Publication extends AbstractReferenceCounted {
     @Override
     protected void deallocate() {
         frame.release();
+        ByteBuf compressed = deflated;
+        if (compressed != null && compressed != STAYS_PLAIN && compressed != COMPRESSING) {
+            compressed.release();
+        }
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.portcullis.gateway.cluster;
 
+import dev.portcullis.gateway.config.ChannelPatterns;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
-import dev.portcullis.gateway.presence.ChannelPatterns;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;

@@ -1,7 +1,7 @@
 package dev.portcullis.gateway.cluster;
 
+import dev.portcullis.gateway.config.ChannelPatterns;
 import dev.portcullis.gateway.metrics.GatewayMetrics;
-import dev.portcullis.gateway.presence.ChannelPatterns;
 import dev.portcullis.gateway.presence.Member;
 import dev.portcullis.gateway.presence.Members;
 import dev.portcullis.gateway.presence.PresenceEvents;

@@ -32,6 +32,8 @@ public final class ConfigKeys {
     public static final List<Key> ALL = List.of(
             key("server.host", Kind.STRING, "0.0.0.0", "Address the WebSocket listener binds."),
             key("server.port", Kind.INT, "8080", "WebSocket listener port (0 picks a free port)."),
+            key("server.warmup", Kind.STRING, "on",
+                    "Before `/readyz` answers 200, run real handshakes, messages and fan-out over loopback against a throwaway gateway of the same process (nothing shows in metrics or state) until the JIT is quiet, for at most 10s: `on`, `off`, or a budget such as `5s` (at most 60s). Used by `serve`."),
             key("server.path", Kind.STRING, "/ws", "The only path that upgrades to WebSocket; other paths get 404."),
             key("server.allowed-origins", Kind.LIST, "",
                     "Accepted `Origin` headers (exact, e.g. `https://app.example.com`); empty accepts any. Required with cookie auth."),
@@ -39,6 +41,8 @@ public final class ConfigKeys {
                     "`true`: every connection starts with a PROXY protocol v1/v2 header (HAProxy, AWS NLB) giving the client address; connections without one are dropped."),
             key("server.trusted-proxies", Kind.LIST, "",
                     "Proxy addresses or CIDRs (`10.0.0.0/8`) whose `X-Forwarded-For` is believed: the client is the rightmost address not in this list."),
+            key("server.compression", Kind.STRING, "off",
+                    "`on`: permessage-deflate (RFC 7692) for clients that offer it (browsers do), without context takeover: each publication is compressed once and the same frame goes to every compressing subscriber. Off by default: a 300-byte JSON alert shrinks only to ~0.7 (see BENCHMARKS.md)."),
             key("server.transport", Kind.STRING, "auto",
                     "How sockets are driven: `auto` (epoll where it loads, else NIO), `epoll`, `io_uring` or `nio`. `io_uring` needs a kernel and a container seccomp profile that allow it; in fan-out it makes one system call for many sockets instead of one each, with far fewer context switches (BENCHMARKS.md). One that cannot run here fails start-up and `check-config`."),
             key("server.io-threads", Kind.INT, "0",
@@ -93,6 +97,8 @@ public final class ConfigKeys {
                     "Channels (or `prefix*` patterns) whose members a reader may list (`presence` request, `GET /api/channels/{channel}/presence`); empty: none."),
             key("channels.join-leave", Kind.LIST, "",
                     "Channels (or `prefix*` patterns) whose subscribers get `join` and `leave` events when someone subscribes or leaves (not an automatic channel); empty: none."),
+            key("channels.encrypted", Kind.LIST, "",
+                    "Channels (or `prefix*` patterns) that are end-to-end encrypted: publication `data` must be exactly the clients' envelope `{v, kid, iv, ct}` (anything else is refused with `invalid_message`) and is never sanitised; no namespace in `channels.schemas` may overlap them; empty: none."),
             key("history.channels", Kind.LIST, "alerts=1000/24h,user:*=100/24h",
                     "Channels that keep history for recovery, `channel-or-prefix*=size/ttl` (publications kept, and for how long)."),
             key("history.memory-bytes", Kind.INT, "67108864", "Budget of the in-memory history (embedded mode); the least recently published channels go first."),
@@ -149,7 +155,7 @@ public final class ConfigKeys {
             key("hooks.breaker-wait", Kind.DURATION, "10s",
                     "How long a hook backend's open circuit breaker refuses calls before it lets probe requests through."),
             key("log.format", Kind.STRING, "text", "`text` or `json` (one JSON object per line)."),
-            key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace."));
+            key("log.level", Kind.STRING, "info", "Root log level: error, warn, info, debug or trace (the Redis client stays at info at most: its debug lines carry publication data)."));
 
     private static final Map<String, Key> BY_NAME = index();
 

@@ -21,6 +21,11 @@ import java.util.Set;
  */
 public final class ConfigLoader {
     /** JWS algorithms we verify; {@code none} is deliberately absent. */
+    /** What {@code server.warmup: on} means; tuned by bench/scripts/coldstart.sh (BENCHMARKS.md, "Cold start"). */
+    static final Duration DEFAULT_WARMUP = Duration.ofSeconds(10);
+    /** A warm-up holds back readiness: a longer one would look like a hung start to an orchestrator. */
+    static final Duration MAX_WARMUP = Duration.ofSeconds(60);
+
     public static final Set<String> KNOWN_ALGORITHMS = Set.of(
             "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
             "ES256", "ES384", "ES512", "EdDSA", "Ed25519");
@@ -74,6 +79,19 @@ public final class ConfigLoader {
         return config;
     }
 
+    /** {@code on} (the default budget), {@code off}, or a budget such as {@code 5s}; {@code 0} is off too. */
+    private static Duration warmup(ConfigReader r) {
+        String text = r.string("server.warmup");
+        if ("off".equals(text)) {
+            return Duration.ZERO;
+        }
+        Duration budget = "on".equals(text) ? DEFAULT_WARMUP : r.duration("server.warmup");
+        if (budget.compareTo(MAX_WARMUP) > 0) {
+            r.problem("server.warmup", "must be at most " + MAX_WARMUP.toSeconds() + "s (got '" + text + "')");
+        }
+        return budget;
+    }
+
     private static ServerConfig server(ConfigReader r) {
         String path = r.string("server.path");
         if (path == null || !path.startsWith("/") || path.contains("?") || path.contains("#")) {
@@ -96,8 +114,18 @@ public final class ConfigLoader {
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
                 "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
+                compression(r), warmup(r),
                 Objects.requireNonNullElse(r.string("server.transport", List.of("auto", "epoll", "io_uring", "nio")), "auto"),
                 r.integer("server.io-threads", 0, 1024));
+    }
+
+    /**
+     * {@code server.compression}: {@code on} or {@code off}. YAML 1.1 reads an unquoted {@code on}
+     * or {@code off} as a boolean, which reaches us as {@code true} or {@code false}: both are taken.
+     */
+    private static boolean compression(ConfigReader r) {
+        String value = r.string("server.compression", List.of("on", "off", "true", "false"));
+        return "on".equals(value) || "true".equals(value);
     }
 
     /**
@@ -218,7 +246,7 @@ public final class ConfigLoader {
                 r.problem("channels.public", "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
             }
         }
-        for (String key : List.of("channels.presence", "channels.join-leave")) {
+        for (String key : List.of("channels.presence", "channels.join-leave", "channels.encrypted")) {
             for (String pattern : r.list(key)) {
                 if (!CHANNEL_PATTERN.matcher(pattern).matches() || pattern.isEmpty()) {
                     r.problem(key, "'" + pattern + "' is neither a channel name nor a prefix pattern ending in *");
@@ -251,13 +279,16 @@ public final class ConfigLoader {
                 r.problem("channels.sanitize", "mode for namespace '" + namespace + "' must be text or none (got '" + mode + "')");
             }
         });
+        for (String namespace : ChannelsConfig.encryptedWithSchema(r.list("channels.encrypted"), schemas.keySet())) {
+            r.problem("channels.encrypted", ChannelsConfig.encryptedSchemaOverlap(namespace));
+        }
         String personal = r.string("channels.auto-subscribe-personal", List.of("true", "false"));
         return new ChannelsConfig(
                 nonEmpty(r, "channels.permissions-claim"), r.list("channels.public"), r.list("channels.auto-subscribe"),
                 "true".equals(personal), schemas, sanitize,
                 r.string("channels.sanitize-default", List.of(ChannelsConfig.SANITIZE_TEXT, ChannelsConfig.SANITIZE_NONE)),
                 "true".equals(r.string("channels.sanitize-backend", List.of("true", "false"))),
-                r.list("channels.presence"), r.list("channels.join-leave"));
+                r.list("channels.presence"), r.list("channels.join-leave"), r.list("channels.encrypted"));
     }
 
     /** {@code namespace=value} list entries as a map; problems name the key. */

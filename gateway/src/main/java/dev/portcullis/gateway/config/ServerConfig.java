@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.config;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -13,13 +14,15 @@ import java.util.List;
  * @param tls TLS settings; {@link TlsConfig#enabled()} is false for plain {@code ws://}
  * @param proxyProtocol every connection starts with a PROXY protocol header
  * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
+ * @param compression permessage-deflate is negotiated with clients that offer it
+ * @param warmup the longest warm-up {@code serve} runs before it says ready; zero for none
  * @param transport {@code auto}, {@code epoll}, {@code io_uring} or {@code nio}: how the event loops
  *     drive sockets (see {@code EventLoops.Transport})
  * @param ioThreads event-loop threads for the connections, 0 for one per core
  */
 public record ServerConfig(
         String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
-        List<String> trustedProxies, String transport, int ioThreads) {
+        List<String> trustedProxies, boolean compression, Duration warmup, String transport, int ioThreads) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
         trustedProxies = List.copyOf(trustedProxies);

@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The publication the backend sees is what would be published: the client's data after
  * sanitising and schema check. Replacement data is the backend's own voice: it passes the namespace's
- * schema but is not sanitised (unless {@code channels.sanitize-backend}), like the backend API's.
+ * schema but is not sanitised (unless {@code channels.sanitize-backend}), like the backend API's. On an
+ * encrypted channel ({@code channels.encrypted}) both are the ciphertext envelope: the backend sees
+ * no plaintext, and a replacement that is not an envelope is refused (nothing is published).
  *
  * <p>A subscribe answer may carry {@code cacheSeconds} (at most {@value #MAX_CACHE_SECONDS}): the
  * answer, accept or reject, is then reused for that user and channel on this instance for that long,
@@ -148,11 +150,12 @@ public final class Hooks implements AutoCloseable {
                 return new HookResult.Accepted(dataJson);
             }
             try {
-                String replaced = replacements.prepare(namespace, replacement);
+                String replaced = replacements.prepare(channel, namespace, replacement);
                 metrics.result("publish", "accept");
                 return new HookResult.Accepted(replaced);
             } catch (ProtocolException e) {
-                log.warn("the publish hook of a channel in namespace '{}' answered data that fails its schema: {}", namespace, e.getMessage());
+                // the message names the failing field, never the data
+                log.warn("the publish hook of a channel in namespace '{}' answered data the channel does not accept: {}", namespace, e.getMessage());
                 metrics.result("publish", "error");
                 return new HookResult.Unavailable("the application's backend answered data this channel does not accept; nothing was published");
             }

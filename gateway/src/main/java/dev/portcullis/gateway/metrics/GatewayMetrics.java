@@ -75,6 +75,7 @@ public final class GatewayMetrics {
 
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
+    private final CompressionMetrics compression;
     private final HookMetrics hooks;
     private final PresenceMetrics presence;
     private final Counter clusterFallbacks;
@@ -195,13 +196,14 @@ public final class GatewayMetrics {
                 .description("Client messages refused by the per-connection rate limit")
                 .register(registry);
         validationFailures = new TaggedCounters(registry, "portcullis.validation.failures",
-                "Publications refused by their namespace's data schema, by namespace (configured namespaces only)",
+                "Publications refused by their namespace's data schema, or on an encrypted channel as not an envelope, by namespace",
                 "namespace", Set.of(), MAX_CODES);
         apiRequests = new TaggedCounters(registry, "portcullis.api.requests",
                 "Backend API requests, by outcome", "outcome", Set.of("ok", "unauthorized", "bad_request", "not_found", "unavailable", "outcome_unknown"), MAX_CODES);
 
         broker = new BrokerMetrics(registry);
         tls = new TlsMetrics(registry);
+        compression = new CompressionMetrics(registry);
         hooks = new HookMetrics(registry);
         presence = new PresenceMetrics(registry);
         recoveredPublications = Counter.builder("portcullis.recovered.publications")
@@ -359,6 +361,10 @@ public final class GatewayMetrics {
     /** Certificate reloads and expiry per listener. */
     public PresenceMetrics presence() {
         return presence;
+    }
+
+    public CompressionMetrics compression() {
+        return compression;
     }
 
     public TlsMetrics tls() {

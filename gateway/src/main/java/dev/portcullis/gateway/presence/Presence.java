@@ -1,5 +1,6 @@
 package dev.portcullis.gateway.presence;
 
+import dev.portcullis.gateway.config.ChannelPatterns;
 import dev.portcullis.gateway.config.ChannelsConfig;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
+import dev.portcullis.gateway.config.ChannelPatterns;
 import dev.portcullis.gateway.config.ChannelsConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,15 +30,24 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Order: the data is sanitised first, then validated, so the schema holds for exactly what
  * subscribers receive (sanitising can shorten or empty a string a schema constrains).
+ *
+ * <p>On an encrypted channel ({@code channels.encrypted}) neither applies: the data must be the
+ * {@link EncryptedEnvelope} and is passed through as sent (sanitising would corrupt ciphertext, a
+ * schema cannot hold for it). No namespace with a schema may overlap an encrypted pattern.
  */
 public final class NamespacePolicies implements PublicationData {
     private final Map<String, Schema> schemas;
     private final ChannelsConfig config;
+    private final ChannelPatterns encrypted;
+    /** False for the backend's data ({@link #unsanitised()}). */
+    private final boolean sanitising;
     private final ObjectMapper writer = new ObjectMapper();
 
-    private NamespacePolicies(Map<String, Schema> schemas, ChannelsConfig config) {
+    private NamespacePolicies(Map<String, Schema> schemas, ChannelsConfig config, boolean sanitising) {
         this.schemas = Map.copyOf(schemas);
         this.config = config;
+        this.encrypted = ChannelPatterns.of(config.encrypted());
+        this.sanitising = sanitising;
     }
 
     /**
@@ -47,21 +57,34 @@ public final class NamespacePolicies implements PublicationData {
      * @throws IllegalArgumentException naming {@code channels.schemas} (and the namespace and file)
      *     when a file cannot be read, is not JSON or is not a valid JSON Schema; naming
      *     {@code channels.sanitize} or {@code channels.sanitize-default} for a mode other than
-     *     {@code text} or {@code none}
+     *     {@code text} or {@code none}; naming {@code channels.encrypted} when an encrypted pattern
+     *     reaches a namespace with a schema
      */
     public static NamespacePolicies create(ChannelsConfig config) {
         checkMode("channels.sanitize-default", config.sanitizeDefault());
         config.sanitize().forEach((namespace, mode) -> checkMode("channels.sanitize (" + namespace + ")", mode));
+        for (String namespace : ChannelsConfig.encryptedWithSchema(config.encrypted(), config.schemas().keySet())) {
+            throw new IllegalArgumentException("channels.encrypted: " + ChannelsConfig.encryptedSchemaOverlap(namespace));
+        }
         JsonMapper json = JsonMapper.builder().build();
         Map<String, Schema> schemas = new HashMap<>();
         config.schemas().forEach((namespace, file) -> schemas.put(namespace, compile(json, namespace, file)));
-        return new NamespacePolicies(schemas, config);
+        return new NamespacePolicies(schemas, config, true);
     }
 
     @Override
-    public String prepare(String namespace, JsonNode data) {
+    public String prepare(String channel, String namespace, JsonNode data) {
         Objects.requireNonNull(data, "data (JSON null is a NullNode)");
-        return validated(namespace, ChannelsConfig.SANITIZE_TEXT.equals(config.sanitizeMode(namespace)) ? DataSanitizer.sanitize(data) : data);
+        if (encrypted.matches(channel)) {
+            return envelope(data);
+        }
+        boolean sanitise = sanitising && ChannelsConfig.SANITIZE_TEXT.equals(config.sanitizeMode(namespace));
+        return validated(namespace, sanitise ? DataSanitizer.sanitize(data) : data);
+    }
+
+    @Override
+    public boolean encrypted(String channel) {
+        return encrypted.matches(channel);
     }
 
     /**
@@ -71,7 +94,12 @@ public final class NamespacePolicies implements PublicationData {
      * authenticated by API key, and escaping its data on display is the application's job anyway.
      */
     public PublicationData unsanitised() {
-        return (namespace, data) -> validated(namespace, Objects.requireNonNull(data, "data (JSON null is a NullNode)"));
+        return new NamespacePolicies(schemas, config, false);
+    }
+
+    private String envelope(JsonNode data) {
+        EncryptedEnvelope.check(data);
+        return written(data);
     }
 
     private String validated(String namespace, JsonNode result) {
@@ -83,8 +111,12 @@ public final class NamespacePolicies implements PublicationData {
                         ProtocolException.INVALID_MESSAGE, null, SchemaErrors.describe(SchemaErrors.mostRelevant(errors), "$.data"));
             }
         }
+        return written(result);
+    }
+
+    private String written(JsonNode data) {
         try {
-            return writer.writeValueAsString(result);
+            return writer.writeValueAsString(data);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write publication data", e);
         }

@@ -32,7 +32,6 @@ final class AbuseControl {
     static final long CLOSE = -1;
 
     private final SessionSettings settings;
-    private final MessageRate authRate;
     private long messageArrivalNanos;
     private long authArrivalNanos;
     private long pingArrivalNanos;
@@ -43,7 +42,6 @@ final class AbuseControl {
 
     AbuseControl(SessionSettings settings) {
         this.settings = settings;
-        this.authRate = authRate(settings.reauthInterval());
     }
 
     /**
@@ -55,7 +53,9 @@ final class AbuseControl {
      * connection. A pause of the grace without refusals ends the streak.
      */
     long admit(boolean auth, long nowNanos) {
-        MessageRate rate = auth ? authRate : settings.messageRate();
+        // The auth budget is worked out per auth message (a few a minute at most) rather than kept: a
+        // field would be one more object for every idle connection.
+        MessageRate rate = auth ? authRate(settings.reauthInterval()) : settings.messageRate();
         long arrival = auth ? authArrivalNanos : messageArrivalNanos;
         long wait = rate.waitNanos(arrival, nowNanos);
         if (wait == 0) {

@@ -34,8 +34,8 @@ final class ChannelReads {
     private final Session.Context context;
     private final Executor executor;
     private final ChannelSubscriptions channels;
-    /** The open call per channel; empty when none. */
-    private final Map<String, CompletableFuture<HookResult>> open = new HashMap<>(4);
+    /** The open call per channel; null until the first one (most connections never ask a hook: no map for them). */
+    private Map<String, CompletableFuture<HookResult>> open;
     /** Requests waiting for a decision (several may share one call). */
     private int waiting;
 
@@ -120,10 +120,13 @@ final class ChannelReads {
             return;
         }
         waiting++;
-        CompletableFuture<HookResult> call = open.get(channel);
+        CompletableFuture<HookResult> call = open == null ? null : open.get(channel);
         if (call == null) {
             call = context.hooks().subscribe(channel, session.user(), session.id());
             if (!call.isDone()) { // a cached answer needs no sharing
+                if (open == null) {
+                    open = new HashMap<>(4);
+                }
                 open.put(channel, call);
                 CompletableFuture<HookResult> mine = call;
                 call.whenComplete((result, failure) -> executor.execute(() -> open.remove(channel, mine)));

@@ -4,7 +4,6 @@ import dev.portcullis.gateway.auth.Principal;
 import dev.portcullis.gateway.auth.TokenRejectedException;
 import dev.portcullis.gateway.auth.TokenVerifier;
 import dev.portcullis.gateway.broker.Broker;
-import dev.portcullis.gateway.channel.ChannelNames;
 import dev.portcullis.gateway.channel.Permissions;
 import dev.portcullis.gateway.channel.Publication;
 import dev.portcullis.gateway.channel.Subscriber;
@@ -77,7 +76,8 @@ public final class Session implements Subscriber {
 
     private final String id;
     private final InetSocketAddress remote;
-    private final Instant openedAt;
+    /** Epoch millis rather than an {@code Instant}: one object less for every connection. */
+    private final long openedAtMillis;
     private final Outbound out;
     private final ScheduledExecutorService executor;
     private final Context context;
@@ -86,8 +86,12 @@ public final class Session implements Subscriber {
     private Principal principal;
     private Permissions permissions;
     private final ChannelSubscriptions channels;
-    private final ChannelReads reads;
-    private final ClientPublications publications;
+    /**
+     * Created on the first {@code history}/{@code presence} request and the first {@code publish}:
+     * many connections only listen, and each would otherwise carry these from the start.
+     */
+    private ChannelReads reads;
+    private ClientPublications publications;
     private final AbuseControl abuse;
     private final SessionTimers timers;
     private boolean closed;
@@ -104,12 +108,10 @@ public final class Session implements Subscriber {
         this.out = out;
         this.executor = executor;
         this.context = context;
-        this.openedAt = context.clock().instant();
+        this.openedAtMillis = context.clock().millis();
         this.channels = new ChannelSubscriptions(this, context, out, executor);
-        this.reads = new ChannelReads(this, context, executor, channels);
-        this.publications = new ClientPublications(this, context, executor);
         this.abuse = new AbuseControl(context.settings());
-        this.timers = new SessionTimers(this, context, executor);
+        this.timers = new SessionTimers(this, context);
     }
 
     public String id() {
@@ -129,7 +131,7 @@ public final class Session implements Subscriber {
     }
 
     public Instant openedAt() {
-        return openedAt;
+        return Instant.ofEpochMilli(openedAtMillis);
     }
 
     /** What the current token allows; call on the executor. */
@@ -161,7 +163,7 @@ public final class Session implements Subscriber {
         SessionSettings settings = context.settings();
         List<String> automatic = new ArrayList<>();
         if (settings.autoSubscribePersonal()) {
-            String personal = ChannelNames.personal(principal.subject());
+            String personal = permissions.personal(); // ChannelNames.personal of the subject, already built
             if (personal != null) {
                 automatic.add(personal);
             }
@@ -182,7 +184,7 @@ public final class Session implements Subscriber {
         for (String channel : recovering) {
             channels.subscribe(new ClientMessage.Subscribe(null, channel, recover.get(channel)), permissions, false);
         }
-        timers.start(principal.expiresAt());
+        timers.start(principal.expiresAt(), executor);
     }
 
     /** One complete inbound text message (already size-capped and UTF-8 checked by the transport). */
@@ -206,14 +208,28 @@ public final class Session implements Subscriber {
             case ClientMessage.Ping ping -> send(new ServerMessage.Pong(ping.id()));
             case ClientMessage.Auth auth -> reauthenticate(auth);
             case ClientMessage.Subscribe subscribe -> channels.subscribe(subscribe, permissions, true);
-            case ClientMessage.History history -> reads.history(history, permissions, true);
-            case ClientMessage.Presence presence -> reads.presence(presence, permissions, true);
+            case ClientMessage.History history -> reads().history(history, permissions, true);
+            case ClientMessage.Presence presence -> reads().presence(presence, permissions, true);
             case ClientMessage.Unsubscribe unsubscribe -> {
                 channels.leave(unsubscribe.channel());
                 send(new ServerMessage.Ack(unsubscribe.id(), null));
             }
-            case ClientMessage.Publish publish -> publications.publish(publish, permissions);
+            case ClientMessage.Publish publish -> publications().publish(publish, permissions);
         }
+    }
+
+    private ChannelReads reads() {
+        if (reads == null) {
+            reads = new ChannelReads(this, context, executor, channels);
+        }
+        return reads;
+    }
+
+    private ClientPublications publications() {
+        if (publications == null) {
+            publications = new ClientPublications(this, context, executor);
+        }
+        return publications;
     }
 
     @Override
@@ -263,7 +279,9 @@ public final class Session implements Subscriber {
         closed = true;
         timers.cancel();
         channels.closeAll();
-        publications.closeAll();
+        if (publications != null) {
+            publications.closeAll();
+        }
     }
 
     public boolean isClosed() {

@@ -18,13 +18,18 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Every socket of the public listener: all accepted ones (for shutdown, including those still
- * handshaking) and the upgraded ones by user (for "newest connection wins" and the backend API).
- * Thread-safe; sockets leave on their own when they close.
+ * Every socket of the public listener: those still handshaking in a channel group, the upgraded
+ * ones by id and by user (for shutdown, "newest connection wins" and the backend API). Thread-safe;
+ * sockets leave on their own when they close.
+ *
+ * <p>An upgraded socket leaves the group when it is admitted (it is in the id map before, so it is
+ * always in one of the two, and shutdown, which walks both, may reach it twice: closing is
+ * idempotent). Why: the group costs every socket a map entry and a second close listener (with it a
+ * listener array), ~90 bytes for as long as the connection lives, and the id map already has it.
  */
 public final class Connections implements ConnectionDirectory {
     private final ChannelGroup accepted = new DefaultChannelGroup("portcullis-public", GlobalEventExecutor.INSTANCE);
-    private final Set<WebSocketHandler> live = ConcurrentHashMap.newKeySet();
+    /** The upgraded connections by id; also their count (ids are unique, so no separate set is kept). */
     private final ConcurrentHashMap<String, WebSocketHandler> byId = new ConcurrentHashMap<>();
     private final UserConnections<WebSocketHandler> byUser;
     private volatile boolean draining;
@@ -37,15 +42,18 @@ public final class Connections implements ConnectionDirectory {
         accepted.add(channel);
     }
 
-    /** Registers an upgraded connection; returns the older ones of its user that must now close (4500). */
+    /**
+     * Registers an upgraded connection; returns the older ones of its user that must now close (4500).
+     * Call before adding the connection's own close listener: leaving the group then takes the
+     * group's listener off the close future, so that the one left needs no listener array.
+     */
     List<WebSocketHandler> admit(String user, WebSocketHandler connection) {
-        live.add(connection);
         byId.put(connection.session().id(), connection);
+        accepted.remove(connection.channel());
         return byUser.admit(user, connection);
     }
 
     void remove(String user, WebSocketHandler connection) {
-        live.remove(connection);
         byId.remove(connection.session().id(), connection);
         byUser.remove(user, connection);
     }
@@ -58,12 +66,12 @@ public final class Connections implements ConnectionDirectory {
     /** Upgraded connections. */
     @Override
     public int active() {
-        return live.size();
+        return byId.size();
     }
 
-    /** Accepted sockets, upgraded or not. */
+    /** Accepted sockets, upgraded or not (one that is being admitted may count twice for a moment). */
     public int sockets() {
-        return accepted.size();
+        return accepted.size() + byId.size();
     }
 
     public List<WebSocketHandler> ofUser(String user) {
@@ -119,6 +127,9 @@ public final class Connections implements ConnectionDirectory {
      */
     public void closeAll(Disconnect disconnect) {
         draining = true;
+        for (WebSocketHandler handler : byId.values()) {
+            handler.disconnectLater(disconnect);
+        }
         for (Channel channel : accepted) {
             // Decide on the channel's loop: an upgrade in progress there finishes first, then gets the close frame.
             channel.eventLoop().execute(() -> {
@@ -142,6 +153,9 @@ public final class Connections implements ConnectionDirectory {
         draining = true;
         long windowMillis = Math.max(1, window.toMillis());
         java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (WebSocketHandler handler : byId.values()) {
+            handler.goAwayLater(random.nextLong(windowMillis), random.nextLong(windowMillis));
+        }
         for (Channel channel : accepted) {
             long delay = random.nextLong(windowMillis);
             long retryAfter = random.nextLong(windowMillis);
@@ -159,7 +173,7 @@ public final class Connections implements ConnectionDirectory {
     /** Waits until every socket has closed; false when {@code timeout} passed first. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!accepted.isEmpty()) {
+        while (!accepted.isEmpty() || !byId.isEmpty()) {
             if (System.nanoTime() >= deadline) {
                 return false;
             }
@@ -170,6 +184,9 @@ public final class Connections implements ConnectionDirectory {
 
     /** Closes what is left at once, without a close handshake. */
     public void forceCloseAll() {
+        for (WebSocketHandler handler : byId.values()) {
+            accepted.add(handler.channel()); // one group to close and wait for
+        }
         accepted.close().awaitUninterruptibly(Duration.ofSeconds(5).toMillis());
     }
 }

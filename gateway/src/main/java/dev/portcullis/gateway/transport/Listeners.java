@@ -1,6 +1,7 @@
 package dev.portcullis.gateway.transport;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.buffer.ByteBufAllocator;
@@ -63,6 +64,9 @@ public final class Listeners {
         return new Listeners(publicChannel, adminChannel);
     }
 
+    /** Stateless: it only makes the per-channel handles, so every socket can share it. */
+    private static final AdaptiveRecvByteBufAllocator RECEIVE_SIZES = new AdaptiveRecvByteBufAllocator();
+
     private static Channel bind(EventLoops loops, ChannelInitializer<SocketChannel> initializer, String host, int port, String key,
             WriteBufferWaterMark waterMark) {
         var future = new ServerBootstrap()
@@ -75,6 +79,9 @@ public final class Listeners {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
+                // One receive-size policy for every socket (its per-socket state lives in the handle each
+                // channel makes from it): Netty's default is a new one per socket, 32 bytes each.
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_SIZES)
                 .childHandler(initializer)
                 .bind(host, port)
                 .awaitUninterruptibly();

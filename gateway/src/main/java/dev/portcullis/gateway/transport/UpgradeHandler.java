@@ -10,9 +10,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -206,29 +208,43 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             Map<String, ClientMessage.Since> recover, InetSocketAddress remote) {
         Channel channel = ctx.channel();
         int maxBytes = services.config().limits().maxMessageBytes();
+        String deflate = services.config().server().compression()
+                ? DeflateNegotiation.answer(request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS))
+                : null;
         WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
                 .maxFramePayloadLength(maxBytes)
-                .allowExtensions(false)
+                .allowExtensions(deflate != null) // RSV1 then; InflateHandler.ReservedBits checks the bits
                 .allowMaskMismatch(false)
                 .closeOnProtocolViolation(false)
                 .build();
         withoutBearerEntries(request); // the token must not reach Netty's handshake logging, nor be echoed
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(
                 webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder);
-        WebSocketHandler handler = new WebSocketHandler(services, channel);
+        WebSocketHandler handler = new WebSocketHandler(services, channel, deflate != null);
         Session session = new Session(connectionId(), principal, remote, handler, channel.eventLoop(), services.sessions());
         handler.attach(session);
         // The frame handlers go in before the 101 is written: the write may complete at once, and
         // the session's first message and the connection's metrics must find them in place.
         ctx.pipeline().remove(HandshakeTimeoutHandler.NAME);
-        // The handshaker does not validate UTF-8 by itself (only WebSocketServerProtocolHandler adds this).
-        ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
-        ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
+        HttpHeaders answer = null;
+        if (deflate == null) {
+            // The handshaker does not validate UTF-8 by itself (only WebSocketServerProtocolHandler adds this).
+            ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
+            ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
+        } else {
+            // Compressed fragments are only whole after the aggregator, and UTF-8 can only be checked
+            // once inflated; the reserved bits must be checked while the fragments are still apart.
+            ctx.pipeline().addLast("ws-rsv", new InflateHandler.ReservedBits());
+            ctx.pipeline().addLast("ws-aggregator", new WebSocketFrameAggregator(maxBytes));
+            ctx.pipeline().addLast("ws-inflate", new InflateHandler(maxBytes, services.metrics().compression()));
+            ctx.pipeline().addLast("ws-utf8", new Utf8FrameValidator(false));
+            answer = new DefaultHttpHeaders().set(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, deflate);
+        }
         ctx.pipeline().addLast("ws", handler);
         ctx.pipeline().remove(this);
         ChannelFuture written;
         try {
-            written = handshaker.handshake(channel, request);
+            written = handshaker.handshake(channel, request, answer, channel.newPromise());
         } catch (RuntimeException e) {
             log.debug("handshake refused by the codec: {}", e.toString());
             services.metrics().handshakeRejected("bad_request");
@@ -242,6 +258,9 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 return;
             }
             services.metrics().handshakeCompleted(Duration.ofNanos(System.nanoTime() - startNanos));
+            if (deflate != null) {
+                services.metrics().compression().negotiated();
+            }
             List<WebSocketHandler> replaced = services.connections().admit(principal.subject(), handler);
             services.registry().registered(principal.subject(), session.id(),
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(), session.openedAt());

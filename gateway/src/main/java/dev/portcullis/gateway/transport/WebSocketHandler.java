@@ -1,9 +1,12 @@
 package dev.portcullis.gateway.transport;
 
 import dev.portcullis.gateway.channel.Publication;
+import dev.portcullis.gateway.config.HeartbeatConfig;
 import dev.portcullis.gateway.session.Disconnect;
+import dev.portcullis.gateway.session.LoopSweep;
 import dev.portcullis.gateway.session.Outbound;
 import dev.portcullis.gateway.session.Session;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,20 +42,27 @@ import org.slf4j.MDC;
  *
  * <p>Heartbeat: a ping every interval; if nothing at all arrives within the timeout after it, the
  * peer is presumed dead. Any frame counts as a sign of life, not only a pong, so a busy client whose
- * pong queues behind its own data is not dropped.
+ * pong queues behind its own data is not dropped. Its clock is two fields checked by the loop's
+ * {@link LoopSweep} (this handler is a member), not a scheduled task per connection: a ping or the
+ * timeout happens at the first sweep at or after it is due, up to one tick late (at most a tenth of
+ * the shorter of interval and timeout, and at most one second), never early.
  */
-public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements Outbound {
+public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements Outbound, LoopSweep.Member {
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(WebSocketHandler.class);
 
     private final Services services;
     private final Channel channel;
+    /** permessage-deflate was negotiated: publications go out as the shared compressed frame. */
+    private final boolean deflate;
     private final long openedNanos = System.nanoTime();
     private Session session;
     private int closeCode = 1006;
     private boolean closeSent;
     private long lastReadNanos = System.nanoTime();
-    private ScheduledFuture<?> heartbeat;
+    /** While {@link #pinged} is false, when the next ping is due; while it is true, when the last ping went out. */
+    private long heartbeatNanos;
+    private boolean pinged;
     private ScheduledFuture<?> slowGrace;
     private ScheduledFuture<?> closeTimer;
     private boolean unflushed;
@@ -60,9 +70,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     /** Where publication frames enter the pipeline: just past the frame encoder (see {@link #frames()}). */
     private ChannelHandlerContext frames;
 
-    WebSocketHandler(Services services, Channel channel) {
+    WebSocketHandler(Services services, Channel channel, boolean deflate) {
         this.services = services;
         this.channel = channel;
+        this.deflate = deflate;
     }
 
     void attach(Session session) {
@@ -71,6 +82,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
 
     public Session session() {
         return session;
+    }
+
+    Channel channel() {
+        return channel;
     }
 
     /**
@@ -105,7 +120,10 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
         opened = true;
         services.metrics().connectionOpened();
-        scheduleHeartbeat(services.config().heartbeat().interval().toNanos());
+        HeartbeatConfig heartbeat = services.config().heartbeat();
+        heartbeatNanos = System.nanoTime() + heartbeat.interval().toNanos();
+        Duration shorter = heartbeat.interval().compareTo(heartbeat.timeout()) <= 0 ? heartbeat.interval() : heartbeat.timeout();
+        LoopSweep.join(channel.eventLoop(), shorter, this);
     }
 
     @Override
@@ -137,14 +155,19 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
      * Writes a shared publication frame. Unsent bytes are bounded: past the write-buffer high water
      * mark ({@code limits.max-outbound-bytes}) the connection has {@code limits.slow-consumer-grace}
      * to drain, and past twice the mark it is closed at once, with 4009 either way. The close frame
-     * queues behind at most that much, so a client that resumes reading still learns why.
+     * queues behind at most that much, so a client that resumes reading still learns why. With
+     * permessage-deflate the frame is the publication's shared compressed one. Replies
+     * ({@link #send}) and control frames always go out uncompressed: RFC 7692 lets the sender choose
+     * per message, they are short, and compressing them would need zlib state here or a compression
+     * per reply.
      */
     @Override
     public void deliver(Publication publication) {
         if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
             return;
         }
-        frames().write(publication.retainedWireFrame(), channel.voidPromise());
+        ByteBuf frame = deflate ? publication.retainedDeflatedWireFrame(services.metrics().compression()) : publication.retainedWireFrame();
+        frames().write(frame, channel.voidPromise());
         unflushed = true;
     }
 
@@ -346,9 +369,6 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (heartbeat != null) {
-            heartbeat.cancel(false);
-        }
         if (slowGrace != null) {
             slowGrace.cancel(false);
         }
@@ -370,30 +390,35 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         ctx.fireChannelInactive();
     }
 
-    private void scheduleHeartbeat(long delayNanos) {
-        heartbeat = channel.eventLoop().schedule(this::ping, delayNanos, TimeUnit.NANOSECONDS);
+    /**
+     * The heartbeat, once per tick of the loop's sweep: a ping when one is due; after a ping, the next
+     * one is due {@code max(interval, timeout)} after it once anything was read, and the connection
+     * closes once the timeout passed without. False (leave the sweep) once the connection is closing.
+     */
+    @Override
+    public boolean sweep() {
+        if (closeSent || !channel.isActive()) {
+            return false;
+        }
+        long now = System.nanoTime();
+        HeartbeatConfig heartbeat = services.config().heartbeat();
+        if (!pinged) {
+            if (now - heartbeatNanos >= 0) {
+                channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
+                heartbeatNanos = now;
+                pinged = true;
+            }
+        } else if (lastReadNanos - heartbeatNanos >= 0) {
+            pinged = false;
+            heartbeatNanos += Math.max(heartbeat.interval().toNanos(), heartbeat.timeout().toNanos());
+        } else if (now - heartbeatNanos >= heartbeat.timeout().toNanos()) {
+            heartbeatTimedOut();
+            return false;
+        }
+        return true;
     }
 
-    private void ping() {
-        if (closeSent || !channel.isActive()) {
-            return;
-        }
-        long pingNanos = System.nanoTime();
-        channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
-        long timeout = services.config().heartbeat().timeout().toNanos();
-        heartbeat = channel.eventLoop().schedule(() -> checkAlive(pingNanos), timeout, TimeUnit.NANOSECONDS);
-    }
-
-    private void checkAlive(long pingNanos) {
-        if (closeSent || !channel.isActive()) {
-            return;
-        }
-        if (lastReadNanos - pingNanos >= 0) {
-            long interval = services.config().heartbeat().interval().toNanos();
-            long timeout = services.config().heartbeat().timeout().toNanos();
-            scheduleHeartbeat(Math.max(0, interval - timeout));
-            return;
-        }
+    private void heartbeatTimedOut() {
         services.metrics().heartbeatTimeout();
         try (var ignored = MDC.putCloseable("conn", id())) {
             log.debug("heartbeat timeout: nothing received within {} of a ping", services.config().heartbeat().timeout());

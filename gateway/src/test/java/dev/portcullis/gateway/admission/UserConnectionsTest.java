@@ -96,4 +96,25 @@ class UserConnectionsTest {
 
         assertThat(snapshot).containsExactly("c1");
     }
+
+    @Test
+    void aUserGoesFromOneConnectionToSeveralAndBackInOrder() {
+        UserConnections<String> registry = new UserConnections<>(0);
+        registry.admit("alice", "c1");
+        assertThat(registry.connections("alice")).containsExactly("c1");
+        registry.admit("alice", "c2");
+        registry.admit("alice", "c3");
+        assertThat(registry.connections("alice")).containsExactly("c1", "c2", "c3");
+        assertThat(registry.remove("alice", "c1")).isTrue();
+        assertThat(registry.remove("alice", "c3")).isTrue();
+        assertThat(registry.connections("alice")).containsExactly("c2");
+        registry.admit("alice", "c4");
+        assertThat(registry.connections("alice")).containsExactly("c2", "c4");
+        assertThat(registry.remove("alice", "c4")).isTrue();
+        assertThat(registry.remove("alice", "c4")).isFalse();
+        assertThat(registry.remove("alice", "c2")).isTrue();
+        assertThat(registry.connections("alice")).isEmpty();
+        assertThat(registry.users()).isZero();
+        assertThat(registry.size()).isZero();
+    }
 }

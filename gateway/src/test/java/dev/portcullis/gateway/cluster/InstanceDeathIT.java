@@ -39,8 +39,10 @@ class InstanceDeathIT {
                     broker: {type: redis, redis-url: "%s", instance-id: doomed, presence-ttl: 3s}
                     """.formatted(Tokens.SECRET, redis.url()));
             String java = ProcessHandle.current().info().command().orElse("java");
-            Process a = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", Path.of("target", "portcullis.jar").toString(),
-                    "serve", "--config", config.toString()).redirectErrorStream(true).start();
+            ProcessBuilder doomed = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-jar", Path.of("target", "portcullis.jar").toString(),
+                    "serve", "--config", config.toString()).redirectErrorStream(true);
+            doomed.environment().put("PORTCULLIS_SERVER_WARMUP", "off"); // no JIT warm-up competing with the test
+            Process a = doomed.start();
             try {
                 int port = port(a);
                 WsClient onA = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + Tokens.hs256("ghost")));

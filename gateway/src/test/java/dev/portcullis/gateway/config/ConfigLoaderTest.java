@@ -91,6 +91,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void compressionIsOffByDefaultAndUnquotedYamlOnOffWorks(@TempDir Path dir) throws Exception {
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).server().compression()).isFalse();
+        Path file = dir.resolve("c.yaml");
+        for (String value : List.of("off", "on", "\"off\"")) { // YAML reads an unquoted on/off as a boolean
+            Files.writeString(file, "server:\n  compression: " + value + "\nauth:\n  hmac-secret: " + SECRET + "\n");
+            assertThat(ConfigLoader.load(file, Map.of(), Map.of()).server().compression()).as(value).isEqualTo(value.equals("on"));
+        }
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "server.compression", "maybe")))
+                .hasMessageContaining("server.compression: must be one of on, off");
+    }
+
+    @Test
     void unknownKeysInTheFileAreRefused(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("c.yaml");
         Files.writeString(file, "auth:\n  hmac-secret: " + SECRET + "\nlimits:\n  max-conections: 5\n");
@@ -138,6 +150,21 @@ class ConfigLoaderTest {
                 .hasMessageContaining("channels.join-leave: 'al*' matches the automatic channel 'alerts'");
         assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "broker.presence-ttl", "500ms")))
                 .hasMessageContaining("broker.presence-ttl: must be at least 1s");
+    }
+
+    @Test
+    void encryptedChannelsTakeChannelPatternsAndNoNamespaceWithASchema() {
+        GatewayConfig config = ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("secret:*", "vault")));
+        assertThat(config.channels().encrypted()).containsExactly("secret:*", "vault");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET)).channels().encrypted()).isEmpty();
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("a*b"))))
+                .hasMessageContaining("channels.encrypted: 'a*b' is neither a channel name nor a prefix pattern ending in *");
+        Path schema = Path.of("..", "examples", "chat.schema.json");
+        assertThatThrownBy(() -> ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("ch*"),
+                "channels.schemas", List.of("chat=" + schema))))
+                .hasMessageContaining("channels.encrypted: matches channels in namespace 'chat', which has a schema in channels.schemas");
+        assertThat(ConfigLoader.load(Map.of("auth.hmac-secret", SECRET, "channels.encrypted", List.of("secret:*"),
+                "channels.schemas", List.of("chat=" + schema))).channels().schemas()).containsKey("chat");
     }
 
     @Test
@@ -251,5 +278,24 @@ class ConfigLoaderTest {
         Map<String, Object> copy = new java.util.HashMap<>(base);
         copy.put(key, value);
         return copy;
+    }
+
+    @Test
+    void warmupIsOnOffOrABoundedBudget() {
+        Map<String, Object> base = Map.of("auth.hmac-secret", "0123456789abcdef0123456789abcdef");
+        java.util.function.Function<String, Duration> warmup = value -> {
+            Map<String, Object> settings = new java.util.HashMap<>(base);
+            settings.put("server.warmup", value);
+            return ConfigLoader.load(settings).server().warmup();
+        };
+        assertThat(ConfigLoader.load(base).server().warmup()).as("default on").isEqualTo(ConfigLoader.DEFAULT_WARMUP);
+        assertThat(warmup.apply("on")).isEqualTo(ConfigLoader.DEFAULT_WARMUP);
+        assertThat(warmup.apply("off")).isZero();
+        assertThat(warmup.apply("0")).isZero();
+        assertThat(warmup.apply("5s")).isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> warmup.apply("61s")).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).anyMatch(p -> p.startsWith("server.warmup: must be at most 60s")));
+        assertThatThrownBy(() -> warmup.apply("yes")).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).anyMatch(p -> p.startsWith("server.warmup: must be a duration")));
     }
 }

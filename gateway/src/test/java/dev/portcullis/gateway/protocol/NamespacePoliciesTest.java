@@ -28,8 +28,8 @@ class NamespacePoliciesTest {
     void validChatDataPasses() {
         PublicationData policies = chat("text");
         String data = "{\"type\":\"chat\",\"content\":\"hello\",\"roomId\":\"" + ROOM + "\"}";
-        assertThat(policies.prepare("chat", json(data))).isEqualTo(data);
-        assertThat(policies.prepare("chat", json("{\"roomId\":\"" + ROOM.toUpperCase() + "\",\"type\":\"typing\"}")))
+        assertThat(policies.prepare("chat:c", "chat", json(data))).isEqualTo(data);
+        assertThat(policies.prepare("chat:c", "chat", json("{\"roomId\":\"" + ROOM.toUpperCase() + "\",\"type\":\"typing\"}")))
                 .isEqualTo("{\"roomId\":\"" + ROOM.toUpperCase() + "\",\"type\":\"typing\"}");
     }
 
@@ -41,7 +41,7 @@ class NamespacePoliciesTest {
         assertThat(e.code()).isEqualTo(ProtocolException.INVALID_MESSAGE);
         assertThat(e.getMessage()).isEqualTo("$.data.content: must be at most 1000 characters");
         assertThat(e.id()).isNull();
-        assertThat(chat("text").prepare("chat",
+        assertThat(chat("text").prepare("chat:c", "chat",
                 json("{\"type\":\"chat\",\"content\":\"" + "x".repeat(1000) + "\",\"roomId\":\"" + ROOM + "\"}"))).contains("xxx");
     }
 
@@ -72,8 +72,8 @@ class NamespacePoliciesTest {
     @Test
     void schemaAppliesOnlyToItsNamespace() {
         PublicationData policies = chat("text");
-        assertThat(policies.prepare("", json("{\"anything\":true}"))).isEqualTo("{\"anything\":true}");
-        assertThat(policies.prepare("chatty", json("[1]"))).isEqualTo("[1]");
+        assertThat(policies.prepare("c", "", json("{\"anything\":true}"))).isEqualTo("{\"anything\":true}");
+        assertThat(policies.prepare("chatty:c", "chatty", json("[1]"))).isEqualTo("[1]");
     }
 
     @Test
@@ -87,7 +87,7 @@ class NamespacePoliciesTest {
     void formatIsAsserted() throws IOException {
         Path schema = write("{\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"}}}");
         PublicationData policies = NamespacePolicies.create(config(Map.of("n", schema), Map.of(), "none"));
-        assertThat(policies.prepare("n", json("{\"id\":\"" + ROOM + "\"}"))).contains(ROOM);
+        assertThat(policies.prepare("n:c", "n", json("{\"id\":\"" + ROOM + "\"}"))).contains(ROOM);
         assertThat(refusal(policies, "n", "{\"id\":\"nope\"}").getMessage()).isEqualTo("$.data.id: must be a valid uuid");
     }
 
@@ -99,7 +99,7 @@ class NamespacePoliciesTest {
         String data = "{\"msg\":\"<script>alert(1)</script>hello\",\"n\":[\"<b>bold</b>\",[\"e\\u0301\",{\"deep\":\"a\\u0000b\"}]],"
                 + "\"keep\":\"a < b && c > d\",\"num\":1.5,\"int\":-3,\"big\":123456789012345678901234567890,"
                 + "\"yes\":true,\"no\":false,\"nothing\":null,\"empty\":{},\"none\":[]}";
-        assertThat(policies.prepare("chat", json(data))).isEqualTo(
+        assertThat(policies.prepare("chat:c", "chat", json(data))).isEqualTo(
                 "{\"msg\":\"hello\",\"n\":[\"bold\",[\"\u00e9\",{\"deep\":\"ab\"}]],"
                         + "\"keep\":\"a < b && c > d\",\"num\":1.5,\"int\":-3,\"big\":123456789012345678901234567890,"
                         + "\"yes\":true,\"no\":false,\"nothing\":null,\"empty\":{},\"none\":[]}");
@@ -107,7 +107,7 @@ class NamespacePoliciesTest {
 
     @Test
     void textModeSanitisesKeysAndKeepsTheirOrder() {
-        assertThat(modes("text").prepare("x", json("{\"a\":1,\"<i>b</i>\":2,\"e\\u0301\":3,\"z\":4}")))
+        assertThat(modes("text").prepare("x:c", "x", json("{\"a\":1,\"<i>b</i>\":2,\"e\\u0301\":3,\"z\":4}")))
                 .isEqualTo("{\"a\":1,\"b\":2,\"\u00e9\":3,\"z\":4}");
     }
 
@@ -130,23 +130,23 @@ class NamespacePoliciesTest {
     @Test
     void noneModeReturnsDataUnchanged() {
         String data = "{\"html\":\"<script>alert(1)</script>\",\"nfd\":\"e\\u0301\",\"ctl\":\"\\u0001\",\"n\":[1,2.5,null,true]}";
-        assertThat(modes("none").prepare("raw", json(data))).isEqualTo(json(data).toString());
-        assertThat(modes("none").prepare("raw", json(data))).contains("<script>", "e\u0301", "\\u0001");
+        assertThat(modes("none").prepare("raw:c", "raw", json(data))).isEqualTo(json(data).toString());
+        assertThat(modes("none").prepare("raw:c", "raw", json(data))).contains("<script>", "e\u0301", "\\u0001");
     }
 
     @Test
     void modeIsChosenByNamespace() {
         PublicationData policies = NamespacePolicies.create(config(Map.of(), Map.of("raw", "none", "chat", "text"), "none"));
-        assertThat(policies.prepare("raw", json("\"<b>x</b>\""))).isEqualTo("\"<b>x</b>\"");
-        assertThat(policies.prepare("chat", json("\"<b>x</b>\""))).isEqualTo("\"x\"");
-        assertThat(policies.prepare("", json("\"<b>x</b>\""))).isEqualTo("\"<b>x</b>\"");
+        assertThat(policies.prepare("raw:c", "raw", json("\"<b>x</b>\""))).isEqualTo("\"<b>x</b>\"");
+        assertThat(policies.prepare("chat:c", "chat", json("\"<b>x</b>\""))).isEqualTo("\"x\"");
+        assertThat(policies.prepare("c", "", json("\"<b>x</b>\""))).isEqualTo("\"<b>x</b>\"");
     }
 
     @Test
     void decodedDataKeepsItsNumbers() {
         ClientMessage.Publish publish = (ClientMessage.Publish) new MessageCodec().decode(
                 "{\"type\":\"publish\",\"channel\":\"c\",\"data\":[0,-1,9007199254740993,123456789012345678901234567890,0.1,1e2,-0.0]}");
-        assertThat(modes("text").prepare("", publish.data()))
+        assertThat(modes("text").prepare("c", "", publish.data()))
                 .isEqualTo("[0,-1,9007199254740993,123456789012345678901234567890,0.1,100.0,-0.0]");
     }
 
@@ -183,6 +183,44 @@ class NamespacePoliciesTest {
     /** The chat example's own schema (tests run in the gateway module's directory). */
     static final Path CHAT_SCHEMA = Path.of("..", "examples", "chat.schema.json");
 
+    // --- encrypted channels
+
+    @Test
+    void anEncryptedChannelTakesTheEnvelopeAsSentAndNothingElse() {
+        ChannelsConfig config = new ChannelsConfig("channels", List.of(), List.of(), true, Map.of("chat", CHAT_SCHEMA), Map.of(), "text",
+                false, List.of(), List.of(), List.of("secret:*", "vault"));
+        NamespacePolicies policies = NamespacePolicies.create(config);
+        // a kid the text sanitiser would change (markup, an entity-like &) passes byte for byte
+        String envelope = EncryptedEnvelopeTest.VALID.replace("\"k1\"", "\"<b>k&amp;1</b>\"");
+        for (PublicationData data : List.of(policies, policies.unsanitised())) {
+            assertThat(data.prepare("secret:room", "secret", json(envelope))).isEqualTo(envelope);
+            assertThat(data.prepare("vault", "", json(envelope))).isEqualTo(envelope);
+            assertThat(data.encrypted("secret:room")).isTrue();
+            assertThat(data.encrypted("vault")).isTrue();
+            assertThat(data.encrypted("vaults")).isFalse();
+            assertThat(catchThrowableOfType(ProtocolException.class, () -> data.prepare("secret:room", "secret", json("{\"text\":\"hi\"}")))
+                    .getMessage()).isEqualTo("$.data.v: v is required");
+        }
+        // the same namespace's other channels, and other namespaces, keep their policies
+        assertThat(policies.prepare("vaults", "", json("\"<b>x</b>\""))).isEqualTo("\"x\"");
+        assertThat(refusal(policies, "chat", envelope).getMessage()).startsWith("$.data");
+    }
+
+    @Test
+    void anEncryptedPatternReachingANamespaceWithASchemaIsRefused() {
+        for (String pattern : List.of("chat:*", "chat:room-1", "ch*", "*")) {
+            assertThatThrownBy(() -> NamespacePolicies.create(new ChannelsConfig("channels", List.of(), List.of(), true,
+                    Map.of("chat", CHAT_SCHEMA), Map.of(), "text", false, List.of(), List.of(), List.of(pattern))))
+                    .as(pattern)
+                    .hasMessage("channels.encrypted: matches channels in namespace 'chat', which has a schema in channels.schemas: "
+                            + "the gateway cannot check encrypted data against a schema; narrow the pattern or remove the schema");
+        }
+        for (String pattern : List.of("chats:*", "chat", "chatroom", "secret*", "c:*")) {
+            assertThat(NamespacePolicies.create(new ChannelsConfig("channels", List.of(), List.of(), true,
+                    Map.of("chat", CHAT_SCHEMA), Map.of(), "text", false, List.of(), List.of(), List.of(pattern)))).as(pattern).isNotNull();
+        }
+    }
+
     private PublicationData chat(String mode) {
         return NamespacePolicies.create(config(Map.of("chat", CHAT_SCHEMA), Map.of(), mode));
     }
@@ -192,7 +230,7 @@ class NamespacePoliciesTest {
     }
 
     private static ChannelsConfig config(Map<String, Path> schemas, Map<String, String> sanitize, String sanitizeDefault) {
-        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault, false, List.of(), List.of());
+        return new ChannelsConfig("channels", List.of(), List.of(), true, schemas, sanitize, sanitizeDefault, false, List.of(), List.of(), List.of());
     }
 
     private Path write(String schema) throws IOException {
@@ -200,7 +238,7 @@ class NamespacePoliciesTest {
     }
 
     private static ProtocolException refusal(PublicationData policies, String namespace, String data) {
-        ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> policies.prepare(namespace, json(data)));
+        ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> policies.prepare(namespace + ":c", namespace, json(data)));
         assertThat(e).as(data).isNotNull();
         return e;
     }

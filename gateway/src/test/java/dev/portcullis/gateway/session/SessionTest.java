@@ -497,4 +497,17 @@ class SessionTest {
         assertThat(sent).hasSize(1);
         assertThat(index.subscriptions()).isZero();
     }
+
+    @Test
+    void reauthRequestsKeepAFixedRateFromTheStart() {
+        Session session = session("ivan", Duration.ofHours(2), Duration.ofMinutes(15), 0);
+        advance(Duration.ofMinutes(15));
+        session.onText("{\"type\":\"auth\",\"id\":\"a\",\"token\":\"" + token("ivan", Duration.ofHours(2)) + "\"}");
+        loop.runPendingTasks();
+        advance(Duration.ofMinutes(14));
+        assertThat(sent.stream().filter(text -> parse(text).path("type").asText().equals("reauth"))).hasSize(1);
+        advance(Duration.ofMinutes(1)); // 30 minutes after the start, whenever the first one was answered
+        assertThat(sent.stream().filter(text -> parse(text).path("type").asText().equals("reauth"))).hasSize(2);
+        assertThat(closes).isEmpty();
+    }
 }

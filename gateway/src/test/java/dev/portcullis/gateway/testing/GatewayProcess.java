@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +49,16 @@ public final class GatewayProcess implements AutoCloseable {
      * commands in {@code shellPrefix} (may be empty), and waits for it to report its ports.
      */
     public static GatewayProcess start(Path dir, String yaml, String shellPrefix) throws IOException, InterruptedException {
+        return start(dir, yaml, shellPrefix, List.of(), Map.of());
+    }
+
+    /**
+     * As {@link #start(Path, String, String)}, with extra JVM options (before {@code -jar}) and
+     * environment variables. {@code server.warmup} is off unless {@code env} sets
+     * {@code PORTCULLIS_SERVER_WARMUP}: a test gateway need not wait for the JIT.
+     */
+    public static GatewayProcess start(Path dir, String yaml, String shellPrefix, List<String> jvmOptions, Map<String, String> env)
+            throws IOException, InterruptedException {
         Path jar = Path.of("target", "portcullis.jar").toAbsolutePath();
         if (!Files.exists(jar)) {
             throw new AssertionError("the shaded jar is built in the package phase, before integration tests: " + jar);
@@ -56,8 +67,12 @@ public final class GatewayProcess implements AutoCloseable {
         Files.writeString(config, yaml);
         String java = ProcessHandle.current().info().command().orElse("java");
         String command = (shellPrefix.isBlank() ? "" : shellPrefix + " && ")
-                + "exec '" + java + "' --enable-native-access=ALL-UNNAMED -jar '" + jar + "' serve --config '" + config + "'";
-        Process process = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+                + "exec '" + java + "' --enable-native-access=ALL-UNNAMED " + String.join(" ", jvmOptions.stream().map(o -> "'" + o + "'").toList())
+                + " -jar '" + jar + "' serve --config '" + config + "'";
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true);
+        builder.environment().put("PORTCULLIS_SERVER_WARMUP", "off");
+        builder.environment().putAll(env);
+        Process process = builder.start();
         GatewayProcess gateway = new GatewayProcess(process);
         try {
             gateway.awaitListening();

@@ -20,7 +20,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class RawWebSocket implements AutoCloseable {
     public static final int TEXT = 0x1, CONTINUATION = 0x0, BINARY = 0x2, CLOSE = 0x8, PING = 0x9, PONG = 0xA;
 
-    public record Frame(int opcode, byte[] payload) {
+    /** One frame as received; {@code rsv1} is the permessage-deflate "compressed" bit. */
+    public record Frame(int opcode, byte[] payload, boolean rsv1) {
         public int closeCode() {
             return payload.length >= 2 ? ((payload[0] & 0xff) << 8) | (payload[1] & 0xff) : 1005;
         }
@@ -91,13 +92,22 @@ public final class RawWebSocket implements AutoCloseable {
     }
 
     public void send(int opcode, byte[] payload, boolean fin) throws IOException {
-        out.write(frame(opcode, payload, fin));
+        send(opcode, payload, fin, false);
+    }
+
+    /** As {@link #send(int, byte[], boolean)}, with RSV1 (permessage-deflate: the message is compressed) set or not. */
+    public void send(int opcode, byte[] payload, boolean fin, boolean rsv1) throws IOException {
+        out.write(frame(opcode, payload, fin, rsv1));
         out.flush();
     }
 
     private static byte[] frame(int opcode, byte[] payload, boolean fin) {
+        return frame(opcode, payload, fin, false);
+    }
+
+    private static byte[] frame(int opcode, byte[] payload, boolean fin, boolean rsv1) {
         ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write((fin ? 0x80 : 0) | opcode);
+        frame.write((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode);
         if (payload.length < 126) {
             frame.write(0x80 | payload.length);
         } else if (payload.length < 65536) {
@@ -161,7 +171,7 @@ public final class RawWebSocket implements AutoCloseable {
         }
         byte[] payload = new byte[(int) length];
         in.readFully(payload);
-        return new Frame(b0 & 0x0f, payload);
+        return new Frame(b0 & 0x0f, payload, (b0 & 0x40) != 0);
     }
 
     /** Reads past data frames (and ignores pings: this client never pongs) until a close frame or EOF. */

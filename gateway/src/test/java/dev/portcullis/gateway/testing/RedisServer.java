@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -164,6 +166,35 @@ public final class RedisServer implements AutoCloseable {
      */
     public String cli(String... args) {
         return cli(CLI_TIMEOUT, args);
+    }
+
+    /**
+     * Every key under {@code prefix} (SCAN, so also on a large keyspace) with what it holds as text:
+     * strings, hashes, lists, sets, sorted sets and streams (every entry's id, fields and values).
+     * For tests that must show something appears nowhere in Redis, e.g. a plaintext that only the
+     * clients should ever see: {@code contentsUnder("portcullis").forEach((key, text) -> assertThat(text).doesNotContain(marker))}.
+     * Keys are matched by glob, so {@code prefix} must not hold glob characters.
+     */
+    public Map<String, String> contentsUnder(String prefix) {
+        if (prefix.chars().anyMatch(c -> "*?[\\".indexOf(c) >= 0)) {
+            throw new IllegalArgumentException("a plain key prefix, no glob characters: " + prefix);
+        }
+        Map<String, String> contents = new TreeMap<>();
+        for (String key : cli("--scan", "--pattern", prefix + "*").lines().filter(line -> !line.isEmpty()).toList()) {
+            String type = cli("TYPE", key);
+            String text = switch (type) {
+                case "string" -> cli("GET", key);
+                case "hash" -> cli("HGETALL", key);
+                case "list" -> cli("LRANGE", key, "0", "-1");
+                case "set" -> cli("SMEMBERS", key);
+                case "zset" -> cli("ZRANGE", key, "0", "-1", "WITHSCORES");
+                case "stream" -> cli("XRANGE", key, "-", "+");
+                case "none" -> ""; // expired or deleted between SCAN and TYPE
+                default -> throw new IllegalStateException("key " + key + " has a type this helper does not read: " + type);
+            };
+            contents.put(key, type + ": " + text);
+        }
+        return contents;
     }
 
     String cli(Duration timeout, String... args) {

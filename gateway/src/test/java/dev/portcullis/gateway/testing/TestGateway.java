@@ -20,7 +20,7 @@ public final class TestGateway implements AutoCloseable {
     private final Gateway gateway;
     private final GatewayConfig config;
 
-    private TestGateway(Map<String, Object> overrides) {
+    private TestGateway(Map<String, Object> overrides, boolean serve) {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("server.host", "127.0.0.1");
         settings.put("server.port", "0");
@@ -34,15 +34,20 @@ public final class TestGateway implements AutoCloseable {
         settings.put("limits.messages-per-minute", "0");
         settings.putAll(overrides);
         this.config = ConfigLoader.load(settings);
-        this.gateway = Gateway.start(config);
+        this.gateway = serve ? Gateway.serve(config, null) : Gateway.start(config);
     }
 
     public static TestGateway start() {
-        return new TestGateway(Map.of());
+        return new TestGateway(Map.of(), false);
     }
 
     public static TestGateway start(Map<String, Object> overrides) {
-        return new TestGateway(overrides);
+        return new TestGateway(overrides, false);
+    }
+
+    /** Started as {@code serve} starts it: with the warm-up of {@code server.warmup} (set it in {@code overrides}) before ready. */
+    public static TestGateway serve(Map<String, Object> overrides) {
+        return new TestGateway(overrides, true);
     }
 
     public Gateway gateway() {

@@ -122,13 +122,17 @@ public final class WsClient implements AutoCloseable {
 
     /** Next message, which must be a JSON text of the given {@code type}; earlier other types are skipped. */
     public JsonNode awaitMessage(String type) {
+        return json(awaitText(type));
+    }
+
+    /** As {@link #awaitMessage}, but the frame's text exactly as received (to compare bytes, not values). */
+    public String awaitText(String type) {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
             Event event = next(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
             if (event instanceof Text text) {
-                JsonNode node = json(text.text());
-                if (type.equals(node.path("type").asText())) {
-                    return node;
+                if (type.equals(json(text.text()).path("type").asText())) {
+                    return text.text();
                 }
             } else {
                 fail("expected a '" + type + "' message, got " + event);

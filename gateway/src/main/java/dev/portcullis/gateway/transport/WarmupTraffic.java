@@ -1,0 +1,375 @@
+package dev.portcullis.gateway.transport;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongPredicate;
+
+/**
+ * Real WebSocket traffic over loopback against a gateway of this process: what the warm-up before
+ * readiness and the AOT cache's training run ({@code portcullis train}) drive, so that the JIT has
+ * compiled (or the cache holds) the handshake, message and fan-out paths before clients arrive.
+ *
+ * <p>{@link #HOLDERS} connections subscribe to channel {@code warmup} and stay, answering
+ * {@code reauth}; {@link #CYCLES_IN_FLIGHT} slots then repeat a connection's whole life (upgrade with
+ * a bearer token, {@code connected}, subscribe to the slot's own {@code warmup:<slot>}, ping, publish
+ * on {@code warmup}, which fans out to the holders, close handshake). The cycles keep off the
+ * holders' channel so that its join/leave events do not multiply the fan-out per handshake: the
+ * handshake is what a cold start pays for most. Every
+ * {@link #ADMIN_EVERY}th cycle also publishes through the backend API and reads {@code /metrics}.
+ * The client speaks the wire format directly on raw bytes (a fixed request, masked frames with a
+ * zero key, a {@code type} prefix match on answers): it is cheap next to the server, whose code is
+ * what is being warmed.
+ *
+ * <p>Threads: each connection's handler is confined to its channel's event loop; the counters are
+ * atomics; {@link #run} blocks the calling thread (never an event loop) until the deadline, the
+ * {@code enough} signal, or a run of failures, and then at most {@link #CLOSE_WAIT_MILLIS} more.
+ */
+public final class WarmupTraffic {
+    static final int HOLDERS = 16;
+    static final int CYCLES_IN_FLIGHT = 32;
+    static final int ADMIN_EVERY = 32;
+    private static final long CLOSE_WAIT_MILLIS = 2000;
+    /** A connection that makes no progress for this long is closed (and counted as failed). */
+    private static final long STALL_MILLIS = 5000;
+    /** Stop after this many failed connections in a row: the target does not serve (warm-up is best effort). */
+    private static final int FAILURES_IN_A_ROW = 50;
+
+    private static final byte[] SUBSCRIBE = subscribe("warmup");
+    private static final byte[] PUBLISH = frame("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up\"}}");
+    private static final byte[] PING = frame("{\"type\":\"ping\",\"id\":\"g\"}");
+    private static final byte[] CLOSE = {(byte) 0x88, (byte) 0x82, 0, 0, 0, 0, 0x03, (byte) 0xE8}; // 1000, zero mask
+
+    /**
+     * @param target the public listener
+     * @param path its {@code server.path}
+     * @param admin the admin listener
+     * @param apiKey a key of {@code admin.api-keys}
+     * @param tokens bearer tokens with {@code rw} on channel {@code warmup}, one distinct user each;
+     *     at least {@link #HOLDERS} + {@link #CYCLES_IN_FLIGHT} of them
+     */
+    public record Target(InetSocketAddress target, String path, InetSocketAddress admin, String apiKey, List<String> tokens) {
+        public Target {
+            tokens = List.copyOf(tokens);
+            if (tokens.size() < HOLDERS + CYCLES_IN_FLIGHT) {
+                throw new IllegalArgumentException("the warm-up needs " + (HOLDERS + CYCLES_IN_FLIGHT) + " tokens");
+            }
+        }
+    }
+
+    /**
+     * What the run did.
+     *
+     * @param handshakes upgrades answered 101
+     * @param failures connections that did not complete their cycle
+     * @param deliveries publications the holders received
+     * @param adminRequests backend API and metrics requests answered 2xx
+     * @param stoppedBy {@code deadline}, {@code enough} or {@code failures}
+     */
+    public record Result(long handshakes, long failures, long deliveries, long adminRequests, String stoppedBy) {}
+
+    /** Tokens the total needs: {@link #HOLDERS} + {@link #CYCLES_IN_FLIGHT}. */
+    public static int tokensNeeded() {
+        return HOLDERS + CYCLES_IN_FLIGHT;
+    }
+
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelClass;
+    private final Target target;
+    private final AtomicLong handshakes = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong failuresInARow = new AtomicLong();
+    private final AtomicLong deliveries = new AtomicLong();
+    private final AtomicLong adminRequests = new AtomicLong();
+    private final AtomicLong cycles = new AtomicLong();
+    private final List<Channel> open = new ArrayList<>();
+    private final CountDownLatch holdersSubscribed = new CountDownLatch(HOLDERS);
+    private volatile boolean stopping;
+
+    private WarmupTraffic(EventLoops loops, Target target) {
+        this.group = loops.workers();
+        this.channelClass = loops.socketChannelClass();
+        this.target = target;
+    }
+
+    /**
+     * Drives the traffic until {@code deadlineNanos} ({@link System#nanoTime}) or until {@code enough}
+     * says so (asked every 50 ms), then closes every connection it opened.
+     */
+    public static Result run(EventLoops loops, Target target, long deadlineNanos, LongPredicate enough) throws InterruptedException {
+        return new WarmupTraffic(loops, target).drive(deadlineNanos, enough);
+    }
+
+    private Result drive(long deadlineNanos, LongPredicate enough) throws InterruptedException {
+        for (int i = 0; i < HOLDERS; i++) {
+            connect(new Connection(Role.HOLDER, target.tokens().get(i), SUBSCRIBE));
+        }
+        holdersSubscribed.await(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        for (int slot = 0; slot < CYCLES_IN_FLIGHT; slot++) {
+            connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot), subscribe("warmup:" + slot)));
+        }
+        String stoppedBy = "deadline";
+        while (System.nanoTime() - deadlineNanos < 0) {
+            if (failuresInARow.get() >= FAILURES_IN_A_ROW) {
+                stoppedBy = "failures";
+                break;
+            }
+            if (enough.test(handshakes.get())) {
+                stoppedBy = "enough";
+                break;
+            }
+            Thread.sleep(50);
+        }
+        stopping = true;
+        List<Channel> left;
+        synchronized (open) {
+            left = new ArrayList<>(open);
+        }
+        for (Channel channel : left) {
+            channel.eventLoop().execute(() -> {
+                if (channel.isActive()) {
+                    channel.writeAndFlush(Unpooled.wrappedBuffer(CLOSE));
+                }
+            });
+        }
+        long closeBy = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
+        for (Channel channel : left) {
+            if (!channel.closeFuture().await(Math.max(0, TimeUnit.NANOSECONDS.toMillis(closeBy - System.nanoTime())))) {
+                channel.close();
+            }
+        }
+        return new Result(handshakes.get(), failures.get(), deliveries.get(), adminRequests.get(), stoppedBy);
+    }
+
+    private void connect(ChannelInboundHandlerAdapter handler) {
+        if (stopping) {
+            return;
+        }
+        boolean admin = handler instanceof WarmupAdminRequest;
+        new Bootstrap().group(group).channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) STALL_MILLIS)
+                .handler(handler)
+                .connect(admin ? target.admin() : target.target())
+                .addListener(f -> {
+                    if (!f.isSuccess() && !admin) {
+                        ((Connection) handler).failed();
+                    }
+                });
+    }
+
+    private void track(Channel channel) {
+        synchronized (open) {
+            open.add(channel);
+        }
+        channel.closeFuture().addListener(f -> {
+            synchronized (open) {
+                open.remove(channel);
+            }
+        });
+    }
+
+    private enum Role { HOLDER, CYCLE }
+
+    /** One WebSocket connection: a holder that stays subscribed, or one pass of a cycle slot. */
+    private final class Connection extends ChannelInboundHandlerAdapter {
+        private final Role role;
+        private final String token;
+        private final byte[] subscribe;
+        private ByteBuf received;
+        private boolean upgraded;
+        private boolean done;
+        private boolean counted;
+
+        Connection(Role role, String token, byte[] subscribe) {
+            this.role = role;
+            this.token = token;
+            this.subscribe = subscribe;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            track(ctx.channel());
+            received = ctx.alloc().buffer(512);
+            ctx.executor().schedule(() -> {
+                if (!done && role == Role.CYCLE) {
+                    ctx.close(); // stalled: closing counts it as failed
+                }
+            }, STALL_MILLIS, TimeUnit.MILLISECONDS);
+            String request = "GET " + target.path() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Authorization: Bearer " + token + "\r\n\r\n";
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(request.getBytes(StandardCharsets.US_ASCII)));
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            try {
+                received.writeBytes(in);
+            } finally {
+                in.release();
+            }
+            if (!upgraded) {
+                int end = headerEnd(received);
+                if (end < 0) {
+                    return;
+                }
+                String status = received.toString(received.readerIndex(), Math.min(12, end), StandardCharsets.US_ASCII);
+                if (!status.endsWith(" 101")) {
+                    ctx.close();
+                    return;
+                }
+                upgraded = true;
+                handshakes.incrementAndGet();
+                received.readerIndex(end);
+            }
+            readFrames(ctx);
+            received.discardReadBytes();
+        }
+
+        private void readFrames(ChannelHandlerContext ctx) {
+            while (received.readableBytes() >= 2) {
+                int start = received.readerIndex();
+                int opcode = received.getByte(start) & 0x0F;
+                int length = received.getByte(start + 1) & 0x7F;
+                int header = 2;
+                if (length == 126) {
+                    if (received.readableBytes() < 4) {
+                        return;
+                    }
+                    length = received.getUnsignedShort(start + 2);
+                    header = 4;
+                } else if (length == 127) {
+                    ctx.close(); // nothing the gateway sends here is that large
+                    return;
+                }
+                if (received.readableBytes() < header + length) {
+                    return;
+                }
+                String text = opcode == 1 ? received.toString(start + header, length, StandardCharsets.UTF_8) : null;
+                received.readerIndex(start + header + length);
+                switch (opcode) {
+                    case 1 -> onText(ctx, text);
+                    case 8 -> { // the server's close (an answer to ours, or its own): the TCP close follows
+                        done = true;
+                        ctx.close();
+                    }
+                    case 9 -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {(byte) 0x8A, (byte) 0x80, 0, 0, 0, 0}));
+                    default -> { }
+                }
+            }
+        }
+
+        private void onText(ChannelHandlerContext ctx, String text) {
+            if (text.startsWith("{\"type\":\"connected\"")) {
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(subscribe));
+            } else if (text.startsWith("{\"type\":\"ack\",\"id\":\"s\"")) {
+                if (role == Role.HOLDER) {
+                    holdersSubscribed.countDown();
+                } else {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(PING));
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(PUBLISH));
+                }
+            } else if (text.startsWith("{\"type\":\"ack\",\"id\":\"p\"")) {
+                done = true;
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(CLOSE));
+            } else if (text.startsWith("{\"type\":\"message\"")) {
+                if (role == Role.HOLDER) {
+                    deliveries.incrementAndGet();
+                }
+            } else if (text.startsWith("{\"type\":\"reauth\"")) {
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(frame("{\"type\":\"auth\",\"id\":\"r\",\"token\":\"" + token + "\"}")));
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            received.release();
+            if (done && role == Role.CYCLE) {
+                failuresInARow.set(0);
+                next();
+            } else if (!done && !stopping) {
+                failed();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+
+        /** This pass did not complete (refused, reset, stalled, or no connection at all). */
+        void failed() {
+            if (counted) {
+                return;
+            }
+            counted = true;
+            failures.incrementAndGet();
+            failuresInARow.incrementAndGet();
+            if (role == Role.CYCLE) {
+                next();
+            }
+        }
+
+        private void next() {
+            if (stopping) {
+                return;
+            }
+            if (cycles.incrementAndGet() % ADMIN_EVERY == 1) { // from the first cycle on
+                connect(new WarmupAdminRequest(publishRequest(), WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+                connect(new WarmupAdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                        WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+            }
+            connect(new Connection(Role.CYCLE, token, subscribe));
+        }
+    }
+
+    private String publishRequest() {
+        String body = "{\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up from the API\"}}";
+        return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + target.apiKey()
+                + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** The index after the blank line ending the HTTP head, or -1. */
+    private static int headerEnd(ByteBuf buf) {
+        for (int i = buf.readerIndex(); i + 3 < buf.writerIndex(); i++) {
+            if (buf.getByte(i) == '\r' && buf.getByte(i + 1) == '\n' && buf.getByte(i + 2) == '\r' && buf.getByte(i + 3) == '\n') {
+                return i + 4;
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] subscribe(String channel) {
+        return frame("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}");
+    }
+
+    /** A client text frame (masked, with a zero key, so the payload is sent as is). */
+    private static byte[] frame(String text) {
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        int header = payload.length < 126 ? 6 : 8;
+        byte[] frame = new byte[header + payload.length];
+        frame[0] = (byte) 0x81;
+        if (payload.length < 126) {
+            frame[1] = (byte) (0x80 | payload.length);
+        } else {
+            frame[1] = (byte) (0x80 | 126);
+            frame[2] = (byte) (payload.length >>> 8);
+            frame[3] = (byte) payload.length;
+        }
+        System.arraycopy(payload, 0, frame, header, payload.length);
+        return frame;
+    }
+}
