@@ -12,7 +12,8 @@
 #                    system CPU per 1,000 handshakes, handshake p50/p99, time from launch to ready
 #
 # Environment: RUNS (3), PEERS ("portcullis node-ws floor"), SOURCES (127.0.0.2-127.0.0.9),
-# GATEWAY_JAVA_OPTS and FLOOR_JAVA_OPTS (both "-Xms128m -Xmx128m -XX:+AlwaysPreTouch"),
+# GATEWAY_JAVA_OPTS and FLOOR_JAVA_OPTS (both "-Xms128m -Xmx128m -XX:+AlwaysPreTouch"), FLOOR_ARGS (extra
+# floor options, e.g. "--transport io_uring" to match a gateway configured so),
 # NODE_WS_SRC (/work/shared/peers/node-ws, read-only: copied to NODE_WS_DIR, default
 # /tmp/portcullis-peers/node-ws, where `npm ci --prefer-offline` installs it), and the sizes above.
 # Every server listens on free loopback ports chosen at start. Each run writes OUT_DIR/SCENARIO-PEER-N.json
@@ -38,6 +39,7 @@ DURATION=${DURATION:-30s}
 HANDSHAKES=${HANDSHAKES:-10000}
 GATEWAY_JAVA_OPTS=${GATEWAY_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTouch}
 FLOOR_JAVA_OPTS=${FLOOR_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTouch}
+FLOOR_ARGS=${FLOOR_ARGS:-}
 NODE_WS_SRC=${NODE_WS_SRC:-/work/shared/peers/node-ws}
 NODE_WS_DIR=${NODE_WS_DIR:-/tmp/portcullis-peers/node-ws}
 
@@ -82,7 +84,7 @@ start_server() {
     floor)
       # shellcheck disable=SC2086 # the flags are words
       "$JAVA" --enable-native-access=ALL-UNNAMED $FLOOR_JAVA_OPTS -jar bench/target/portcullis-bench.jar \
-        floor --port "$WS_PORT" --admin-port "$ADMIN_PORT" >"$log" 2>&1 &
+        floor --port "$WS_PORT" --admin-port "$ADMIN_PORT" $FLOOR_ARGS >"$log" 2>&1 &
       ready_url=http://127.0.0.1:$ADMIN_PORT/readyz ;;
   esac
   SERVER_PID=$!

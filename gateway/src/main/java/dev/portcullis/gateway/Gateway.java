@@ -182,7 +182,7 @@ public final class Gateway implements AutoCloseable {
                 local.sweep();
             }
         }, 1, 1, TimeUnit.MINUTES);
-        this.loops = new EventLoops(Runtime.getRuntime().availableProcessors());
+        this.loops = new EventLoops(config.server().ioThreadsOrCores(), EventLoops.Transport.parse(config.server().transport()));
         try {
             this.listeners = Listeners.bind(loops, services, ssl, adminSsl, () -> ready);
         } catch (RuntimeException e) {
@@ -220,6 +220,10 @@ public final class Gateway implements AutoCloseable {
      */
     public static void validate(GatewayConfig config) {
         JwtVerifier.create(config.auth(), Clock.systemUTC()).close();
+        String unavailable = EventLoops.Transport.parse(config.server().transport()).unavailableReason();
+        if (unavailable != null) {
+            throw new IllegalStateException("server.transport: " + unavailable);
+        }
         if (config.server().tls().enabled()) {
             TlsReloader.validate("server", config.server().tls());
         }

@@ -1,5 +1,6 @@
 package dev.portcullis.bench.floor;
 
+import dev.portcullis.gateway.transport.EventLoops;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.concurrent.Callable;
@@ -36,6 +37,10 @@ public final class FloorCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "I/O threads (default: one per core, as the gateway).")
     Integer threads;
 
+    @Option(names = "--transport", paramLabel = "T", defaultValue = "auto",
+            description = "auto (epoll where it loads, else nio), epoll, io_uring or nio, as the gateway's server.transport (default: ${DEFAULT-VALUE}).")
+    String transport;
+
     @Option(names = "--allow-remote", description = "Allow a non-loopback --host (anyone reaching it can publish).")
     boolean allowRemote;
 
@@ -56,10 +61,17 @@ public final class FloorCommand implements Callable<Integer> {
             System.err.println("portcullis-bench floor: --host " + host + ": unknown host");
             return 2;
         }
+        EventLoops.Transport chosen;
+        try {
+            chosen = EventLoops.Transport.parse(transport);
+        } catch (IllegalArgumentException e) {
+            System.err.println("portcullis-bench floor: --transport " + e.getMessage());
+            return 2;
+        }
         int io = threads != null && threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         FloorServer server;
         try {
-            server = FloorServer.start(host, port, adminPort, io);
+            server = FloorServer.start(host, port, adminPort, io, chosen);
         } catch (IllegalStateException e) {
             System.err.println("portcullis-bench floor: " + e.getMessage());
             return 1;

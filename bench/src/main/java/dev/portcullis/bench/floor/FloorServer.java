@@ -1,24 +1,17 @@
 package dev.portcullis.bench.floor;
 
+import dev.portcullis.gateway.transport.EventLoops;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -32,29 +25,25 @@ import java.util.function.Supplier;
  * authentication, limits, sessions, history, metrics or JSON parsing on the delivery path: what is
  * left is the kernel's work of moving the bytes, plus Netty's.
  *
- * <p>Threads and socket options are the gateway's (one acceptor thread, one epoll I/O thread per
- * core unless told otherwise, TCP_NODELAY, the default allocator), so a difference between the two
+ * <p>Threads and socket options are the gateway's (its {@link EventLoops}: one acceptor thread, one
+ * I/O thread per core unless told otherwise, on the transport chosen as {@code server.transport} is;
+ * TCP_NODELAY, the default allocator), so a difference between the two
  * is what the gateway does on top, not how it is set up. Not for deployment: anyone who can reach it
  * can publish; {@link FloorCommand} binds loopback only unless told otherwise.
  */
 public final class FloorServer implements AutoCloseable {
-    private final EventLoopGroup acceptors;
-    private final EventLoopGroup workers;
+    private final EventLoops loops;
     private final FloorChannels channels = new FloorChannels();
-    private final boolean epoll;
     private Channel publicChannel;
     private Channel adminChannel;
 
-    private FloorServer(int ioThreads) {
-        this.epoll = Epoll.isAvailable();
-        var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("floor-accept", true), factory);
-        this.workers = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("floor-io", true), factory);
+    private FloorServer(int ioThreads, EventLoops.Transport transport) {
+        this.loops = new EventLoops(ioThreads, transport, "floor");
     }
 
     /** Listens on {@code host:port} (WebSocket) and {@code host:adminPort} (publish); 0 picks a free port. */
-    public static FloorServer start(String host, int port, int adminPort, int ioThreads) {
-        FloorServer server = new FloorServer(ioThreads);
+    public static FloorServer start(String host, int port, int adminPort, int ioThreads, EventLoops.Transport transport) {
+        FloorServer server = new FloorServer(ioThreads, transport);
         try {
             server.publicChannel = server.bind(host, port, "--port", () -> new FloorSocket(server.channels));
             server.adminChannel = server.bind(host, adminPort, "--admin-port", () -> new ChannelInitializer<SocketChannel>() {
@@ -71,10 +60,9 @@ public final class FloorServer implements AutoCloseable {
     }
 
     private Channel bind(String host, int port, String option, Supplier<ChannelHandler> handler) {
-        Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         var future = new ServerBootstrap()
-                .group(acceptors, workers)
-                .channel(type)
+                .group(loops.acceptors(), loops.workers())
+                .channel(loops.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOCATOR, ByteBufAllocator.DEFAULT)
@@ -103,7 +91,7 @@ public final class FloorServer implements AutoCloseable {
     }
 
     public String transportName() {
-        return epoll ? "epoll" : "nio";
+        return loops.transportName();
     }
 
     /** Frames written to sockets so far, and sockets closed because their buffer was full. */
@@ -122,9 +110,6 @@ public final class FloorServer implements AutoCloseable {
                 c.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
             }
         }
-        acceptors.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        acceptors.terminationFuture().awaitUninterruptibly(3, TimeUnit.SECONDS);
-        workers.terminationFuture().awaitUninterruptibly(3, TimeUnit.SECONDS);
+        loops.shutdown(Duration.ofSeconds(1));
     }
 }

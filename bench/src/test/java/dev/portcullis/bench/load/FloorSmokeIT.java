@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portcullis.bench.floor.FloorServer;
+import dev.portcullis.gateway.transport.EventLoops;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +36,7 @@ class FloorSmokeIT {
 
     @BeforeAll
     static void startFloor() {
-        floor = FloorServer.start("127.0.0.1", 0, 0, 2);
+        floor = FloorServer.start("127.0.0.1", 0, 0, 2, EventLoops.Transport.AUTO);
     }
 
     @AfterAll

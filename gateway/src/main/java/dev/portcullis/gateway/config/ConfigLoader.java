@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -113,7 +114,9 @@ public final class ConfigLoader {
         return new ServerConfig(
                 nonEmpty(r, "server.host"), r.integer("server.port", 0, 65535), path, origins, tls(r, "server", false),
                 "true".equals(r.string("server.proxy-protocol", List.of("true", "false"))), r.list("server.trusted-proxies"),
-                compression(r), warmup(r));
+                compression(r), warmup(r),
+                Objects.requireNonNullElse(r.string("server.transport", List.of("auto", "epoll", "io_uring", "nio")), "auto"),
+                r.integer("server.io-threads", 0, 1024));
     }
 
     /**

@@ -16,12 +16,20 @@ import java.util.List;
  * @param trustedProxies addresses or CIDRs whose {@code X-Forwarded-For} header is believed
  * @param compression permessage-deflate is negotiated with clients that offer it
  * @param warmup the longest warm-up {@code serve} runs before it says ready; zero for none
+ * @param transport {@code auto}, {@code epoll}, {@code io_uring} or {@code nio}: how the event loops
+ *     drive sockets (see {@code EventLoops.Transport})
+ * @param ioThreads event-loop threads for the connections, 0 for one per core
  */
 public record ServerConfig(
         String host, int port, String path, List<String> allowedOrigins, TlsConfig tls, boolean proxyProtocol,
-        List<String> trustedProxies, boolean compression, Duration warmup) {
+        List<String> trustedProxies, boolean compression, Duration warmup, String transport, int ioThreads) {
     public ServerConfig {
         allowedOrigins = List.copyOf(allowedOrigins);
         trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    /** The event-loop threads to start: {@link #ioThreads}, or one per core when it is 0. */
+    public int ioThreadsOrCores() {
+        return ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
     }
 }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portcullis.gateway.testing.TestGateway;
 import dev.portcullis.gateway.testing.Tokens;
+import dev.portcullis.gateway.transport.EventLoops;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -25,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Issue 3 acceptance 5 and 7: complete, ordered fan-out; a slow consumer is cut off and memory stays bounded. */
 class FanoutIT {
@@ -103,11 +105,21 @@ class FanoutIT {
         return listener;
     }
 
-    @Test
-    void tenThousandPublicationsReachAHundredSubscribersCompleteAndInOrder() throws Exception {
+    /** Each socket transport the gateway can run on here ({@code server.transport}); io_uring where the kernel allows it. */
+    static List<String> transports() {
+        List<String> transports = new ArrayList<>(List.of("epoll", "nio"));
+        if (EventLoops.Transport.IO_URING.unavailableReason() == null) {
+            transports.add("io_uring");
+        }
+        return transports;
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void tenThousandPublicationsReachAHundredSubscribersCompleteAndInOrder(String transport) throws Exception {
         int subscribers = 100;
         int publications = 10_000;
-        try (TestGateway gateway = TestGateway.start(Map.of("channels.auto-subscribe", List.of("feed")));
+        try (TestGateway gateway = TestGateway.start(Map.of("channels.auto-subscribe", List.of("feed"), "server.transport", transport));
                 ExecutorService publishers = Executors.newFixedThreadPool(4)) {
             HttpClient http = HttpClient.newHttpClient();
             List<SequenceListener> listeners = new ArrayList<>();
@@ -134,12 +146,13 @@ class FanoutIT {
         }
     }
 
-    @Test
-    void aClientThatReadsNothingIsClosedWith4009AndMemoryStaysBounded() throws Exception {
+    @ParameterizedTest
+    @MethodSource("transports")
+    void aClientThatReadsNothingIsClosedWith4009AndMemoryStaysBounded(String transport) throws Exception {
         int payloadBytes = 200 * 1024;
         int publications = 512; // 100 MiB
         try (TestGateway gateway = TestGateway.start(Map.of(
-                "channels.auto-subscribe", List.of("bulk"), "channels.sanitize-default", "none",
+                "channels.auto-subscribe", List.of("bulk"), "channels.sanitize-default", "none", "server.transport", transport,
                 "admin.max-body-bytes", Integer.toString(payloadBytes + 1024)))) {
             HttpClient http = HttpClient.newHttpClient();
             SequenceListener slow = open(http, gateway, "slow-reader");

@@ -30,6 +30,9 @@ class ConfigLoaderTest {
         assertThat(c.heartbeat().timeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.server().tls().enabled()).isFalse();
         assertThat(c.auth().cookieEnabled()).isFalse();
+        assertThat(c.server().transport()).isEqualTo("auto");
+        assertThat(c.server().ioThreads()).isZero();
+        assertThat(c.server().ioThreadsOrCores()).isEqualTo(Runtime.getRuntime().availableProcessors());
     }
 
     @Test
@@ -71,6 +74,8 @@ class ConfigLoaderTest {
                 "PORTCULLIS_AUTH_HMAC_SECRET", "short",
                 "PORTCULLIS_AUTH_ALGORITHMS", "HS256,none",
                 "PORTCULLIS_LOG_FORMAT", "xml",
+                "PORTCULLIS_SERVER_TRANSPORT", "kqueue",
+                "PORTCULLIS_SERVER_IO_THREADS", "-1",
                 "PORTCULLIS_SERVER_PATHH", "/x"), Map.of()))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems())
                         .anyMatch(p -> p.startsWith("server.port: must be between 0 and 65535"))
@@ -80,6 +85,8 @@ class ConfigLoaderTest {
                         .anyMatch(p -> p.startsWith("auth.hmac-secret: must be at least 32 bytes"))
                         .anyMatch(p -> p.startsWith("auth.algorithms: unknown or forbidden algorithm 'none'"))
                         .anyMatch(p -> p.startsWith("log.format: must be one of text, json"))
+                        .anyMatch(p -> p.startsWith("server.transport: must be one of auto, epoll, io_uring, nio (got 'kqueue')"))
+                        .anyMatch(p -> p.startsWith("server.io-threads: must be between 0 and 1024"))
                         .anyMatch(p -> p.startsWith("PORTCULLIS_SERVER_PATHH: no such configuration key")));
     }
 

@@ -49,7 +49,7 @@ class TlsPolicyIT {
         TlsMaterial material = TlsMaterial.read("server",
                 new TlsConfig(cert.toTempCertChainPem().toPath(), cert.toTempPrivateKeyPem().toPath()));
         SslContext jdk = TlsContexts.server("server", material, SslProvider.JDK);
-        try (EventLoops loops = new EventLoops(1)) {
+        try (EventLoops loops = new EventLoops(1, EventLoops.Transport.AUTO)) {
             Channel server = new ServerBootstrap()
                     .group(loops.acceptors(), loops.workers())
                     .channel(loops.serverChannelClass())
