@@ -36,32 +36,7 @@ mkdir -p "$OUT_DIR"
 [[ -f $JAR && -f bench/target/portcullis-bench.jar ]] || { echo "coldstart.sh: run ./portcullis build first" >&2; exit 1; }
 source bench/scripts/lib.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 trap stop_server EXIT
-
-# await URL LOG: polls every 10 ms for up to 60 s; prints the milliseconds since $launched.
-await() {
-  for _ in $(seq 6000); do
-    if curl -sf -o /dev/null "$1" 2>/dev/null; then
-      echo $(( $(now_ms) - launched ))
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.01
-  done
-  echo "coldstart.sh: not ready at $1; see $2" >&2
-  exit 1
-}
 
 run() { # run VARIANT N
   local variant=$1 n=$2 port admin ready url opts warmup="off" log="$OUT_DIR/$1-$2.log"
@@ -75,13 +50,11 @@ run() { # run VARIANT N
         opts="$opts -XX:AOTCache=$CACHE"
       fi
       [[ $variant == *warm ]] && warmup=${WARMUP:-on}
-      launched=$(now_ms)
-      # shellcheck disable=SC2086 # the flags are words
-      PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_WARMUP=$warmup \
-        env -u PORTCULLIS_BENCH_SECRET -u PORTCULLIS_BENCH_API_KEY \
-        "$JAVA" --enable-native-access=ALL-UNNAMED $opts -jar "$JAR" serve --config bench/config/gateway-load.yaml >"$log" 2>&1 &
+      launched=$(date +%s%N)
+      GATEWAY_JAVA_OPTS=$opts PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_WARMUP=$warmup \
+        launch_gateway "$JAR" "$log"
       SERVER_PID=$!
-      ready=$(await "http://127.0.0.1:$admin/readyz" "$log") ;;
+      ready=$(await_url "http://127.0.0.1:$admin/readyz" "$log" "$launched") ;;
     node-ws)
       # The generator sends its token as Authorization: Bearer, node-ws reads ?token= only: a copy of
       # its server.js that reads the header when the query has none (the same jwt.verify call).
@@ -89,11 +62,11 @@ run() { # run VARIANT N
         "$NODE_WS_DIR/server.js" >"$NODE_WS_DIR/server-bearer.js"
       grep -q "req.headers.authorization" "$NODE_WS_DIR/server-bearer.js" \
         || { echo "coldstart.sh: $NODE_WS_DIR/server.js changed; the bearer-header line no longer applies" >&2; exit 1; }
-      launched=$(now_ms)
+      launched=$(date +%s%N)
       (cd "$NODE_WS_DIR" && PORT=$port JWT_SECRET=$PORTCULLIS_BENCH_SECRET PER_IP_LIMIT=0 RATE_LIMIT_PER_SEC=0 \
         exec node server-bearer.js) >"$log" 2>&1 &
       SERVER_PID=$!
-      ready=$(await "http://127.0.0.1:$port/healthz" "$log") ;;
+      ready=$(await_url "http://127.0.0.1:$port/healthz" "$log" "$launched") ;;
     *) echo "coldstart.sh: unknown variant $variant" >&2; exit 2 ;;
   esac
   echo "$ready" >"$OUT_DIR/$variant-$n.ready"

@@ -14,7 +14,6 @@ subscribers=${2:-2000}
 rate=${3:-20000}
 runs=${4:-3}
 mkdir -p "$out"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 admin=$(free_port)
 PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_COMPRESSION=${COMPRESSION:-on} \

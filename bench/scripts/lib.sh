@@ -46,6 +46,35 @@ stop_gateway() {
   fi
 }
 
+# Servers on free ports, one at a time (peers.sh, coldstart.sh, deflate.sh): free_port prints a free loopback
+# port; await_url URL LOG START_NS waits (polling every 10 ms, up to 60 s) for URL to answer 200
+# from the server in $SERVER_PID and prints the milliseconds since START_NS (date +%s%N), or exits
+# naming the log; stop_server stops $SERVER_PID.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+SERVER_PID=
+await_url() {
+  for _ in $(seq 6000); do
+    if curl -sf -o /dev/null "$1" 2>/dev/null; then
+      echo $(( ($(date +%s%N) - $3) / 1000000 ))
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.01
+  done
+  echo "$(basename "$0"): not ready at $1; see $2" >&2
+  stop_server
+  exit 1
+}
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+
 # bench_load ARGS...: the load generator.
 bench_load() {
   "$JAVA" --enable-native-access=ALL-UNNAMED -jar bench/target/portcullis-bench.jar load "$@"

@@ -60,13 +60,8 @@ if [[ " $PEERS " == *" node-ws "* ]]; then
   fi
 fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_server PEER LOG: a fresh server on free ports; sets SERVER_PID, WS_PORT, ADMIN_PORT and
-# READY_MS (launch to the first 200 from its readiness URL, polled every 20 ms).
-SERVER_PID=
+# READY_MS (launch to the first 200 from its readiness URL, polled every 10 ms).
 start_server() {
   local peer=$1 log=$2 ready_url start
   WS_PORT=$(free_port)
@@ -88,24 +83,7 @@ start_server() {
       ready_url=http://127.0.0.1:$ADMIN_PORT/readyz ;;
   esac
   SERVER_PID=$!
-  for _ in $(seq 1500); do
-    if curl -sf -o /dev/null "$ready_url" 2>/dev/null; then
-      READY_MS=$(( ($(date +%s%N) - start) / 1000000 ))
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.02
-  done
-  echo "peers.sh: $peer did not get ready within 30 s; see $log" >&2
-  stop_server
-  exit 1
-}
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
+  READY_MS=$(await_url "$ready_url" "$log" "$start")
 }
 trap stop_server EXIT
 
