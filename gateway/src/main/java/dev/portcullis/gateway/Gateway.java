@@ -88,12 +88,16 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** The warm-up's throwaway gateway: its start and stop are not news (logged at DEBUG). */
     private final boolean throwaway;
+    /** False when the loops are another gateway's (the warm-up's throwaway runs on the real one's): never stopped here. */
+    private final boolean ownsLoops;
     private volatile boolean ready;
 
     /** Binds both listeners; not ready until the static factory that called it says so. */
-    private Gateway(GatewayConfig config, Clock clock, DevSite devSite, boolean throwaway) {
+    /** @param sharedLoops another gateway's threads to run on, or null for threads of its own */
+    private Gateway(GatewayConfig config, Clock clock, DevSite devSite, boolean throwaway, EventLoops sharedLoops) {
         this.config = config;
         this.throwaway = throwaway;
+        this.ownsLoops = sharedLoops == null;
         NamespacePolicies publicationData = NamespacePolicies.create(config.channels());
         this.metrics = GatewayMetrics.create();
         TlsReloader ssl = config.server().tls().enabled() ? TlsReloader.load("server", config.server().tls(), metrics.tls()) : null;
@@ -182,7 +186,8 @@ public final class Gateway implements AutoCloseable {
                 local.sweep();
             }
         }, 1, 1, TimeUnit.MINUTES);
-        this.loops = new EventLoops(config.server().ioThreadsOrCores(), EventLoops.Transport.parse(config.server().transport()));
+        this.loops = sharedLoops != null ? sharedLoops
+                : new EventLoops(config.server().ioThreadsOrCores(), EventLoops.Transport.parse(config.server().transport()));
         try {
             this.listeners = Listeners.bind(loops, services, ssl, adminSsl, () -> ready);
         } catch (RuntimeException e) {
@@ -190,7 +195,9 @@ public final class Gateway implements AutoCloseable {
                 cluster.close();
             }
             housekeeping.shutdownNow();
-            loops.close();
+            if (ownsLoops) {
+                loops.close();
+            }
             verifier.close();
             hooks.close();
             throw e;
@@ -241,7 +248,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Starts a gateway whose token checks and timers read {@code clock} (tests), ready at once. */
     public static Gateway start(GatewayConfig config, Clock clock) {
-        return ready(new Gateway(config, clock, null, false));
+        return ready(new Gateway(config, clock, null, false, null));
     }
 
     /**
@@ -253,16 +260,21 @@ public final class Gateway implements AutoCloseable {
      * @param devSite null outside dev mode
      */
     public static Gateway serve(GatewayConfig config, DevSite devSite) {
-        Gateway gateway = new Gateway(config, Clock.systemUTC(), devSite, false);
+        Gateway gateway = new Gateway(config, Clock.systemUTC(), devSite, false, null);
         if (config.server().warmup().isPositive()) {
-            Warmup.run(config.server().warmup(), true);
+            Warmup.run(config.server().warmup(), true, gateway);
         }
         return ready(gateway);
     }
 
-    /** The warm-up's target: ready at once, quiet about its start and stop. */
-    static Gateway startThrowaway(GatewayConfig config) {
-        return ready(new Gateway(config, Clock.systemUTC(), null, true));
+    /**
+     * The warm-up's target: ready at once, quiet about its start and stop.
+     *
+     * @param loops the real gateway's threads, which the throwaway runs on and leaves running; null
+     *     for threads of its own (the AOT training run, which has no real gateway)
+     */
+    static Gateway startThrowaway(GatewayConfig config, EventLoops loops) {
+        return ready(new Gateway(config, Clock.systemUTC(), null, true, loops));
     }
 
     private static Gateway ready(Gateway gateway) {
@@ -357,7 +369,9 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             log.debug("process metrics did not close: {}", e.toString());
         }
-        loops.shutdown(Duration.ofSeconds(2));
+        if (ownsLoops) {
+            loops.shutdown(Duration.ofSeconds(2));
+        }
         log.atLevel(news).log("shut down");
     }
 }

@@ -290,7 +290,7 @@ public final class Main {
                 System.err.println("--duration " + e.getMessage());
                 return CONFIG_ERROR;
             }
-            var result = Warmup.run(length, false);
+            var result = Warmup.run(length, false, null);
             return result != null && result.handshakes() > 0 ? 0 : 1;
         }
     }

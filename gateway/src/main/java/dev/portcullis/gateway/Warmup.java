@@ -1,8 +1,10 @@
 package dev.portcullis.gateway;
 
 import dev.portcullis.gateway.auth.TokenMinter;
+import dev.portcullis.gateway.config.AuthConfig;
 import dev.portcullis.gateway.config.ConfigLoader;
 import dev.portcullis.gateway.config.GatewayConfig;
+import dev.portcullis.gateway.transport.EventLoops;
 import dev.portcullis.gateway.transport.WarmupTraffic;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
@@ -30,7 +32,15 @@ import org.slf4j.LoggerFactory;
  * its own random secret and API key, local broker and history, its own metrics registry), closed
  * before the real one is ready: compiled code is shared by the whole JVM, state is not, so the real
  * gateway's metrics, connection counts, presence, history and per-user limits never see it, and no
- * client can reach it (it listens on 127.0.0.1 with a key nobody knows). What depends on the
+ * client can reach it (it listens on 127.0.0.1 with a key nobody knows).
+ *
+ * <p>It runs on the real gateway's own threads (its event loops, shared, never stopped by the
+ * throwaway), and its tokens follow the real token rules (issuer, audience, permissions claim) with an
+ * identity provider's dozen claims. Both because the JIT compiles a branch never taken as a trap: on
+ * fresh threads, every thread-local's first use (Netty's, Jackson's buffers, the logging context, the
+ * allocator's magazines) and every configured check the warm-up had skipped deoptimised compiled
+ * handshake code for the first real clients, and it was compiled again while they waited (measured:
+ * 568 methods made not entrant after ready before, ~180 now). What depends on the
  * deployment's own settings (RSA/EC/JWKS tokens, TLS, Redis) is not warmed: HS256, plain sockets
  * and the local broker are.
  *
@@ -51,11 +61,15 @@ final class Warmup {
      * never throws.
      *
      * @param untilQuiet stop early once the JIT is quiet (serve), or run the whole budget (the AOT training run)
+     * @param real the gateway about to be ready, whose threads the traffic runs on and whose token
+     *     rules (issuer, audience, permissions claim) the throwaway applies; null when there is none
+     *     (the training run)
      * @return what it did, or null when it could not run
      */
-    static WarmupTraffic.Result run(Duration budget, boolean untilQuiet) {
+    static WarmupTraffic.Result run(Duration budget, boolean untilQuiet, Gateway real) {
         long started = System.nanoTime();
-        try (Gateway shadow = Gateway.startThrowaway(throwawayConfig(new SecureRandom()))) {
+        EventLoops loops = real == null ? null : real.loops();
+        try (Gateway shadow = Gateway.startThrowaway(throwawayConfig(new SecureRandom(), real == null ? null : real.config()), loops)) {
             WarmupTraffic.Result result = WarmupTraffic.run(shadow.loops(), target(shadow), started + budget.toNanos(),
                     untilQuiet ? jitQuiet() : handshakes -> false);
             log.info("warm-up: {} handshakes, {} deliveries, {} backend API requests in {} ms (stopped by {}{})",
@@ -71,8 +85,23 @@ final class Warmup {
         return null;
     }
 
-    private static GatewayConfig throwawayConfig(SecureRandom random) {
+    /**
+     * @param real the real gateway's settings, whose token rules the throwaway's code paths should
+     *     match (a branch the warm-up never took deoptimises compiled code when clients take it); null
+     *     for the defaults
+     */
+    private static GatewayConfig throwawayConfig(SecureRandom random, GatewayConfig real) {
         Map<String, Object> settings = new LinkedHashMap<>();
+        if (real != null) {
+            AuthConfig auth = real.auth();
+            if (auth.issuer() != null && !auth.issuer().isBlank()) {
+                settings.put("auth.issuer", auth.issuer());
+            }
+            if (!auth.audience().isEmpty()) {
+                settings.put("auth.audience", auth.audience());
+            }
+            settings.put("channels.permissions-claim", real.channels().permissionsClaim());
+        }
         settings.put("server.host", "127.0.0.1");
         settings.put("server.port", "0");
         settings.put("server.warmup", "0");
@@ -98,10 +127,35 @@ final class Warmup {
         Instant now = Instant.now();
         for (int i = 0; i < WarmupTraffic.tokensNeeded(); i++) {
             tokens.add(TokenMinter.hs256(config.auth().hmacSecret(), "warmup-" + i, now, Duration.ofHours(1),
-                    Map.of("channels", Map.of("warmup", "rw", "warmup:*", "rw"))));
+                    claims(config, i, now)));
         }
         return new WarmupTraffic.Target(new InetSocketAddress("127.0.0.1", shadow.port()), config.server().path(),
                 new InetSocketAddress("127.0.0.1", shadow.adminPort()), config.admin().apiKeys().get(0), tokens);
+    }
+
+    /**
+     * The claims of warm-up token {@code i}: shaped like an identity provider's (a dozen claims,
+     * strings, numbers, a list, a nested object), with the issuer and audience the rules ask for.
+     * The claim parser's code is compiled for what it sees here, so a bare three-claim token would
+     * leave the real tokens' larger claim sets to deoptimise it after ready.
+     */
+    private static Map<String, Object> claims(GatewayConfig config, int i, Instant now) {
+        AuthConfig rules = config.auth();
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put(config.channels().permissionsClaim(), Map.of("warmup", "rw", "warmup:*", "rw"));
+        claims.put("iss", rules.issuer() != null && !rules.issuer().isBlank() ? rules.issuer() : "https://warmup.invalid/");
+        claims.put("aud", rules.audience().isEmpty() ? List.of("warmup") : rules.audience());
+        claims.put("nbf", now.minusSeconds(5).getEpochSecond());
+        claims.put("jti", "warmup-" + i + "-" + now.toEpochMilli());
+        claims.put("name", "Warm-up user " + i);
+        claims.put("email", "warmup-" + i + "@example.invalid");
+        claims.put("email_verified", i % 2 == 0);
+        claims.put("roles", List.of("member", "reader"));
+        claims.put("scope", "openid profile email");
+        claims.put("sid", Integer.toHexString(0x5eed0000 + i));
+        claims.put("auth_time", now.minusSeconds(60).getEpochSecond());
+        claims.put("tenant", Map.of("id", 42, "plan", "warm-up"));
+        return claims;
     }
 
     /** True once the JIT compiled less than {@link #QUIET_COMPILE_MS} in the last window, after {@link #MIN_HANDSHAKES}. */

@@ -3,17 +3,24 @@ package dev.portcullis.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portcullis.gateway.testing.TestGateway;
+import dev.portcullis.gateway.testing.Tokens;
 import dev.portcullis.gateway.testing.WsClient;
 import dev.portcullis.gateway.transport.WarmupTraffic;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** {@code server.warmup}: real traffic before readiness, on a throwaway gateway that leaves no trace on the real one. */
@@ -21,7 +28,7 @@ class WarmupIT {
 
     @Test
     void drivesHandshakesFanOutAndTheBackendApi() {
-        WarmupTraffic.Result result = Warmup.run(Duration.ofSeconds(3), false);
+        WarmupTraffic.Result result = Warmup.run(Duration.ofSeconds(3), false, null);
 
         assertThat(result).isNotNull();
         assertThat(result.stoppedBy()).isEqualTo("deadline");
@@ -43,6 +50,35 @@ class WarmupIT {
             HttpResponse<String> published = gateway.api("POST", "/api/publish", "{\"channel\":\"warmup\",\"data\":{\"n\":1}}");
             assertThat(published.statusCode()).isEqualTo(200);
             assertThat(published.body()).contains("\"offset\":1,");
+        }
+    }
+
+    @Test
+    void runsOnTheRealGatewaysEventLoopsAndLeavesThemServing() throws Exception {
+        try (TestGateway real = TestGateway.start(Map.of("server.io-threads", "2"))) {
+            Set<Thread> realLoops = new HashSet<>();
+            for (EventExecutor loop : real.gateway().loops().workers()) {
+                realLoops.add(loop.submit(Thread::currentThread).get(5, TimeUnit.SECONDS));
+            }
+            CompletableFuture<WarmupTraffic.Result> warmup =
+                    CompletableFuture.supplyAsync(() -> Warmup.run(Duration.ofSeconds(2), false, real.gateway()));
+            // Loops of the throwaway's own would be I/O threads besides the real gateway's, alive for the whole run.
+            Set<String> otherLoops = new TreeSet<>();
+            while (!warmup.isDone()) {
+                for (Thread thread : Thread.getAllStackTraces().keySet()) {
+                    if (thread.getName().startsWith("portcullis-io") && !realLoops.contains(thread)) {
+                        otherLoops.add(thread.getName());
+                    }
+                }
+                Thread.sleep(10);
+            }
+            WarmupTraffic.Result result = warmup.get();
+            assertThat(result.handshakes()).as("traffic ran").isGreaterThan(WarmupTraffic.tokensNeeded());
+            assertThat(otherLoops).as("I/O threads other than the real gateway's").isEmpty();
+            try (WsClient client = WsClient.connect(real.uri(Tokens.hs256("after-warmup")))) {
+                assertThat(client.awaitMessage("connected").path("user").asText())
+                        .as("the throwaway's close left the shared loops running").isEqualTo("after-warmup");
+            }
         }
     }
 

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Members leave by answering {@code false} from {@link Member#sweep()} (a closed connection does),
  * so they are dropped at the next tick, without a search; a closed connection is reachable from here for
- * at most one tick. A sweep with no members left stops its task and forgets its loop.
+ * at most one tick. A sweep with no members left stops its task; it stays its loop's (one small
+ * object) until that loop is shut down, and is forgotten when another loop starts a sweep.
  *
  * <p>Threading: one sweep per loop, found through a concurrent map keyed by the loop; everything
  * else ({@link #join}, the members array, every {@link Member#sweep()} call) is confined to that
@@ -76,8 +77,14 @@ public final class LoopSweep {
         sweep.add(member, tick(shortest));
     }
 
-    /** Whether {@code loop} has a sweep (tests). */
+    /** Whether {@code loop} has a sweep with its tick running (tests; call on that loop). */
     static boolean sweeping(ScheduledExecutorService loop) {
+        LoopSweep sweep = SWEEPS.get(loop);
+        return sweep != null && sweep.task != null;
+    }
+
+    /** Whether {@code loop} has a sweep at all, ticking or idle (tests). */
+    static boolean registered(ScheduledExecutorService loop) {
         return SWEEPS.containsKey(loop);
     }
 
@@ -129,10 +136,13 @@ public final class LoopSweep {
         }
         moveJoinedDown(kept, end);
         if (size == 0) {
+            // Idle: the tick stops, but the sweep stays this loop's. Dropping it made the next
+            // join take its "first on this loop" branch again, which code compiled during the
+            // warm-up (whose connections all leave) had never seen: a deoptimisation of the
+            // whole inlined handshake path for the first real client (BENCHMARKS.md, "Cold start").
             task.cancel(false);
             task = null;
             tickNanos = Long.MAX_VALUE;
-            SWEEPS.remove(loop, this);
         } else if (members.length > 64 && size < members.length / 4) {
             members = Arrays.copyOf(members, Math.max(64, members.length / 2));
         }

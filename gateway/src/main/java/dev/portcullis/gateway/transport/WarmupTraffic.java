@@ -29,8 +29,8 @@ import java.util.function.LongPredicate;
  * holders' channel so that its join/leave events do not multiply the fan-out per handshake: the
  * handshake is what a cold start pays for most. Every
  * {@link #ADMIN_EVERY}th cycle also publishes through the backend API and reads {@code /metrics}.
- * The client speaks the wire format directly on raw bytes (a fixed request, masked frames with a
- * zero key, a {@code type} prefix match on answers): it is cheap next to the server, whose code is
+ * The client speaks the wire format directly on raw bytes (a fixed request, frames masked with a
+ * fixed key, a {@code type} prefix match on answers): it is cheap next to the server, whose code is
  * what is being warmed.
  *
  * <p>Threads: each connection's handler is confined to its channel's event loop; the counters are
@@ -38,8 +38,15 @@ import java.util.function.LongPredicate;
  * {@code enough} signal, or a run of failures, and then at most {@link #CLOSE_WAIT_MILLIS} more.
  */
 public final class WarmupTraffic {
-    static final int HOLDERS = 16;
-    static final int CYCLES_IN_FLIGHT = 32;
+    /** Connections that stay subscribed for the whole run. */
+    public static final int HOLDERS = 16;
+    /**
+     * Few on purpose: the traffic only has to call each path often enough to be compiled, and the
+     * JIT's compiler threads share the cores with it. With 32 in flight on 2 cores the loops left the
+     * compiler so little that ~450 methods were still compiled after ready; with 4, ~150, and the
+     * first 10,000 real handshakes cost ~12% less (BENCHMARKS.md, "Cold start, round 3").
+     */
+    static final int CYCLES_IN_FLIGHT = 4;
     static final int ADMIN_EVERY = 32;
     private static final long CLOSE_WAIT_MILLIS = 2000;
     /** A connection that makes no progress for this long is closed (and counted as failed). */
@@ -47,10 +54,17 @@ public final class WarmupTraffic {
     /** Stop after this many failed connections in a row: the target does not serve (warm-up is best effort). */
     private static final int FAILURES_IN_A_ROW = 50;
 
+    /**
+     * The masking key of every frame sent. Not zero: a real client's random key makes the server
+     * unmask every payload byte, and a zero key (which it may skip) would leave that loop cold.
+     * Declared before the frames below, which are masked with it.
+     */
+    private static final byte[] MASK = {(byte) 0x5A, (byte) 0xC3, 0x1E, (byte) 0x96};
     private static final byte[] SUBSCRIBE = subscribe("warmup");
     private static final byte[] PUBLISH = frame("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up\"}}");
     private static final byte[] PING = frame("{\"type\":\"ping\",\"id\":\"g\"}");
-    private static final byte[] CLOSE = {(byte) 0x88, (byte) 0x82, 0, 0, 0, 0, 0x03, (byte) 0xE8}; // 1000, zero mask
+    private static final byte[] CLOSE = masked((byte) 0x88, new byte[] {0x03, (byte) 0xE8}); // 1000
+    private static final byte[] PONG = masked((byte) 0x8A, new byte[0]);
 
     /**
      * @param target the public listener
@@ -266,7 +280,7 @@ public final class WarmupTraffic {
                         done = true;
                         ctx.close();
                     }
-                    case 9 -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {(byte) 0x8A, (byte) 0x80, 0, 0, 0, 0}));
+                    case 9 -> ctx.writeAndFlush(Unpooled.wrappedBuffer(PONG));
                     default -> { }
                 }
             }
@@ -356,20 +370,28 @@ public final class WarmupTraffic {
         return frame("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}");
     }
 
-    /** A client text frame (masked, with a zero key, so the payload is sent as is). */
+    /** A client text frame. */
     private static byte[] frame(String text) {
-        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
-        int header = payload.length < 126 ? 6 : 8;
+        return masked((byte) 0x81, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A client frame: {@code first} (FIN and opcode), the length, {@link #MASK}, the masked payload (under 64 KiB). */
+    private static byte[] masked(byte first, byte[] payload) {
+        int lengthBytes = payload.length < 126 ? 0 : 2;
+        int header = 2 + lengthBytes + MASK.length;
         byte[] frame = new byte[header + payload.length];
-        frame[0] = (byte) 0x81;
-        if (payload.length < 126) {
+        frame[0] = first;
+        if (lengthBytes == 0) {
             frame[1] = (byte) (0x80 | payload.length);
         } else {
             frame[1] = (byte) (0x80 | 126);
             frame[2] = (byte) (payload.length >>> 8);
             frame[3] = (byte) payload.length;
         }
-        System.arraycopy(payload, 0, frame, header, payload.length);
+        System.arraycopy(MASK, 0, frame, 2 + lengthBytes, MASK.length);
+        for (int i = 0; i < payload.length; i++) {
+            frame[header + i] = (byte) (payload[i] ^ MASK[i & 3]);
+        }
         return frame;
     }
 }

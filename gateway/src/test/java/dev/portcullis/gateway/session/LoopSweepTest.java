@@ -135,9 +135,17 @@ class LoopSweepTest {
         assertThat(LoopSweep.sweeping(stopped)).isTrue();
         stopped.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         LoopSweep.join(loop.eventLoop(), Duration.ZERO, new Counter(1));
-        assertThat(LoopSweep.sweeping(stopped)).isFalse();
+        assertThat(LoopSweep.registered(stopped)).isFalse();
         assertThat(LoopSweep.sweeping(loop.eventLoop())).isTrue();
         advance(Duration.ofSeconds(1));
-        assertThat(LoopSweep.sweeping(loop.eventLoop())).as("empty: forgotten").isFalse();
+        assertThat(LoopSweep.sweeping(loop.eventLoop())).as("empty: its tick stops").isFalse();
+        assertThat(loop.runScheduledPendingTasks()).as("nothing scheduled").isEqualTo(-1);
+        assertThat(LoopSweep.registered(loop.eventLoop())).as("kept for the loop's next member").isTrue();
+
+        Counter next = new Counter(1);
+        LoopSweep.join(loop.eventLoop(), Duration.ZERO, next);
+        assertThat(LoopSweep.sweeping(loop.eventLoop())).as("ticking again").isTrue();
+        advance(Duration.ofSeconds(1));
+        assertThat(next.sweeps).isEqualTo(1);
     }
 }
