@@ -10,6 +10,8 @@
 #   aot        with the jar's AOT cache (gateway/target/portcullis.aot; ./portcullis build makes it), warm-up off
 #   warm       no cache, server.warmup $WARMUP (default: on, the default budget)
 #   aot+warm   both: what ./portcullis serve and the container image run
+#   steady     aot+warm after 30,000 handshakes already served (three rounds of 10,000 before the one
+#              measured): what the same handshakes cost a fully warm gateway, the floor of the others
 #   node-ws    the node-ws peer (NODE_WS_DIR: a copy of shared/peers/node-ws with node_modules installed)
 #
 # Every server listens on free loopback ports found at run time, so the script can run beside
@@ -43,13 +45,13 @@ run() { # run VARIANT N
   port=$(free_port)
   admin=$(free_port)
   case $variant in
-    jit|aot|warm|aot+warm)
+    jit|aot|warm|aot+warm|steady)
       opts=$BASE_OPTS
-      if [[ $variant == aot* ]]; then
+      if [[ $variant == aot* || $variant == steady ]]; then
         [[ -f $CACHE ]] || { echo "coldstart.sh: no $CACHE (./portcullis build makes it on JDK 25+)" >&2; exit 1; }
         opts="$opts -XX:AOTCache=$CACHE"
       fi
-      [[ $variant == *warm ]] && warmup=${WARMUP:-on}
+      [[ $variant == *warm || $variant == steady ]] && warmup=${WARMUP:-on}
       launched=$(date +%s%N)
       GATEWAY_JAVA_OPTS=$opts PORTCULLIS_SERVER_PORT=$port PORTCULLIS_ADMIN_PORT=$admin PORTCULLIS_SERVER_WARMUP=$warmup \
         launch_gateway "$JAR" "$log"
@@ -71,6 +73,12 @@ run() { # run VARIANT N
   esac
   echo "$ready" >"$OUT_DIR/$variant-$n.ready"
   echo "== $variant run $n: ready after $ready ms" >&2
+  if [[ $variant == steady ]]; then
+    for round in 1 2 3; do
+      bench_load connect -n "$HANDSHAKES" --hold 1s --source-addresses "$SOURCES" --url "ws://127.0.0.1:$port/ws" \
+        --no-progress --out "$OUT_DIR/$variant-$n-before-$round.json" >/dev/null 2>&1 || true
+    done
+  fi
   bench_load connect -n "$HANDSHAKES" --hold 1s --source-addresses "$SOURCES" --url "ws://127.0.0.1:$port/ws" \
     --server-pid "$SERVER_PID" --no-progress --out "$OUT_DIR/$variant-$n.json" | tail -2 >&2 || true
   stop_server

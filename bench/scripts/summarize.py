@@ -124,7 +124,8 @@ def coldstart(out):
         print("| {} | process start to ready (ms) | {} | {} |".format(title, cell(ready), len(ready)))
         if total:
             first = "/".join("{:,}".format(t) for t in sorted(targets))
-            print("| {} | server CPU per 1,000 handshakes, first {} (ms) | {} | {} |".format(title, first, cell(total), len(total)))
+            which = "the {} after 3 x {} served".format(first, first) if variant == "steady" else "first " + first
+            print("| {} | server CPU per 1,000 handshakes, {} (ms) | {} | {} |".format(title, which, cell(total), len(total)))
             print("| {} | of which user (ms) | {} | {} |".format(title, cell(user), len(user)))
             print("| {} | of which system (ms) | {} | {} |".format(title, cell(system), len(system)))
             print("| {} | handshakes/s | {} | {} |".format(title, cell(per_second, "{:,.0f}"), len(per_second)))
