@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portcullis.gateway.auth.TokenMinter;
+import dev.portcullis.gateway.testing.RedisServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
