@@ -6,16 +6,9 @@ import dev.portcullis.gateway.presence.Member;
 import dev.portcullis.gateway.presence.Members;
 import dev.portcullis.gateway.presence.PresenceEvents;
 import dev.portcullis.gateway.presence.PresenceStore;
-import io.lettuce.core.MapScanCursor;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -52,21 +45,8 @@ import org.slf4j.LoggerFactory;
  * own old entries at start-up, before it registers anything.
  *
  * <p><b>Reconciling.</b> Redis's copy of this instance's members is made equal to the local one,
- * channel by channel ({@link #reconcile}): members missing there are written with a {@code join} each,
- * entries of members no longer here are removed with a {@code leave} each, and a channel without local
- * members is taken out of the instance's channel set. A member that left while Redis could not be
- * written is so removed afterwards instead of staying listed until the instance dies. It runs
- * <ul>
- * <li>for every channel when the Redis connection comes back (Redis may have lost or kept anything);</li>
- * <li>for every channel at the sweep after another instance reaped this one (it was taken for dead
- *     during a pause; the reaper leaves an explicit marker, see {@link PresenceReaper}: the channel set
- *     being gone is no proof, a join after the reap creates it again), or when the channel set is
- *     gone while members are here (Redis lost data without a reconnect);</li>
- * <li>for the channels whose write failed, at the next sweep that reaches Redis: a command can fail
- *     (time out, be rejected) without any reconnect following, and a reconcile of just those channels
- *     is cheap. Past {@value #MAX_DIRTY} such channels, every channel is reconciled instead.</li>
- * </ul>
- * Not on every sweep: that would cost a command per member and channel every heartbeat.
+ * channel by channel, by {@link PresenceReconciler}: after a reconnect, after this instance was
+ * reaped, and for the channels whose write failed (see there for when and how).
  *
  * <p><b>Order.</b> Every command that writes a channel's entries (join, leave, and each step of a
  * reconcile) is queued inside {@code local.compute} for that channel, from what the local map holds
@@ -87,10 +67,6 @@ import org.slf4j.LoggerFactory;
  */
 final class RedisChannelPresence implements PresenceStore {
     private static final Logger log = LoggerFactory.getLogger(RedisChannelPresence.class);
-    /** Members written, or hash entries read and pruned, per command while reconciling. */
-    private static final int BATCH = 500;
-    /** Channels remembered for a reconcile after failed writes; beyond, every channel is reconciled. */
-    static final int MAX_DIRTY = 10_000;
 
     /**
      * Stores members. KEYS: the instance's hash, the channel's instance set. ARGV: instance, announce
@@ -139,10 +115,7 @@ final class RedisChannelPresence implements PresenceStore {
     /** This instance's members: channel -> connection -> member. */
     private final Map<String, Map<String, Member>> local = new ConcurrentHashMap<>();
     private final AtomicInteger localCount = new AtomicInteger();
-    /** Channels whose write failed, to reconcile at the next sweep (at most {@link #MAX_DIRTY}). */
-    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
-    /** Too many channels failed to remember: reconcile every channel at the next sweep. */
-    private volatile boolean allDirty;
+    private final PresenceReconciler reconciler;
 
     /**
      * @param thread the cluster thread: every step of a reconcile runs there, never on a Lettuce I/O
@@ -159,6 +132,7 @@ final class RedisChannelPresence implements PresenceStore {
         this.reaper = new PresenceReaper(redis, metrics, keys, instance, announced);
         this.listing = new PresenceListing(redis, metrics, keys, instance, reaper,
                 channel -> List.copyOf(local.getOrDefault(channel, Map.of()).values()));
+        this.reconciler = new PresenceReconciler(this, local, redis, keys, instance, announced, thread);
     }
 
     /**
@@ -199,7 +173,7 @@ final class RedisChannelPresence implements PresenceStore {
     }
 
     /** Queues the JOIN script for {@code members}; call inside {@code local.compute(channel)}. */
-    private CompletableFuture<Long> store(String channel, List<Member> members, boolean announce) {
+    CompletableFuture<Long> store(String channel, List<Member> members, boolean announce) {
         String[] args = new String[3 + 3 * members.size()];
         args[0] = instance;
         args[1] = announce ? "1" : "0";
@@ -236,7 +210,7 @@ final class RedisChannelPresence implements PresenceStore {
     }
 
     /** Queues the LEAVE script for {@code users} (connection -> user); call inside {@code local.compute(channel)}. */
-    private CompletableFuture<Long> remove(String channel, Map<String, String> users, boolean announce) {
+    CompletableFuture<Long> remove(String channel, Map<String, String> users, boolean announce) {
         String[] args = new String[3 + 2 * users.size()];
         args[0] = instance;
         args[1] = announce ? "1" : "0";
@@ -257,17 +231,9 @@ final class RedisChannelPresence implements PresenceStore {
             if (failure != null) {
                 metrics.clusterFallback();
                 log.debug("redis: {} failed: {}", what, failure.toString());
-                markDirty(channel);
+                reconciler.markDirty(channel);
             }
         });
-    }
-
-    private void markDirty(String channel) {
-        if (dirty.size() < MAX_DIRTY) {
-            dirty.add(channel);
-        } else {
-            allDirty = true;
-        }
     }
 
     /** See {@link PresenceListing#members}. */
@@ -300,114 +266,21 @@ final class RedisChannelPresence implements PresenceStore {
                         : CompletableFuture.completedFuture(1L), (reaped, channelSet) -> {
                     if (reaped > 0) {
                         log.warn("redis: this instance was taken for dead and its channel members removed; writing them again");
-                        reconcileAll();
+                        reconciler.reconcileAll();
                     } else if (channelSet == 0) {
                         log.warn("redis: this instance's channel presence is gone from Redis; writing it again");
-                        reconcileAll();
-                    } else if (allDirty) {
-                        reconcileAll();
+                        reconciler.reconcileAll();
                     } else {
-                        for (String channel : List.copyOf(dirty)) {
-                            dirty.remove(channel);
-                            reconcile(channel);
-                        }
+                        reconciler.reconcileDirty();
                     }
                     return null;
                 }, thread);
     }
 
-    /** Every channel this instance has members in, or is listed with in Redis, made equal to the local members. Cluster thread. */
+
+    /** Every channel made equal to the local members ({@link PresenceReconciler#reconcileAll}); after a reconnect. Cluster thread. */
     void reconcileAll() {
-        allDirty = false;
-        dirty.clear();
-        Set<String> here = Set.copyOf(local.keySet());
-        here.forEach(this::reconcile);
-        reconcileListed(here, ScanCursor.INITIAL);
-    }
-
-    /** The channels Redis lists for this instance that are not local: reconciled to no members. */
-    private void reconcileListed(Set<String> done, ScanCursor cursor) {
-        redis.commands().sscan(keys.channelsOf(instance), cursor, ScanArgs.Builder.limit(BATCH)).whenCompleteAsync((page, failure) -> {
-            if (failure != null) {
-                allDirty = true;
-                log.debug("redis: reading this instance's channels failed: {}", failure.toString());
-                return;
-            }
-            page.getValues().stream().filter(channel -> !done.contains(channel)).forEach(this::reconcile);
-            if (!page.isFinished()) {
-                reconcileListed(done, page);
-            }
-        }, thread);
-    }
-
-    /**
-     * Makes Redis's entries of this instance in {@code channel} equal to the local members: stores the
-     * local members in batches (a {@code join} for each that was missing), then reads the hash page by
-     * page and removes the entries of members not local (a {@code leave} each), then, if the channel
-     * has no local members, takes it out of the channel set. Each step is queued inside
-     * {@code local.compute(channel)} from the members it holds then (see the class comment on order).
-     * A failure marks the channel for the next sweep. Cluster thread.
-     */
-    CompletableFuture<Void> reconcile(String channel) {
-        boolean announce = announced.matches(channel);
-        List<String> connections = List.copyOf(local.getOrDefault(channel, Map.of()).keySet());
-        List<CompletableFuture<Long>> writes = new ArrayList<>();
-        for (int from = 0; from < connections.size(); from += BATCH) {
-            List<String> batch = connections.subList(from, Math.min(connections.size(), from + BATCH));
-            boolean first = from == 0;
-            local.computeIfPresent(channel, (name, members) -> {
-                if (first) {
-                    writes.add(redis.commands().sadd(keys.channelsOf(instance), channel).toCompletableFuture());
-                }
-                List<Member> still = batch.stream().map(members::get).filter(Objects::nonNull).toList();
-                if (!still.isEmpty()) {
-                    writes.add(store(channel, still, announce));
-                }
-                return members;
-            });
-        }
-        CompletableFuture<Void> done = CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
-                .thenCompose(stored -> prune(channel, announce, ScanCursor.INITIAL))
-                .thenComposeAsync(pruned -> {
-                    List<CompletableFuture<?>> last = new ArrayList<>();
-                    local.compute(channel, (name, members) -> {
-                        if (members == null) {
-                            last.add(remove(channel, Map.of(), announce)); // drops this instance from the channel's set if its hash is empty
-                            last.add(redis.commands().srem(keys.channelsOf(instance), channel).toCompletableFuture());
-                        }
-                        return members;
-                    });
-                    return CompletableFuture.allOf(last.toArray(CompletableFuture[]::new));
-                }, thread);
-        return done.whenComplete((ok, failure) -> {
-            if (failure != null) {
-                log.debug("redis: reconciling a channel's members failed: {}", failure.toString());
-                markDirty(channel);
-            }
-        });
-    }
-
-    /** One page of this instance's entries in {@code channel}: those not local now are removed; then the next page. */
-    private CompletableFuture<Void> prune(String channel, boolean announce, ScanCursor cursor) {
-        return redis.commands().hscan(keys.hash(channel, instance), cursor, ScanArgs.Builder.limit(BATCH)).toCompletableFuture()
-                .thenComposeAsync((MapScanCursor<String, String> page) -> {
-                    CompletableFuture<?>[] removal = {CompletableFuture.completedFuture(null)};
-                    local.compute(channel, (name, members) -> {
-                        Map<String, String> gone = new HashMap<>();
-                        page.getMap().forEach((connection, value) -> {
-                            if (members == null || !members.containsKey(connection)) {
-                                gone.put(connection, value.substring(value.indexOf(' ') + 1));
-                            }
-                        });
-                        if (!gone.isEmpty()) {
-                            removal[0] = remove(channel, gone, announce);
-                        }
-                        return members;
-                    });
-                    return removal[0].thenCompose(removed -> page.isFinished()
-                            ? CompletableFuture.<Void>completedFuture(null)
-                            : prune(channel, announce, page));
-                }, thread);
+        reconciler.reconcileAll();
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.portcullis.gateway.cluster;
 
-import dev.portcullis.gateway.broker.BrokerUnavailableException;
 import dev.portcullis.gateway.channel.SubscriptionIndex;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -53,7 +52,8 @@ import org.slf4j.LoggerFactory;
  * resubscription rules, without a cursor.
  *
  * <p>Threading: {@code subscribed} is touched only on the subscription thread; the other sets are
- * concurrent because Lettuce's callbacks change them.
+ * concurrent because Lettuce's callbacks change them. What Redis confirmed and who waits for it is
+ * kept apart, in {@link SubscriptionConfirmations}.
  */
 final class RedisSubscriptions {
     private static final Logger log = LoggerFactory.getLogger(RedisSubscriptions.class);
@@ -68,17 +68,14 @@ final class RedisSubscriptions {
     private final ScheduledExecutorService thread;
     private final String prefix;
     private final boolean cluster;
-    private final long confirmTimeoutMillis;
     private final Set<String> dirty = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     /** Channels subscribed in Redis; touched only on {@code thread}. */
     private final Set<String> subscribed = new HashSet<>();
-    /** Channels whose SSUBSCRIBE Redis confirmed (any thread reads; changes follow Redis's answers). */
-    private final Set<String> confirmed = ConcurrentHashMap.newKeySet();
     /** Channels whose subscription Redis lost: their next confirmation starts a catch-up. */
     private final Set<String> interrupted = ConcurrentHashMap.newKeySet();
-    /** Subscribers waiting for a channel's confirmation. */
-    private final ConcurrentHashMap<String, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
+    /** What Redis confirmed, and who waits for it. */
+    private final SubscriptionConfirmations confirmations;
     /** Channels we asked Redis to unsubscribe, so that their SUNSUBSCRIBE is not taken for a slot move. */
     private final Set<String> unsubscribing = ConcurrentHashMap.newKeySet();
     /** Channels wanted whatever the index says (canaries). */
@@ -98,7 +95,7 @@ final class RedisSubscriptions {
         this.thread = thread;
         this.prefix = prefix;
         this.cluster = cluster;
-        this.confirmTimeoutMillis = confirmTimeoutMillis;
+        this.confirmations = new SubscriptionConfirmations(this::wanted, confirmTimeoutMillis);
         redis.addPubSubListener(new RedisPubSubAdapter<>() {
             /**
              * Redis also sends SUNSUBSCRIBE by itself when a slot moves to another shard (Lettuce
@@ -141,7 +138,7 @@ final class RedisSubscriptions {
         if (closed) {
             return;
         }
-        confirmed.remove(channel);
+        confirmations.withdraw(channel);
         placed.remove(channel);
         interrupted.add(channel);
         try {
@@ -178,7 +175,7 @@ final class RedisSubscriptions {
             String master = redis.masterOf(SlotHash.getSlot(pubSubChannel(channel)));
             if (master != null && !master.equals(entry.getValue()) && placed.remove(channel, entry.getValue())) {
                 moved++;
-                confirmed.remove(channel);
+                confirmations.withdraw(channel);
                 interrupted.add(channel);
                 subscribed.remove(channel);
                 channelChanged(channel);
@@ -189,64 +186,18 @@ final class RedisSubscriptions {
         }
     }
 
-    /**
-     * Completes once Redis confirmed the channel's subscription (or fails after twice the command
-     * timeout and a second). Waiters of one channel share an entry in {@code waiting}; it goes when
-     * Redis confirms, when the channel is no longer wanted (the subscribers left while Redis was
-     * failing) and when a waiter times out on a channel nobody wants any more, so an outage with
-     * subscriber churn cannot grow the map past the channels that are wanted.
-     */
+    /** See {@link SubscriptionConfirmations#await}. */
     CompletableFuture<Void> awaitSubscribed(String channel) {
-        if (confirmed.contains(channel)) {
-            return CompletableFuture.completedFuture(null);
-        }
-        CompletableFuture<Void> future = waiting.computeIfAbsent(channel, c -> new CompletableFuture<>());
-        if (confirmed.contains(channel) && waiting.remove(channel, future)) {
-            future.complete(null); // confirmed between the check and the registration
-        }
-        CompletableFuture<Void> mine = future.copy().orTimeout(confirmTimeoutMillis, TimeUnit.MILLISECONDS);
-        mine.whenComplete((ok, failure) -> {
-            if (failure != null && !wanted(channel)) {
-                waiting.remove(channel, future);
-            }
-        });
-        return mine;
+        return confirmations.await(channel);
     }
 
     /** Channels a subscriber is waiting on Redis to confirm (a gauge; bounded by the channels wanted). */
     int waitingCount() {
-        return waiting.size();
+        return confirmations.waitingCount();
     }
 
     private boolean wanted(String channel) {
         return pinned.contains(channel) || index.subscribers(channel) > 0;
-    }
-
-    /**
-     * Nobody wants {@code channel} any more: whoever still waits for its confirmation learns it now.
-     * A subscriber may join between the flush's look at the index and this removal and share the
-     * entry: then the channel is wanted again, its next flush subscribes it, and the entry stays (or
-     * follows the one a newer waiter made meanwhile) instead of failing a subscribe that will succeed.
-     */
-    private void abandon(String channel) {
-        CompletableFuture<Void> future = waiting.remove(channel);
-        if (future == null) {
-            return;
-        }
-        if (!wanted(channel)) {
-            future.completeExceptionally(new BrokerUnavailableException("unsubscribed before Redis confirmed the subscription"));
-            return;
-        }
-        CompletableFuture<Void> newer = waiting.putIfAbsent(channel, future);
-        if (newer != null) {
-            newer.whenComplete((ok, failure) -> {
-                if (failure == null) {
-                    future.complete(null);
-                } else {
-                    future.completeExceptionally(failure);
-                }
-            });
-        }
     }
 
     String pubSubChannel(String channel) {
@@ -294,7 +245,7 @@ final class RedisSubscriptions {
                 }
                 subscribe.add(pubSubChannel(channel));
             } else if (!wanted) {
-                abandon(channel);
+                confirmations.abandon(channel);
                 cursors.close(channel);
                 interrupted.remove(channel);
                 placed.remove(channel);
@@ -327,7 +278,7 @@ final class RedisSubscriptions {
             String[] names = batch.toArray(String[]::new);
             var command = subscribe ? redis.pubSub().ssubscribe(names) : redis.pubSub().sunsubscribe(names);
             if (!subscribe) {
-                batch.forEach(redisChannel -> confirmed.remove(channelOf(redisChannel)));
+                batch.forEach(redisChannel -> confirmations.withdraw(channelOf(redisChannel)));
             }
             command.whenComplete((ok, failure) -> {
                 if (failure != null) {
@@ -355,12 +306,9 @@ final class RedisSubscriptions {
                         placed.put(name, master);
                     }
                 }
-                confirmed.add(name);
+                confirmations.confirmed(name);
                 cursors.resubscribed(name, interrupted.remove(name));
-                CompletableFuture<Void> future = waiting.remove(name);
-                if (future != null) {
-                    future.complete(null);
-                }
+                confirmations.release(name);
             }
         }
     }
@@ -389,7 +337,7 @@ final class RedisSubscriptions {
         if (closed) {
             return;
         }
-        confirmed.clear();
+        confirmations.withdrawAll();
         try {
             thread.execute(() -> {
                 interrupted.addAll(subscribed);
