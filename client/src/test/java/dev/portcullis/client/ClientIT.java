@@ -96,6 +96,12 @@ class ClientIT {
                     .cause().isInstanceOf(ServerErrorException.class)
                     .satisfies(e -> assertThat(((ServerErrorException) e).code()).isEqualTo("forbidden"));
             await().atMost(WAIT).until(() -> events.errors.size() == 1);
+            // the refusal released the channel: asking again goes to the server (and is refused again),
+            // instead of failing here with "already has a subscription"
+            Subscription again = client.subscribe("secret", events.channel());
+            assertThatThrownBy(() -> again.subscribed().get(10, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(ServerErrorException.class)
+                    .satisfies(e -> assertThat(((ServerErrorException) e).code()).isEqualTo("forbidden"));
             // a refused publication fails its future and nothing else
             assertThatThrownBy(() -> client.publish("secret", "1").get(10, TimeUnit.SECONDS))
                     .cause().isInstanceOf(ServerErrorException.class);
