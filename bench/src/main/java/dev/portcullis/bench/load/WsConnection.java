@@ -90,6 +90,10 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
         return channel;
     }
 
+    long lastOffset() {
+        return lastOffset;
+    }
+
     boolean subscribedAndOpen() {
         return subscribed && state == OPEN;
     }
@@ -111,7 +115,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
 
     /** The TCP connect itself failed (refused, timeout, out of files or ports). */
     void connectFailed(Throwable cause) {
-        fail(Worker.failureKind(cause));
+        fail(Dialer.failureKind(cause));
     }
 
     private void fail(String kind) {
@@ -521,7 +525,7 @@ final class WsConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (failure == null) {
-            failure = Worker.failureKind(cause);
+            failure = Dialer.failureKind(cause);
         }
         ctx.close();
     }

@@ -105,10 +105,10 @@ class LoadGeneratorTest {
 
     @Test
     void workerFailuresGetStableNames() {
-        assertThat(Worker.failureKind(new java.io.IOException("connect(..) failed: Connection refused"))).isEqualTo("refused");
-        assertThat(Worker.failureKind(new RuntimeException(new java.io.IOException("newSocketStream(..) failed: Too many open files"))))
+        assertThat(Dialer.failureKind(new java.io.IOException("connect(..) failed: Connection refused"))).isEqualTo("refused");
+        assertThat(Dialer.failureKind(new RuntimeException(new java.io.IOException("newSocketStream(..) failed: Too many open files"))))
                 .isEqualTo("emfile");
-        assertThat(Worker.failureKind(new java.io.IOException("bind(..) failed: Cannot assign requested address"))).isEqualTo("no_ports");
-        assertThat(Worker.failureKind(new io.netty.channel.ConnectTimeoutException("slow"))).isEqualTo("connect_timeout");
+        assertThat(Dialer.failureKind(new java.io.IOException("bind(..) failed: Cannot assign requested address"))).isEqualTo("no_ports");
+        assertThat(Dialer.failureKind(new io.netty.channel.ConnectTimeoutException("slow"))).isEqualTo("connect_timeout");
     }
 }

@@ -38,7 +38,7 @@ class PeerAdapterTest {
         Subscriber(Peer target) {
             worker = new Worker(plan(target), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             Target url = Target.parse("ws://127.0.0.1:1/ws", "ws", "wss");
-            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Worker.request(target, url, new TokenSource(plan(target)).mint("adapter-0"), false));
+            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Dialer.request(target, url, new TokenSource(plan(target)).mint("adapter-0"), false));
             channel = new EmbeddedChannel(connection);
         }
 
