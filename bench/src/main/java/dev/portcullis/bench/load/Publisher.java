@@ -144,7 +144,7 @@ final class Publisher implements AutoCloseable {
                     .awaitUninterruptibly();
             if (!future.isSuccess()) {
                 throw new IllegalStateException("cannot connect to the admin API at " + admin.url() + " ("
-                        + Worker.failureKind(future.cause()) + "): is --admin-url the gateway's admin port (admin.port)?");
+                        + Dialer.failureKind(future.cause()) + "): is --admin-url the gateway's admin port (admin.port)?");
             }
             conn.channel = future.channel();
             loop.execute(() -> {
@@ -234,7 +234,7 @@ final class Publisher implements AutoCloseable {
         conn.sentNanos = System.nanoTime();
         conn.channel.writeAndFlush(request).addListener(f -> {
             if (!f.isSuccess()) {
-                failed(0, "the admin API connection failed: " + Worker.failureKind(f.cause()));
+                failed(0, "the admin API connection failed: " + Dialer.failureKind(f.cause()));
             }
         });
     }

@@ -22,14 +22,14 @@ final class Report {
     private final Settings s;
     private final Map<String, Long> counters;
     private final Map<String, Histogram> histograms;
-    private final List<Coordinator.Phase> phases;
+    private final List<Phase> phases;
     private final Map<String, Object> results;
     private final List<String> problems;
     private final int processes;
     private final Publisher publisher;
     private final Set<String> hints = new LinkedHashSet<>();
 
-    Report(Settings s, Map<String, Long> counters, Map<String, Histogram> histograms, List<Coordinator.Phase> phases,
+    Report(Settings s, Map<String, Long> counters, Map<String, Histogram> histograms, List<Phase> phases,
             Map<String, Object> results, List<String> problems, int processes, Publisher publisher) {
         this.s = s;
         this.counters = counters;
@@ -170,8 +170,8 @@ final class Report {
             }
             default -> {}
         }
-        long generatorMs = phases.stream().mapToLong(Coordinator.Phase::generatorCpuMs).sum();
-        double seconds = phases.stream().mapToDouble(Coordinator.Phase::seconds).sum();
+        long generatorMs = phases.stream().mapToLong(Phase::generatorCpuMs).sum();
+        double seconds = phases.stream().mapToDouble(Phase::seconds).sum();
         b.append(String.format(Locale.ROOT, "; generator %.1f s CPU (%.0f%% of a core over %.0f s, %d process%s)", generatorMs / 1000.0,
                 generatorMs / 10.0 / Math.max(1e-9, seconds), seconds, processes, processes == 1 ? "" : "es"));
         return b.toString();
@@ -225,7 +225,7 @@ final class Report {
         }
         root.put("latencies", latencies);
         List<Map<String, Object>> phaseList = new ArrayList<>();
-        for (Coordinator.Phase p : phases) {
+        for (Phase p : phases) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", p.name());
             m.put("seconds", Coordinator.round(p.seconds()));
@@ -256,7 +256,7 @@ final class Report {
         Map<String, Object> generator = new LinkedHashMap<>();
         generator.put("processes", processes);
         generator.put("threadsPerProcess", s.threads);
-        generator.put("cpuMs", phases.stream().mapToLong(Coordinator.Phase::generatorCpuMs).sum());
+        generator.put("cpuMs", phases.stream().mapToLong(Phase::generatorCpuMs).sum());
         generator.put("jvmFlags", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
         generator.put("workerJvmOpts", s.workerJvmOpts);
         generator.put("java", Runtime.version().toString());

@@ -82,12 +82,12 @@ class LoadGeneratorTest {
 
     @Test
     void durationsReadLikeTheGatewayConfiguration() {
-        assertThat(LoadCommand.duration("30s")).isEqualTo(Duration.ofSeconds(30));
-        assertThat(LoadCommand.duration("500ms")).isEqualTo(Duration.ofMillis(500));
-        assertThat(LoadCommand.duration("5m")).isEqualTo(Duration.ofMinutes(5));
-        assertThat(LoadCommand.duration("2")).isEqualTo(Duration.ofSeconds(2));
-        assertThat(LoadCommand.duration("0s")).isEqualTo(Duration.ZERO);
-        assertThatThrownBy(() -> LoadCommand.duration("5x")).hasMessageContaining("not a duration");
+        assertThat(CommonOptions.duration("30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(CommonOptions.duration("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(CommonOptions.duration("5m")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(CommonOptions.duration("2")).isEqualTo(Duration.ofSeconds(2));
+        assertThat(CommonOptions.duration("0s")).isEqualTo(Duration.ZERO);
+        assertThatThrownBy(() -> CommonOptions.duration("5x")).hasMessageContaining("not a duration");
     }
 
     @Test
@@ -105,10 +105,10 @@ class LoadGeneratorTest {
 
     @Test
     void workerFailuresGetStableNames() {
-        assertThat(Worker.failureKind(new java.io.IOException("connect(..) failed: Connection refused"))).isEqualTo("refused");
-        assertThat(Worker.failureKind(new RuntimeException(new java.io.IOException("newSocketStream(..) failed: Too many open files"))))
+        assertThat(Dialer.failureKind(new java.io.IOException("connect(..) failed: Connection refused"))).isEqualTo("refused");
+        assertThat(Dialer.failureKind(new RuntimeException(new java.io.IOException("newSocketStream(..) failed: Too many open files"))))
                 .isEqualTo("emfile");
-        assertThat(Worker.failureKind(new java.io.IOException("bind(..) failed: Cannot assign requested address"))).isEqualTo("no_ports");
-        assertThat(Worker.failureKind(new io.netty.channel.ConnectTimeoutException("slow"))).isEqualTo("connect_timeout");
+        assertThat(Dialer.failureKind(new java.io.IOException("bind(..) failed: Cannot assign requested address"))).isEqualTo("no_ports");
+        assertThat(Dialer.failureKind(new io.netty.channel.ConnectTimeoutException("slow"))).isEqualTo("connect_timeout");
     }
 }

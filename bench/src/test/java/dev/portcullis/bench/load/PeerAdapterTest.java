@@ -38,7 +38,7 @@ class PeerAdapterTest {
         Subscriber(Peer target) {
             worker = new Worker(plan(target), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             Target url = Target.parse("ws://127.0.0.1:1/ws", "ws", "wss");
-            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Worker.request(target, url, new TokenSource(plan(target)).mint("adapter-0"), false));
+            connection = new WsConnection(worker, WsConnection.Role.SUBSCRIBE, 0, Dialer.request(target, url, new TokenSource(plan(target)).mint("adapter-0"), false));
             channel = new EmbeddedChannel(connection);
         }
 
@@ -107,7 +107,7 @@ class PeerAdapterTest {
         s.receiveFrame("{\"type\":\"message\",\"channel\":\"bench\",\"data\":{\"seq\":1,\"ts\":1,\"pad\":\"\"}}");
 
         assertThat(s.worker.counters().deliveries.sum()).isEqualTo(3);
-        assertThat(s.connection.lastOffset).isEqualTo(3);
+        assertThat(s.connection.lastOffset()).isEqualTo(3);
         assertThat(s.connection.missing(0, 4)).as("seq 2 and 4").isEqualTo(2);
         assertThat(s.connection.duplicates()).isEqualTo(1);
     }
@@ -128,7 +128,7 @@ class PeerAdapterTest {
         assertThat(s.worker.counters().subscribed.sum()).isEqualTo(1);
 
         s.receiveFrame("{\"type\":\"message\",\"channel\":\"bench\",\"offset\":7,\"epoch\":\"e\",\"data\":{\"seq\":1,\"ts\":1,\"pad\":\"\"}}");
-        assertThat(s.connection.lastOffset).as("the gateway's offset, not a seq in the data").isEqualTo(7);
+        assertThat(s.connection.lastOffset()).as("the gateway's offset, not a seq in the data").isEqualTo(7);
     }
 
     @Test
