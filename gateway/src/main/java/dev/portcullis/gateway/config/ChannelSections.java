@@ -26,6 +26,14 @@ import java.util.Set;
 final class ChannelSections {
     private ChannelSections() {}
 
+    /** A {@code left=right} list entry split at its first {@code =}, both sides trimmed; malformed (both empty) without one. */
+    private record Entry(String left, String right, boolean malformed) {
+        static Entry of(String entry) {
+            int eq = entry.indexOf('=');
+            return eq < 0 ? new Entry("", "", true) : new Entry(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim(), false);
+        }
+    }
+
     private static final java.util.regex.Pattern CHANNEL = java.util.regex.Pattern.compile("[A-Za-z0-9_.:-]{1,128}");
     private static final java.util.regex.Pattern CHANNEL_PATTERN = java.util.regex.Pattern.compile("[A-Za-z0-9_.:-]{0,127}\\*?");
     private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]{0,127}");
@@ -85,10 +93,10 @@ final class ChannelSections {
     private static Map<String, String> namespaceMap(ConfigReader r, String key) {
         Map<String, String> map = new java.util.LinkedHashMap<>();
         for (String entry : r.list(key)) {
-            int eq = entry.indexOf('=');
-            String namespace = eq < 0 ? "" : entry.substring(0, eq).trim();
-            String value = eq < 0 ? "" : entry.substring(eq + 1).trim();
-            if (eq < 0 || value.isEmpty() || !NAMESPACE.matcher(namespace).matches()) {
+            Entry parts = Entry.of(entry);
+            String namespace = parts.left();
+            String value = parts.right();
+            if (parts.malformed() || value.isEmpty() || !NAMESPACE.matcher(namespace).matches()) {
                 r.problem(key, "entries are namespace=value (got '" + entry + "')");
             } else if (map.put(namespace, value) != null) {
                 r.problem(key, "namespace '" + namespace + "' is listed twice");
@@ -147,10 +155,10 @@ final class ChannelSections {
         List<HooksConfig.Route> routes = new ArrayList<>();
         Set<String> patterns = new java.util.HashSet<>();
         for (String entry : r.list(key)) {
-            int eq = entry.indexOf('=');
-            String pattern = eq < 0 ? "" : entry.substring(0, eq).trim();
-            String url = eq < 0 ? "" : entry.substring(eq + 1).trim();
-            if (eq < 0 || pattern.isEmpty() || !CHANNEL_PATTERN.matcher(pattern).matches()) {
+            Entry parts = Entry.of(entry);
+            String pattern = parts.left();
+            String url = parts.right();
+            if (parts.malformed() || pattern.isEmpty() || !CHANNEL_PATTERN.matcher(pattern).matches()) {
                 r.problem(key, "entries are channel-or-prefix*=url, e.g. room:*=https://app.internal/hooks/publish (got '" + entry + "')");
                 continue;
             }
