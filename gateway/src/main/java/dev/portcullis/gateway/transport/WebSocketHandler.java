@@ -124,7 +124,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         opened = true;
-        services.metrics().connectionOpened();
+        services.metrics().connections().opened();
         HeartbeatConfig heartbeat = services.config().heartbeat();
         heartbeatNanos = System.nanoTime() + heartbeat.interval().toNanos();
         Duration shorter = heartbeat.interval().compareTo(heartbeat.timeout()) <= 0 ? heartbeat.interval() : heartbeat.timeout();
@@ -302,7 +302,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
         Duration lived = Duration.ofNanos(System.nanoTime() - openedNanos);
         int closeCode = closing == null ? 1006 : closing.code();
-        services.metrics().connectionClosed(closeCode, lived);
+        services.metrics().connections().closed(closeCode, lived);
         if (session != null) {
             session.closed();
             try (var ignored = MDC.putCloseable("conn", session.id())) {
