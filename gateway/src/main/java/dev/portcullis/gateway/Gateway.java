@@ -164,7 +164,7 @@ public final class Gateway implements AutoCloseable {
                 localStats, clusterView, presence);
         long fileLimit = FileLimit.current();
         ConnectionSlots slots = new ConnectionSlots(limits, fileLimit);
-        metrics.maxConnections(slots.maxConnections());
+        metrics.connections().maxConnections(slots.maxConnections());
         if (slots.maxConnections() != limits.maxConnections()) {
             // The default asks for more than most machines allow: say so quietly; a configured value loudly.
             boolean asDefault = String.valueOf(limits.maxConnections())

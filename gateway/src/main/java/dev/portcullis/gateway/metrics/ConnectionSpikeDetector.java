@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The algorithm, run by {@link #tick()} about once a second:
  * <ol>
- *   <li><b>Rate.</b> Attempts counted by {@link GatewayMetrics#connectionAttempt()} since the previous
+ *   <li><b>Rate.</b> Attempts counted by {@link ConnectionMetrics#attempt()} since the previous
  *       tick, divided by the seconds elapsed on the injected clock (so a late tick is averaged, not
  *       counted as a burst).
  *   <li><b>Baseline.</b> An exponentially weighted moving average of the rate with time constant
@@ -103,15 +103,15 @@ public final class ConnectionSpikeDetector implements AutoCloseable {
         this.webhook = config.webhookUrl() == null ? null : new AlertWebhook(config.webhookUrl(), http, metrics);
         this.ownedHttp = owned ? http : null;
         this.lastTickAt = clock.instant();
-        this.lastCount = metrics.connectionAttempts();
+        this.lastCount = metrics.connections().attempts();
     }
 
     /**
-     * Counts one connection attempt. The same as {@link GatewayMetrics#connectionAttempt()}: call one of
+     * Counts one connection attempt. The same as {@link ConnectionMetrics#attempt()}: call one of
      * the two per attempt, never both.
      */
     public void attempt() {
-        metrics.connectionAttempt();
+        metrics.connections().attempt();
     }
 
     /** Measures the rate since the previous tick, learns and decides; see the class comment. */
@@ -120,7 +120,7 @@ public final class ConnectionSpikeDetector implements AutoCloseable {
             return;
         }
         Instant now = clock.instant();
-        long count = metrics.connectionAttempts();
+        long count = metrics.connections().attempts();
         double elapsed = seconds(Duration.between(lastTickAt, now));
         long attempts = count - lastCount;
         lastTickAt = now;

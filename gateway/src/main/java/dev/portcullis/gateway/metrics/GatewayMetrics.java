@@ -3,7 +3,6 @@ package dev.portcullis.gateway.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -17,12 +16,9 @@ import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The gateway's meters, and the only class that creates them. Names are {@code portcullis.*} in base
@@ -37,10 +33,6 @@ public final class GatewayMetrics {
     static final Set<String> RECEIVED_TYPES = Set.of("subscribe", "unsubscribe", "publish", "history", "presence", "auth", "ping", "invalid");
     /** Server message types of the wire protocol. */
     static final Set<String> SENT_TYPES = Set.of("connected", "message", "ack", "error", "reauth", "pong", "history", "presence", "disconnect");
-    /** Close codes registered up front: RFC 6455's common ones and the ones Portcullis sends. */
-    static final int[] KNOWN_CLOSE_CODES = {1000, 1001, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4009, 4500, 4501, 4503};
-    static final int MIN_CLOSE_CODE = 1000;
-    static final int MAX_CLOSE_CODE = 4999;
     /** Cap on distinct rejection reasons and violation kinds; more than this is a caller bug. */
     static final int MAX_CODES = 32;
 
@@ -48,18 +40,6 @@ public final class GatewayMetrics {
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
     private final PrometheusMeterRegistry registry;
-
-    private final AtomicLong active = new AtomicLong();
-    private final AtomicLong maxConnections = new AtomicLong();
-    private final Counter opened;
-    private final Counter attempts;
-    private final AtomicReferenceArray<Counter> closedByCode =
-            new AtomicReferenceArray<>(MAX_CLOSE_CODE - MIN_CLOSE_CODE + 1);
-    private final Counter closedOther;
-    private final Timer connectionDuration;
-    private final TaggedCounters handshakesRejected;
-    private final TaggedCounters refusalProbes;
-    private final Timer handshakeDuration;
 
     private final TaggedCounters received;
     private final TaggedCounters sent;
@@ -73,6 +53,7 @@ public final class GatewayMetrics {
     private final TaggedCounters validationFailures;
     private final TaggedCounters apiRequests;
 
+    private final ConnectionMetrics connections;
     private final BrokerMetrics broker;
     private final TlsMetrics tls;
     private final CompressionMetrics compression;
@@ -135,44 +116,7 @@ public final class GatewayMetrics {
 
     public GatewayMetrics(PrometheusMeterRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
-
-        Gauge.builder("portcullis.connections.active", active, AtomicLong::get)
-                .description("Open WebSocket connections")
-                .register(registry);
-        Gauge.builder("portcullis.connections.max", maxConnections, AtomicLong::get)
-                .description("The connection cap in force (limits.max-connections held under the file limit); 0: none")
-                .register(registry);
-        opened = Counter.builder("portcullis.connections.opened")
-                .description("WebSocket connections opened (upgrade completed)")
-                .register(registry);
-        attempts = Counter.builder("portcullis.connection.attempts")
-                .description("Connection attempts reaching the handshake, accepted or not")
-                .register(registry);
-        closedOther = closedCounter(TaggedCounters.OTHER);
-        for (int code : KNOWN_CLOSE_CODES) {
-            closedByCode.set(code - MIN_CLOSE_CODE, closedCounter(Integer.toString(code)));
-        }
-        // Explicit buckets from 1 s to 1 day: a handful of series that read well on a dashboard, instead
-        // of the ~70 a percentile histogram would publish over the same range.
-        connectionDuration = Timer.builder("portcullis.connection.duration")
-                .description("Lifetime of closed WebSocket connections")
-                .serviceLevelObjectives(
-                        Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(30),
-                        Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(15), Duration.ofMinutes(30),
-                        Duration.ofHours(1), Duration.ofHours(2), Duration.ofHours(6), Duration.ofHours(12),
-                        Duration.ofDays(1))
-                .register(registry);
-        handshakesRejected = new TaggedCounters(registry, "portcullis.handshakes.rejected",
-                "Handshakes refused before the upgrade, by reason code", "reason", Set.of(), MAX_CODES);
-        refusalProbes = new TaggedCounters(registry, "portcullis.refusal.probes",
-                "\"Why was I refused?\" requests, by the answer (ok, or the refusal's reason code)", "result", Set.of("ok"), MAX_CODES);
-        handshakeDuration = Timer.builder("portcullis.handshake.duration")
-                .description("Time from the upgrade request to the completed upgrade")
-                .serviceLevelObjectives(
-                        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
-                        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
-                        Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10))
-                .register(registry);
+        connections = new ConnectionMetrics(registry);
 
         received = new TaggedCounters(registry, "portcullis.messages.received",
                 "Client messages received, by message type", "type", RECEIVED_TYPES, RECEIVED_TYPES.size());
@@ -241,61 +185,6 @@ public final class GatewayMetrics {
         return registry;
     }
 
-    /** A WebSocket upgrade completed. Pair every call with exactly one {@link #connectionClosed}. */
-    public void connectionOpened() {
-        active.incrementAndGet();
-        opened.increment();
-    }
-
-    /**
-     * A connection that was {@linkplain #connectionOpened() opened} has closed.
-     *
-     * @param closeCode the WebSocket close code; codes outside 1000-4999 are counted as "other"
-     * @param duration how long the connection was open
-     */
-    public void connectionClosed(int closeCode, Duration duration) {
-        active.decrementAndGet();
-        closedCounter(closeCode).increment();
-        connectionDuration.record(duration);
-    }
-
-    public long activeConnections() {
-        return active.get();
-    }
-
-    /**
-     * A TCP connection asked for an upgrade; counted before any check, so it also counts what admission
-     * refuses. This is the counter the {@link ConnectionSpikeDetector} watches.
-     */
-    public void connectionAttempt() {
-        attempts.increment();
-    }
-
-    /**
-     * A handshake was refused.
-     *
-     * @param reason a short code such as {@code bad_token} or {@code rate_limited} ({@code [a-z0-9_]},
-     *     at most 40 characters, at most {@value #MAX_CODES} distinct values); anything else is counted
-     *     as "other"
-     */
-    /** A "why was I refused?" request answered with {@code result}: {@code ok} or a refusal's reason code. */
-    public void refusalProbe(String result) {
-        refusalProbes.increment(result);
-    }
-
-    /** The cap {@code ConnectionSlots} enforces, for alerts on "near the limit". */
-    public void maxConnections(long cap) {
-        maxConnections.set(cap);
-    }
-
-    public void handshakeRejected(String reason) {
-        handshakesRejected.increment(reason);
-    }
-
-    public void handshakeCompleted(Duration duration) {
-        handshakeDuration.record(duration);
-    }
-
     /**
      * @param type the validated client message type ({@code subscribe}, {@code unsubscribe},
      *     {@code publish}, {@code auth}, {@code ping}) or {@code invalid}; anything else is counted as
@@ -317,7 +206,7 @@ public final class GatewayMetrics {
         heartbeatTimeouts.increment();
     }
 
-    /** @param kind a short code, with the same rules as a {@linkplain #handshakeRejected reason} */
+    /** @param kind a short code, with the same rules as a {@linkplain ConnectionMetrics#handshakeRejected reason} */
     public void protocolViolation(String kind) {
         violations.increment(kind);
     }
@@ -351,6 +240,11 @@ public final class GatewayMetrics {
     /** @param outcome {@code ok}, {@code unauthorized}, {@code bad_request}, {@code not_found}, {@code unavailable} or another short code */
     public void apiRequest(String outcome) {
         apiRequests.increment(outcome);
+    }
+
+    /** Attempts, handshakes, opens and closes, the open count. */
+    public ConnectionMetrics connections() {
+        return connections;
     }
 
     /** The broker's meters (health, canaries, Redis faults, failover catch-up). */
@@ -401,10 +295,6 @@ public final class GatewayMetrics {
         return sent.total();
     }
 
-    long connectionAttempts() {
-        return (long) attempts.count();
-    }
-
     void spikeAlertStarted() {
         spikeAlerting.set(1);
         spikeAlerts.increment();
@@ -416,26 +306,5 @@ public final class GatewayMetrics {
 
     void webhookFailed() {
         webhookFailures.increment();
-    }
-
-    private Counter closedCounter(int code) {
-        if (code < MIN_CLOSE_CODE || code > MAX_CLOSE_CODE) {
-            return closedOther;
-        }
-        int index = code - MIN_CLOSE_CODE;
-        Counter counter = closedByCode.get(index);
-        if (counter == null) {
-            // Registration is idempotent, so a race registers once and both threads cache the same counter.
-            counter = closedCounter(Integer.toString(code));
-            closedByCode.set(index, counter);
-        }
-        return counter;
-    }
-
-    private Counter closedCounter(String code) {
-        return Counter.builder("portcullis.connections.closed")
-                .description("WebSocket connections closed, by close code")
-                .tag("code", code)
-                .register(registry);
     }
 }

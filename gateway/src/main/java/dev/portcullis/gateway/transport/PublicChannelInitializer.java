@@ -47,7 +47,7 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
         ChannelPipeline pipeline = channel.pipeline();
         long timeoutMillis = services.config().limits().handshakeTimeout().toMillis();
         pipeline.addLast(HandshakeTimeoutHandler.NAME,
-                new HandshakeTimeoutHandler(timeoutMillis, () -> services.metrics().handshakeRejected("handshake_timeout")));
+                new HandshakeTimeoutHandler(timeoutMillis, () -> services.metrics().connections().handshakeRejected("handshake_timeout")));
         if (services.config().server().proxyProtocol()) {
             pipeline.addLast("proxy-protocol", new HAProxyMessageDecoder());
             pipeline.addLast("proxy-address", new ProxyProtocolHandler());
@@ -76,7 +76,7 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            services.metrics().handshakeRejected("too_large");
+            services.metrics().connections().handshakeRejected("too_large");
             HttpResponses.sendAndClose(ctx, HttpResponses.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
                     "a request to this endpoint has no body"));
         }

@@ -103,13 +103,13 @@ final class RefusalProbe {
     private void send(ChannelHandlerContext ctx, String origin, HandshakeChecks.Decision decision) {
         FullHttpResponse response;
         if (decision instanceof HandshakeChecks.Admitted admitted) {
-            services.metrics().refusalProbe("ok");
+            services.metrics().connections().refusalProbe("ok");
             response = HttpResponses.json(HttpResponseStatus.OK, "{\"ok\":true,\"user\":\""
                     + JsonStrings.escape(admitted.principal().subject()) + "\",\"expiresAt\":"
                     + admitted.principal().expiresAt().toEpochMilli() + "}");
         } else {
             HandshakeChecks.Refusal refusal = (HandshakeChecks.Refusal) decision;
-            services.metrics().refusalProbe(refusal.reason());
+            services.metrics().connections().refusalProbe(refusal.reason());
             response = HttpResponses.refusal(refusal);
         }
         if (origin != null && checks.originAllowed(origin)) {

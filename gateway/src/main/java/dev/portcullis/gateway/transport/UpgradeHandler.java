@@ -247,7 +247,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             written = handshaker.handshake(channel, request, answer, channel.newPromise());
         } catch (RuntimeException e) {
             log.debug("handshake refused by the codec: {}", e.toString());
-            services.metrics().handshakeRejected("bad_request");
+            services.metrics().connections().handshakeRejected("bad_request");
             channel.close();
             return;
         }
@@ -257,7 +257,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 channel.close();
                 return;
             }
-            services.metrics().handshakeCompleted(Duration.ofNanos(System.nanoTime() - startNanos));
+            services.metrics().connections().handshakeCompleted(Duration.ofNanos(System.nanoTime() - startNanos));
             if (deflate != null) {
                 services.metrics().compression().negotiated();
             }
@@ -324,7 +324,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private void refuse(ChannelHandlerContext ctx, HandshakeChecks.Refusal refusal) {
-        services.metrics().handshakeRejected(refusal.reason());
+        services.metrics().connections().handshakeRejected(refusal.reason());
         log.debug("refused {} {}: {}", refusal.status().code(), refusal.reason(), client);
         HttpResponses.sendAndClose(ctx, HttpResponses.refusal(refusal));
     }

@@ -8,11 +8,9 @@ import dev.portcullis.gateway.session.Outbound;
 import dev.portcullis.gateway.session.Session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -23,7 +21,6 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -35,10 +32,11 @@ import org.slf4j.MDC;
  * One upgraded connection on the wire: frames in and out, heartbeat, and the close handshake. The
  * protocol itself lives in {@link Session}; this class only speaks WebSocket.
  *
- * <p>Close handshake: whoever closes first sends a close frame; the server then half-closes its
- * side and keeps reading (and discarding) until the peer closes, at most {@link #CLOSE_TIMEOUT}.
- * Closing the socket outright while the peer's data is unread would make the kernel answer with a
- * reset, and the peer could lose our close frame (and with it the code that says why).
+ * <p>Close handshake: whoever closes first sends a close frame, and the socket lingers until the
+ * peer's, at most {@link CloseHandshake#CLOSE_TIMEOUT}; {@link CloseHandshake} holds that state once a
+ * close begins. The bound on unsent bytes and the slow-consumer close are {@link OutboundLimit}'s,
+ * created when the channel first stops being writable. Both exist only when needed, so an open,
+ * keeping-up connection carries neither.
  *
  * <p>Heartbeat: a ping every interval; if nothing at all arrives within the timeout after it, the
  * peer is presumed dead. Any frame counts as a sign of life, not only a pong, so a busy client whose
@@ -48,7 +46,6 @@ import org.slf4j.MDC;
  * the shorter of interval and timeout, and at most one second), never early.
  */
 public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements Outbound, LoopSweep.Member {
-    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(WebSocketHandler.class);
 
     private final Services services;
@@ -57,14 +54,14 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     private final boolean deflate;
     private final long openedNanos = System.nanoTime();
     private Session session;
-    private int closeCode = 1006;
-    private boolean closeSent;
+    /** Set when the close begins (either side, or the heartbeat gave up): non-null is "closing". */
+    private CloseHandshake closing;
     private long lastReadNanos = System.nanoTime();
     /** While {@link #pinged} is false, when the next ping is due; while it is true, when the last ping went out. */
     private long heartbeatNanos;
     private boolean pinged;
-    private ScheduledFuture<?> slowGrace;
-    private ScheduledFuture<?> closeTimer;
+    /** Created at the first unwritability: most connections never need it. */
+    private OutboundLimit outboundLimit;
     private boolean unflushed;
     private boolean opened;
     /** Where publication frames enter the pipeline: just past the frame encoder (see {@link #frames()}). */
@@ -104,13 +101,21 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
 
     /** Closes from any thread: the decision is made on the connection's own event loop. */
     public void disconnectLater(Disconnect disconnect) {
-        channel.eventLoop().execute(() -> {
-            if (session != null) {
-                session.disconnect(disconnect);
-            } else {
-                close(disconnect);
-            }
-        });
+        channel.eventLoop().execute(() -> disconnect(disconnect));
+    }
+
+    /** Ends the connection with {@code disconnect} through the session when there is one; on the loop. */
+    void disconnect(Disconnect disconnect) {
+        if (session != null) {
+            session.disconnect(disconnect);
+        } else {
+            close(disconnect);
+        }
+    }
+
+    /** A close has begun: nothing more is written but the close frame. */
+    boolean closing() {
+        return closing != null;
     }
 
     @Override
@@ -119,7 +124,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         opened = true;
-        services.metrics().connectionOpened();
+        services.metrics().connections().opened();
         HeartbeatConfig heartbeat = services.config().heartbeat();
         heartbeatNanos = System.nanoTime() + heartbeat.interval().toNanos();
         Duration shorter = heartbeat.interval().compareTo(heartbeat.timeout()) <= 0 ? heartbeat.interval() : heartbeat.timeout();
@@ -131,13 +136,13 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         lastReadNanos = System.nanoTime();
         switch (frame) {
             case TextWebSocketFrame text -> {
-                if (!closeSent) {
+                if (closing == null) {
                     session.onText(text.text());
                 }
             }
             case CloseWebSocketFrame close -> onPeerClose(close);
             case PingWebSocketFrame ping -> {
-                if (!closeSent && withinOutboundLimit() && session.admitPing()) {
+                if (closing == null && withinOutboundLimit() && session.admitPing()) {
                     ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()), ctx.voidPromise());
                 }
             }
@@ -163,7 +168,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
      */
     @Override
     public void deliver(Publication publication) {
-        if (closeSent || !channel.isActive() || !withinOutboundLimit()) {
+        if (closing != null || !channel.isActive() || !withinOutboundLimit()) {
             return;
         }
         ByteBuf frame = deflate ? publication.retainedDeflatedWireFrame(services.metrics().compression()) : publication.retainedWireFrame();
@@ -192,27 +197,18 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     /**
      * False (and the connection closing with 4009) once more than twice
      * {@code limits.max-outbound-bytes} wait unsent. Every outbound write goes through here: replies,
-     * pongs and publications alike, so a client that sends but never reads is bounded too.
+     * pongs and publications alike, so a client that sends but never reads is bounded too. A writable
+     * channel is under the mark, the common case, answered here without {@link OutboundLimit}.
      */
     private boolean withinOutboundLimit() {
-        if (channel.isWritable()) {
-            return true;
-        }
-        if (unsentBytes() > 2L * services.config().limits().maxOutboundBytes()) {
-            slowConsumer();
-            return false;
-        }
-        return true;
+        return channel.isWritable() || outboundLimit().withinHardLimit();
     }
 
-    /**
-     * The bytes waiting in the channel's outbound buffer, through Netty's public API: while the
-     * channel is unwritable, what must drain to reach the low water mark, plus the mark. While it is
-     * writable this says 0: it is under the high water mark, which is all the limit needs to know.
-     */
-    private long unsentBytes() {
-        long pastLowMark = channel.bytesBeforeWritable(); // pending - low mark + 1 while unwritable, else 0
-        return pastLowMark == 0 ? 0 : pastLowMark + channel.config().getWriteBufferLowWaterMark() - 1;
+    private OutboundLimit outboundLimit() {
+        if (outboundLimit == null) {
+            outboundLimit = new OutboundLimit(this, channel, services);
+        }
+        return outboundLimit;
     }
 
     @Override
@@ -223,107 +219,36 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         }
     }
 
-    /**
-     * Over the high water mark: stop reading the client (its requests would only queue more replies)
-     * and start the slow-consumer grace. Back under the low mark: read again, grace cancelled.
-     */
+    /** Over the high water mark the client is not read and has a grace to drain ({@link OutboundLimit}). */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            ctx.channel().config().setAutoRead(true);
-            if (slowGrace != null) {
-                slowGrace.cancel(false);
-                slowGrace = null;
-            }
-        } else {
-            ctx.channel().config().setAutoRead(false);
-            startSlowConsumerGrace();
-        }
+        outboundLimit().writabilityChanged();
         ctx.fireChannelWritabilityChanged();
-    }
-
-    private void startSlowConsumerGrace() {
-        if (slowGrace == null) {
-            long grace = services.config().limits().slowConsumerGrace().toNanos();
-            slowGrace = channel.eventLoop().schedule(() -> {
-                slowGrace = null;
-                if (!channel.isWritable()) {
-                    slowConsumer();
-                }
-            }, grace, TimeUnit.NANOSECONDS);
-        }
-    }
-
-    private void slowConsumer() {
-        if (closeSent) {
-            return;
-        }
-        services.metrics().slowConsumer();
-        try (var ignored = MDC.putCloseable("conn", id())) {
-            log.info("slow consumer: closing with 4009 ({} bytes unsent)", unsentBytes());
-        }
-        if (session != null) {
-            session.disconnect(Disconnect.SLOW_CONSUMER);
-        } else {
-            close(Disconnect.SLOW_CONSUMER);
-        }
     }
 
     @Override
     public void send(String text) {
-        if (!closeSent && channel.isActive() && withinOutboundLimit()) {
+        if (closing == null && channel.isActive() && withinOutboundLimit()) {
             channel.writeAndFlush(new TextWebSocketFrame(text), channel.voidPromise());
         }
     }
 
     @Override
     public void close(Disconnect disconnect) {
-        if (closeSent) {
+        if (closing != null) {
             return;
         }
-        closeSent = true;
-        closeCode = disconnect.code();
-        if (!channel.isActive()) {
-            return;
-        }
-        channel.writeAndFlush(new CloseWebSocketFrame(disconnect.code(), disconnect.reason()))
-                .addListener((ChannelFutureListener) f -> {
-                    if (f.isSuccess() && channel instanceof DuplexChannel duplex) {
-                        duplex.shutdownOutput();
-                    }
-                });
-        armCloseTimeout();
-    }
-
-    /** Whatever the peer does, the socket is gone {@link #CLOSE_TIMEOUT} after the first close frame. */
-    private void armCloseTimeout() {
-        if (closeTimer == null) {
-            closeTimer = channel.eventLoop().schedule(() -> {
-                channel.close();
-            }, CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        }
+        closing = new CloseHandshake(channel, disconnect.code());
+        closing.send(disconnect);
     }
 
     private void onPeerClose(CloseWebSocketFrame frame) {
-        if (closeSent) {
+        if (closing != null) {
             channel.close();
             return;
         }
-        closeSent = true;
-        int code = frame.statusCode();
-        CloseWebSocketFrame echo;
-        if (code > 4999) {
-            // RFC 6455 7.4.2: codes from 5000 up are not defined; Netty's decoder lets them through
-            // (it checks the ranges below 5000), so the peer gets a protocol error instead of an echo.
-            closeCode = Disconnect.PROTOCOL_ERROR.code();
-            echo = new CloseWebSocketFrame(Disconnect.PROTOCOL_ERROR.code(), "invalid close code");
-        } else {
-            // A peer chooses its code freely; only standard ones become metric tags, the rest "other" (0).
-            closeCode = code == -1 ? 1005 : code >= 1000 && code <= 1015 ? code : 0;
-            echo = code == -1 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, "");
-        }
-        channel.writeAndFlush(echo).addListener(ChannelFutureListener.CLOSE);
-        armCloseTimeout(); // a peer that closes and then stops reading must not hold the socket
+        closing = new CloseHandshake(channel, 1006);
+        closing.answer(frame);
         if (session != null) {
             session.closed();
         }
@@ -360,27 +285,24 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
             disconnect = new Disconnect(1011, "internal error");
         }
         services.metrics().protocolViolation("frame_" + disconnect.code());
-        if (session != null) {
-            session.disconnect(disconnect);
-        } else {
-            close(disconnect);
-        }
+        disconnect(disconnect);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (slowGrace != null) {
-            slowGrace.cancel(false);
+        if (outboundLimit != null) {
+            outboundLimit.cancel();
         }
-        if (closeTimer != null) {
-            closeTimer.cancel(false);
+        if (closing != null) {
+            closing.cancel();
         }
         if (!opened) {
             ctx.fireChannelInactive();
             return;
         }
         Duration lived = Duration.ofNanos(System.nanoTime() - openedNanos);
-        services.metrics().connectionClosed(closeCode, lived);
+        int closeCode = closing == null ? 1006 : closing.code();
+        services.metrics().connections().closed(closeCode, lived);
         if (session != null) {
             session.closed();
             try (var ignored = MDC.putCloseable("conn", session.id())) {
@@ -397,7 +319,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
      */
     @Override
     public boolean sweep() {
-        if (closeSent || !channel.isActive()) {
+        if (closing != null || !channel.isActive()) {
             return false;
         }
         long now = System.nanoTime();
@@ -423,8 +345,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         try (var ignored = MDC.putCloseable("conn", id())) {
             log.debug("heartbeat timeout: nothing received within {} of a ping", services.config().heartbeat().timeout());
         }
-        closeCode = Disconnect.HEARTBEAT_TIMEOUT.code();
-        closeSent = true;
+        closing = new CloseHandshake(channel, Disconnect.HEARTBEAT_TIMEOUT.code());
         if (session != null) {
             session.closed();
         }
@@ -433,7 +354,7 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
         channel.close();
     }
 
-    private String id() {
+    String id() {
         return session == null ? "-" : session.id();
     }
 }

@@ -200,7 +200,7 @@ class ConnectionSpikeDetectorTest {
     void attemptsCountedThroughGatewayMetricsAreSeenToo() {
         try (var detector = detector(3, 10, null)) {
             for (int i = 0; i < 30; i++) {
-                metrics.connectionAttempt();
+                metrics.connections().attempt();
             }
             clock.advance(Duration.ofSeconds(1));
             detector.tick();

@@ -12,13 +12,13 @@ class GatewayMetricsTest {
 
     @Test
     void connectionsShowAsActiveGaugeOpenedCounterClosedByCodeAndDurationHistogram() {
-        metrics.connectionOpened();
-        metrics.connectionOpened();
-        metrics.connectionOpened();
-        metrics.connectionClosed(1000, Duration.ofSeconds(3));
-        metrics.connectionClosed(4001, Duration.ofHours(3));
+        metrics.connections().opened();
+        metrics.connections().opened();
+        metrics.connections().opened();
+        metrics.connections().closed(1000, Duration.ofSeconds(3));
+        metrics.connections().closed(4001, Duration.ofHours(3));
 
-        assertThat(metrics.activeConnections()).isEqualTo(1);
+        assertThat(metrics.connections().active()).isEqualTo(1);
         assertThat(metrics.scrape().lines()).contains(
                 "portcullis_connections_active 1.0",
                 "portcullis_connections_opened_total 3.0",
@@ -36,12 +36,12 @@ class GatewayMetricsTest {
 
     @Test
     void closeCodesInRangeGetTheirOwnSeriesAndOthersShareOne() {
-        metrics.connectionOpened();
-        metrics.connectionClosed(4321, Duration.ZERO);
-        metrics.connectionClosed(4321, Duration.ZERO);
-        metrics.connectionClosed(999, Duration.ZERO);
-        metrics.connectionClosed(5000, Duration.ZERO);
-        metrics.connectionClosed(-1, Duration.ZERO);
+        metrics.connections().opened();
+        metrics.connections().closed(4321, Duration.ZERO);
+        metrics.connections().closed(4321, Duration.ZERO);
+        metrics.connections().closed(999, Duration.ZERO);
+        metrics.connections().closed(5000, Duration.ZERO);
+        metrics.connections().closed(-1, Duration.ZERO);
 
         assertThat(metrics.scrape().lines()).contains(
                 "portcullis_connections_closed_total{code=\"4321\"} 2.0",
@@ -50,13 +50,13 @@ class GatewayMetricsTest {
 
     @Test
     void handshakesCountRejectionsByReasonAndTimeCompletions() {
-        metrics.connectionAttempt();
-        metrics.connectionAttempt();
-        metrics.connectionAttempt();
-        metrics.handshakeRejected("bad_token");
-        metrics.handshakeRejected("bad_token");
-        metrics.handshakeRejected("rate_limited");
-        metrics.handshakeCompleted(Duration.ofMillis(12));
+        metrics.connections().attempt();
+        metrics.connections().attempt();
+        metrics.connections().attempt();
+        metrics.connections().handshakeRejected("bad_token");
+        metrics.connections().handshakeRejected("bad_token");
+        metrics.connections().handshakeRejected("rate_limited");
+        metrics.connections().handshakeCompleted(Duration.ofMillis(12));
 
         assertThat(metrics.scrape().lines()).contains(
                 "portcullis_connection_attempts_total 3.0",
@@ -101,11 +101,11 @@ class GatewayMetricsTest {
 
     @Test
     void reasonsThatDoNotLookLikeCodesAreCountedAsOther() {
-        metrics.handshakeRejected("user@example.com");
-        metrics.handshakeRejected("10.0.0.7");
-        metrics.handshakeRejected("Bad Token");
-        metrics.handshakeRejected("x".repeat(41));
-        metrics.handshakeRejected(null);
+        metrics.connections().handshakeRejected("user@example.com");
+        metrics.connections().handshakeRejected("10.0.0.7");
+        metrics.connections().handshakeRejected("Bad Token");
+        metrics.connections().handshakeRejected("x".repeat(41));
+        metrics.connections().handshakeRejected(null);
 
         String scrape = metrics.scrape();
         assertThat(scrape.lines()).contains("portcullis_handshakes_rejected_total{reason=\"other\"} 5.0");
@@ -114,7 +114,7 @@ class GatewayMetricsTest {
 
     @Test
     void distinctReasonsAreCappedSoSeriesStayBounded() {
-        IntStream.range(0, GatewayMetrics.MAX_CODES + 10).forEach(i -> metrics.handshakeRejected("reason_" + i));
+        IntStream.range(0, GatewayMetrics.MAX_CODES + 10).forEach(i -> metrics.connections().handshakeRejected("reason_" + i));
 
         String scrape = metrics.scrape();
         assertThat(scrape.lines().filter(line -> line.startsWith("portcullis_handshakes_rejected_total{")))
@@ -131,9 +131,9 @@ class GatewayMetricsTest {
         for (int i = 0; i < 1000; i++) {
             metrics.messageReceived("publish");
             metrics.messageSent("message");
-            metrics.connectionOpened();
-            metrics.connectionClosed(1001, Duration.ofSeconds(i));
-            metrics.connectionAttempt();
+            metrics.connections().opened();
+            metrics.connections().closed(1001, Duration.ofSeconds(i));
+            metrics.connections().attempt();
         }
 
         assertThat(metrics.registry().getMeters()).hasSize(meters);

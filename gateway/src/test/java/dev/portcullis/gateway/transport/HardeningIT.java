@@ -350,7 +350,7 @@ class HardeningIT {
         await().atMost(atMost).untilAsserted(() -> {
             assertThat(gateway.gateway().connections().sockets()).as("sockets").isZero();
             assertThat(gateway.gateway().connections().active()).as("upgraded connections").isZero();
-            assertThat(gateway.gateway().metrics().activeConnections()).as("active connections gauge").isZero();
+            assertThat(gateway.gateway().metrics().connections().active()).as("active connections gauge").isZero();
         });
     }
 
