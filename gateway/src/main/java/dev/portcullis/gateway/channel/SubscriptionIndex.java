@@ -8,6 +8,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,21 +69,39 @@ public final class SubscriptionIndex {
         Subscriber[] members = EMPTY;
         /** Read by publishers on other threads to skip empty shards. */
         volatile int size;
-        /** Publications waiting for the drain, each retained once for this shard. */
-        final Queue<Publication> pending = new ConcurrentLinkedQueue<>();
+        /**
+         * Publications waiting for the drain, each retained once for this shard; created by the first
+         * publication. Most shards never get one (a connection's personal channel), and an empty
+         * queue costs 48 bytes: per connection, for its whole life.
+         */
+        volatile Queue<Publication> pending;
         /** 1 from the moment a drain is handed to the executor until it has looked at the queue for the last time. */
         volatile int scheduled;
         // A field updater rather than an AtomicInteger: there is a shard per channel and loop, and
         // every connection's personal channel has one.
         private static final AtomicIntegerFieldUpdater<Shard> SCHEDULED = AtomicIntegerFieldUpdater.newUpdater(Shard.class, "scheduled");
+        @SuppressWarnings("rawtypes")
+        private static final AtomicReferenceFieldUpdater<Shard, Queue> PENDING =
+                AtomicReferenceFieldUpdater.newUpdater(Shard.class, Queue.class, "pending");
 
         Shard(Executor executor) {
             this.executor = executor;
         }
 
         void enqueue(Publication publication) {
-            pending.add(publication);
+            queue().add(publication);
             schedule();
+        }
+
+        /** The pending queue, created by whichever publisher comes first. */
+        @SuppressWarnings("unchecked")
+        private Queue<Publication> queue() {
+            Queue<Publication> queue = pending;
+            if (queue == null) {
+                PENDING.compareAndSet(this, null, new ConcurrentLinkedQueue<Publication>());
+                queue = pending;
+            }
+            return queue;
         }
 
         private void schedule() {
@@ -93,11 +112,11 @@ public final class SubscriptionIndex {
                 } catch (RejectedExecutionException shutDown) {
                     // The loop is gone, and its connections with it: drop what waits for them, and
                     // stay schedulable so that later publications are dropped (released) too.
-                    for (Publication left; (left = pending.poll()) != null; ) {
+                    for (Publication left; (left = queue().poll()) != null; ) {
                         left.release();
                     }
                     scheduled = 0;
-                    if (pending.isEmpty()) {
+                    if (queue().isEmpty()) {
                         return; // else one was queued while the flag was set: go round again
                     }
                 }
@@ -112,6 +131,7 @@ public final class SubscriptionIndex {
         @Override
         public void run() {
             Subscriber[] snapshot = members; // a delivery may unsubscribe (slow consumer): iterate the snapshot
+            Queue<Publication> pending = queue(); // a drain is scheduled only after an enqueue: it exists
             Publication[] batch = new Publication[MAX_BATCH];
             int taken = 0;
             Publication publication;

@@ -61,6 +61,12 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private long startNanos;
     private boolean handled;
     private ConnectionSlots.Result slot;
+    /**
+     * Releases the slot when the socket closes; replaced at the upgrade by one listener that also
+     * unregisters the connection (two listeners on a close future cost a listener array: 64 bytes a
+     * connection for its whole life). Null while no slot is held.
+     */
+    private ChannelFutureListener releaseSlot;
 
     UpgradeHandler(Services services, ForwardedFor forwardedFor) {
         this.services = services;
@@ -102,7 +108,8 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private void acquireSlot(ChannelHandlerContext ctx) {
         slot = services.slots().tryAcquire(client.getAddress());
         if (slot instanceof ConnectionSlots.Acquired acquired) {
-            ctx.channel().closeFuture().addListener(f -> acquired.slot().release());
+            releaseSlot = f -> acquired.slot().release();
+            ctx.channel().closeFuture().addListener(releaseSlot);
         } else if (!handled) {
             // Refused sockets hold no slot, so they get a much shorter wait for their request than the
             // handshake timeout: a flood of them must not pile up file descriptors.
@@ -211,12 +218,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         String deflate = services.config().server().compression()
                 ? DeflateNegotiation.answer(request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS))
                 : null;
-        WebSocketDecoderConfig decoder = WebSocketDecoderConfig.newBuilder()
-                .maxFramePayloadLength(maxBytes)
-                .allowExtensions(deflate != null) // RSV1 then; InflateHandler.ReservedBits checks the bits
-                .allowMaskMismatch(false)
-                .closeOnProtocolViolation(false)
-                .build();
+        WebSocketDecoderConfig decoder = decoderConfig(maxBytes, deflate != null);
         withoutBearerEntries(request); // the token must not reach Netty's handshake logging, nor be echoed
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(
                 webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder);
@@ -242,6 +244,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
         ctx.pipeline().addLast("ws", handler);
         ctx.pipeline().remove(this);
+        ChannelFutureListener slotRelease = releaseSlot; // the listener below must not hold this handler
         ChannelFuture written;
         try {
             written = handshaker.handshake(channel, request, answer, channel.newPromise());
@@ -264,21 +267,58 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             List<WebSocketHandler> replaced = services.connections().admit(principal.subject(), handler);
             services.registry().registered(principal.subject(), session.id(),
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(), session.openedAt());
-            channel.closeFuture().addListener(unregisterOnClose(services, principal.subject(), session.id(), handler));
+            ChannelFutureListener onClose = unregisterOnClose(services, principal.subject(), session.id(), handler, slotRelease);
+            if (slotRelease != null && !channel.closeFuture().isDone()) {
+                channel.closeFuture().removeListener(slotRelease); // onClose releases it (on this loop: it has not run)
+            }
+            channel.closeFuture().addListener(onClose);
             replaced.forEach(older -> older.disconnectLater(Disconnect.REPLACED));
             session.start(recover);
         });
     }
 
     /**
-     * Forgets the connection when it closes. Built in a static method so that the listener, which
-     * lives as long as the connection, holds these three values and not this handler or the token.
+     * Forgets the connection when it closes, and releases its slot ({@code releaseSlot}, null when it
+     * holds none; releasing twice is harmless). Built in a static method so that the listener, which
+     * lives as long as the connection, holds these values and not this handler or the token.
      */
-    private static ChannelFutureListener unregisterOnClose(Services services, String user, String connectionId, WebSocketHandler handler) {
+    private static ChannelFutureListener unregisterOnClose(Services services, String user, String connectionId, WebSocketHandler handler,
+            ChannelFutureListener releaseSlot) {
         return closed -> {
             services.connections().remove(user, handler);
             services.registry().unregistered(user, connectionId);
+            if (releaseSlot != null) {
+                releaseSlot.operationComplete(closed);
+            }
         };
+    }
+
+    /** The decoder settings of the last upgrade without and with extensions: immutable, so shared. */
+    private static volatile WebSocketDecoderConfig plainDecoder;
+    private static volatile WebSocketDecoderConfig extensionsDecoder;
+
+    /**
+     * The frame decoder's settings: one instance for every connection with the same limit (the
+     * decoder keeps a reference for the connection's life: 24 bytes each when built per upgrade).
+     * A race builds an equal one twice, which is harmless.
+     */
+    private static WebSocketDecoderConfig decoderConfig(int maxBytes, boolean extensions) {
+        WebSocketDecoderConfig cached = extensions ? extensionsDecoder : plainDecoder;
+        if (cached != null && cached.maxFramePayloadLength() == maxBytes) {
+            return cached;
+        }
+        WebSocketDecoderConfig built = WebSocketDecoderConfig.newBuilder()
+                .maxFramePayloadLength(maxBytes)
+                .allowExtensions(extensions) // RSV1 then; InflateHandler.ReservedBits checks the bits
+                .allowMaskMismatch(false)
+                .closeOnProtocolViolation(false)
+                .build();
+        if (extensions) {
+            extensionsDecoder = built;
+        } else {
+            plainDecoder = built;
+        }
+        return built;
     }
 
     private static void withoutBearerEntries(FullHttpRequest request) {
