@@ -20,12 +20,12 @@ import java.util.Set;
  * checked, and all problems are thrown together in one {@link ConfigException}, each naming its key.
  */
 public final class ConfigLoader {
-    /** JWS algorithms we verify; {@code none} is deliberately absent. */
     /** What {@code server.warmup: on} means; tuned by bench/scripts/coldstart.sh (BENCHMARKS.md, "Cold start"). */
     static final Duration DEFAULT_WARMUP = Duration.ofSeconds(10);
     /** A warm-up holds back readiness: a longer one would look like a hung start to an orchestrator. */
     static final Duration MAX_WARMUP = Duration.ofSeconds(60);
 
+    /** JWS algorithms we verify; {@code none} is deliberately absent. */
     public static final Set<String> KNOWN_ALGORITHMS = Set.of(
             "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
             "ES256", "ES384", "ES512", "EdDSA", "Ed25519");

@@ -67,7 +67,6 @@ public final class GatewayMetrics {
     private final Counter spikeAlerts;
     private final Counter webhookFailures;
 
-    /** Metrics on a registry of their own, with Micrometer's Prometheus defaults. */
     /**
      * Adds the JVM's and the process's own meters: memory pools, GC pauses and promotion, threads,
      * class loading, CPU, uptime, and open file descriptors against their limit (the resource this
@@ -110,6 +109,7 @@ public final class GatewayMetrics {
         };
     }
 
+    /** Metrics on a registry of their own, with Micrometer's Prometheus defaults. */
     public static GatewayMetrics create() {
         return new GatewayMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
@@ -252,7 +252,7 @@ public final class GatewayMetrics {
         return broker;
     }
 
-    /** Certificate reloads and expiry per listener. */
+    /** Channel presence: the members this instance holds and the dead instances' members it removed. */
     public PresenceMetrics presence() {
         return presence;
     }
@@ -261,6 +261,7 @@ public final class GatewayMetrics {
         return compression;
     }
 
+    /** Certificate reloads and expiry per listener. */
     public TlsMetrics tls() {
         return tls;
     }
