@@ -10,8 +10,9 @@
 #   aot        with the jar's AOT cache (gateway/target/portcullis.aot; ./portcullis build makes it), warm-up off
 #   warm       no cache, server.warmup $WARMUP (default: on, the default budget)
 #   aot+warm   both: what ./portcullis serve and the container image run
-#   steady     aot+warm after 30,000 handshakes already served (three rounds of 10,000 before the one
-#              measured): what the same handshakes cost a fully warm gateway, the floor of the others
+#   steady     aot+warm (warm alone without a cache) after three rounds of HANDSHAKES already served
+#              before the one measured: what the same handshakes cost a fully warm gateway, the floor
+#              of the others
 #   node-ws    the node-ws peer (NODE_WS_DIR: a copy of shared/peers/node-ws with node_modules installed)
 #
 # Every server listens on free loopback ports found at run time, so the script can run beside
@@ -47,7 +48,7 @@ run() { # run VARIANT N
   case $variant in
     jit|aot|warm|aot+warm|steady)
       opts=$BASE_OPTS
-      if [[ $variant == aot* || $variant == steady ]]; then
+      if [[ $variant == aot* || ( $variant == steady && -f $CACHE ) ]]; then
         [[ -f $CACHE ]] || { echo "coldstart.sh: no $CACHE (./portcullis build makes it on JDK 25+)" >&2; exit 1; }
         opts="$opts -XX:AOTCache=$CACHE"
       fi
