@@ -11,20 +11,41 @@ import java.util.Objects;
 /**
  * Who a verified token speaks for.
  *
+ * <p>The times are epoch milliseconds, not {@code Instant}s: every connection keeps its principal
+ * for its whole life, and two {@code Instant}s are 48 bytes of it. A token's times are whole seconds
+ * (a {@code Date} in Nimbus), so nothing is lost.
+ *
  * @param subject the token's {@code sub}, never blank
- * @param issuedAt the token's {@code iat}, or null when the token has none
- * @param expiresAt the token's {@code exp}, without clock skew
+ * @param issuedAtMillis the token's {@code iat}, or {@link #NO_IAT} when the token has none
+ * @param expiresAtMillis the token's {@code exp}, without clock skew
  * @param claims every claim of the token as parsed JSON (strings, numbers, booleans, lists, maps;
  *     times in epoch seconds), deeply immutable
  */
-public record Principal(String subject, Instant issuedAt, Instant expiresAt, Map<String, Object> claims) {
+public record Principal(String subject, long issuedAtMillis, long expiresAtMillis, Map<String, Object> claims) {
+    /** {@link #issuedAtMillis} of a token without {@code iat}. */
+    public static final long NO_IAT = Long.MIN_VALUE;
 
     public Principal {
         Objects.requireNonNull(subject, "subject");
-        Objects.requireNonNull(expiresAt, "expiresAt");
         // Map.of() when empty: every connection keeps a principal without claims (withoutClaims), and an
         // empty copy would be ~100 bytes of map for each.
         claims = claims == null || claims.isEmpty() ? Map.of() : immutableMap(claims);
+    }
+
+    /** @param issuedAt the token's {@code iat}, or null when it has none; times to the millisecond */
+    public Principal(String subject, Instant issuedAt, Instant expiresAt, Map<String, Object> claims) {
+        this(subject, issuedAt == null ? NO_IAT : issuedAt.toEpochMilli(), Objects.requireNonNull(expiresAt, "expiresAt").toEpochMilli(),
+                claims);
+    }
+
+    /** The token's {@code iat}, or null when it has none. */
+    public Instant issuedAt() {
+        return issuedAtMillis == NO_IAT ? null : Instant.ofEpochMilli(issuedAtMillis);
+    }
+
+    /** The token's {@code exp}, without clock skew. */
+    public Instant expiresAt() {
+        return Instant.ofEpochMilli(expiresAtMillis);
     }
 
     /**
@@ -32,13 +53,13 @@ public record Principal(String subject, Instant issuedAt, Instant expiresAt, Map
      * from them (a token's claims are a few hundred bytes of maps, held for every connection).
      */
     public Principal withoutClaims() {
-        return claims.isEmpty() ? this : new Principal(subject, issuedAt, expiresAt, Map.of());
+        return claims.isEmpty() ? this : new Principal(subject, issuedAtMillis, expiresAtMillis, Map.of());
     }
 
     /** Names the claims but not their values: they may carry personal data. */
     @Override
     public String toString() {
-        return "Principal[subject=" + subject + ", issuedAt=" + issuedAt + ", expiresAt=" + expiresAt
+        return "Principal[subject=" + subject + ", issuedAt=" + issuedAt() + ", expiresAt=" + expiresAt()
                 + ", claims=" + claims.keySet() + "]";
     }
 

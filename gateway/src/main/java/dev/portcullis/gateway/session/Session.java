@@ -180,7 +180,7 @@ public final class Session implements Subscriber {
                 channels.join(channel);
             }
         }
-        send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAt().toEpochMilli()));
+        send(new ServerMessage.Connected(id, principal.subject(), principal.expiresAtMillis()));
         for (String channel : recovering) {
             channels.subscribe(new ClientMessage.Subscribe(null, channel, recover.get(channel)), permissions, false);
         }
@@ -355,7 +355,7 @@ public final class Session implements Subscriber {
                 disconnect(new Disconnect(4001, "re-auth token is for another user"));
             } else {
                 renew(fresh);
-                send(new ServerMessage.Ack(auth.id(), fresh.expiresAt().toEpochMilli()));
+                send(new ServerMessage.Ack(auth.id(), fresh.expiresAtMillis()));
             }
         }));
     }

@@ -106,7 +106,7 @@ final class RefusalProbe {
             services.metrics().connections().refusalProbe("ok");
             response = HttpResponses.json(HttpResponseStatus.OK, "{\"ok\":true,\"user\":\""
                     + JsonStrings.escape(admitted.principal().subject()) + "\",\"expiresAt\":"
-                    + admitted.principal().expiresAt().toEpochMilli() + "}");
+                    + admitted.principal().expiresAtMillis() + "}");
         } else {
             HandshakeChecks.Refusal refusal = (HandshakeChecks.Refusal) decision;
             services.metrics().connections().refusalProbe(refusal.reason());
