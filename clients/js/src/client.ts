@@ -1,14 +1,14 @@
-import { Backoff } from './backoff.js';
 import type { ConnectionState, DisconnectedEvent, RefusedEvent, WebSocketConstructor } from './connection.js';
 import { Cursor, type CursorSink } from './cursor.js';
 import { Emitter } from './emitter.js';
 import { decrypting, Encryption, InOrder, type DecryptFailure, type EncryptionOptions } from './encryption.js';
 import { PortcullisError } from './errors.js';
-import { Hub, type ToHub, type ToTabs } from './hub.js';
+import type { ToHub, ToTabs } from './hub.js';
 import { Outbox } from './outbox.js';
 import { randomKey, type ClientFrame, type Member, type Position, type ServerFrame } from './protocol.js';
 import { Subscription, type MessageCallback } from './subscription.js';
-import { resolveSharing, subject, type ResolvedSharing, type TabBus, type TabSharing } from './tabs.js';
+import { TabLink } from './tab-link.js';
+import { resolveSharing, type TabSharing } from './tabs.js';
 
 export interface ClientOptions {
   /** The gateway's WebSocket URL, `ws://` or `wss://`. */
@@ -126,13 +126,13 @@ export interface HistoryPage {
  * and (in browsers) the tabs of one origin share one WebSocket.
  *
  * Inside, a tab's client never touches the socket: it speaks to a {@link Hub} (its own when it
- * leads, another tab's over a BroadcastChannel when it follows), and the hub owns the connection.
- * Without tab sharing the client simply always leads.
+ * leads, another tab's over a BroadcastChannel when it follows: see {@link TabLink}), and the hub
+ * owns the connection. Without tab sharing the client simply always leads.
  */
 export class PortcullisClient extends Emitter<ClientEvents> {
   readonly #o: Resolved;
   readonly #tab = randomKey();
-  readonly #sharing?: ResolvedSharing;
+  readonly #link: TabLink;
   readonly #outbox: Outbox;
   readonly #crypto?: Encryption;
   /** With encryption: publishes reach the outbox through this chain, in the order they were made. */
@@ -144,19 +144,13 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   #gen?: string;
   #subs = new Map<string, Subscription>();
   #autos = new Map<string, Cursor>();
-  #hub?: Hub;
-  #bus?: TabBus;
-  #abort?: AbortController;
-  #release?: () => void;
   #started = false;
   #ended = false;
   #lastDisconnect?: DisconnectedEvent;
   /** Connected at least once since `connect()`. */
   #wasUp = false;
-  /** Counts `close()`s: what a closed run started and still awaits is ignored when it comes. */
+  /** Counts `close()`s: what a closed run decrypted is not shown. */
   #run = 0;
-  /** Sharing keyed by the token's subject: this tab's user, whom the leader's connection must be for. */
-  #subject?: string;
 
   constructor(options: ClientOptions) {
     super();
@@ -166,10 +160,10 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     if (!/^wss?:/i.test(o.url)) throw new TypeError('url must be ws:// or wss://');
     if (!o.WebSocket) throw new TypeError('no global WebSocket: pass options.WebSocket (e.g. the ws package)');
     this.#o = o;
-    this.#sharing = resolveSharing(o.sharedAcrossTabs);
+    this.#link = new TabLink(o, resolveSharing(o.sharedAcrossTabs), this.#tab, (m) => this.#fromHub(m), () => this.#hi());
     if (o.encryption) this.#crypto = new Encryption(o.encryption, o.requestTimeoutMs);
     this.#outbox = new Outbox(
-      ({ held, ...f }) => this.#toHub({ k: 'req', tab: this.#tab, gen: this.#gen!, f: f as ToHubFrame, held }),
+      ({ held, ...f }) => this.#link.send({ k: 'req', tab: this.#tab, gen: this.#gen!, f: f as ToHubFrame, held }),
       o.maxQueue,
       o.requestTimeoutMs,
     );
@@ -187,42 +181,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     this.#ended = false;
     this.#wasUp = false;
     this.#setState('connecting');
-    this.#subject = undefined;
-    const sharing = this.#sharing;
-    if (!sharing) {
-      this.#lead();
-    } else if (sharing.key != null) {
-      this.#share(sharing.key); // the application's key: its responsibility that one key means one user
-    } else {
-      // Share only with the tabs of the same user: key by the token's subject; no subject, no sharing.
-      const run = this.#run;
-      const go = (sub?: string) => {
-        clearTimeout(timer);
-        if (run !== this.#run || this.#hub || this.#bus) return;
-        this.#subject = sub;
-        sub ? this.#share(this.#o.url + ' ' + sub) : this.#lead();
-      };
-      const timer = setTimeout(go, this.#o.connectTimeoutMs);
-      (async () => subject(await this.#o.getToken()))().then(go, () => go());
-    }
-  }
-
-  #share(key: string): void {
-    const name = 'portcullis:' + key;
-    const bus = (this.#bus = this.#sharing!.channel(name));
-    bus.onmessage = ({ data }: { data: ToHub | ToTabs }) => ('tab' in data ? this.#hub?.receive(data) : this.#fromHub(data));
-    this.#abort = new AbortController();
-    this.#sharing!.locks.request(name, { signal: this.#abort.signal }, () => this.#lead()).catch(() => {});
-    this.#toHub(this.#hi()); // a leader may be there already
-  }
-
-  /** Stops following (the leader's connection is another user's) and connects on its own. */
-  #alone(): void {
-    this.#toHub({ k: 'bye', tab: this.#tab });
-    this.#abort?.abort();
-    this.#bus?.close();
-    this.#bus = undefined;
-    this.#lead();
+    this.#link.start();
   }
 
   /** Stops for good: the socket closes (another tab takes over when shared), every pending promise rejects with `closed`. */
@@ -297,29 +256,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     return this.#ended ? Promise.reject(new PortcullisError('closed', 'the client is closed')) : this.#outbox.request(frame);
   }
 
-  // ------------------------------------------------------------------ tab side of the hub
-
-  /** Becomes the tab that holds the socket; the returned promise holds the tab lock until close. */
-  #lead(): Promise<void> {
-    if (!this.#started || this.#hub) return Promise.resolve(); // (a lock granted after this tab went its own way)
-    const bus = this.#bus;
-    const o = this.#o;
-    this.#hub = new Hub(
-      { ...o, backoff: new Backoff(o.backoffBaseMs, o.backoffCapMs) },
-      (m) => {
-        queueMicrotask(() => this.#fromHub(m));
-        if (m.to !== this.#tab) bus?.postMessage(m);
-      },
-      this.#tab,
-    );
-    this.#hub.start(bus ? o.handoverMs : 0);
-    return new Promise((resolve) => (this.#release = resolve));
-  }
-
-  #toHub(m: ToHub): void {
-    if (this.#hub) queueMicrotask(() => this.#hub?.receive(m));
-    else this.#bus?.postMessage(m);
-  }
+  // ------------------------------------------------------------------ what the hub says to this tab
 
   #hi(): ToHub {
     const subs = [...this.#subs].map(([name, sub]) => [name, sub._cursor.position] as [string, Position | undefined]);
@@ -332,11 +269,11 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     switch (m.k) {
       case 'lead': // a new leader (the old one is gone): announce what this tab needs
         this.#down();
-        this.#toHub(this.#hi());
+        this.#link.send(this.#hi());
         break;
       case 'up':
         if (this.#gen === m.gen) break;
-        if (this.#subject && m.f.user !== this.#subject && !this.#hub) return this.#alone();
+        if (this.#link.aloneIfForeign(m.f.user)) return; // the leader's connection is another user's: connect on its own
         this.#gen = m.gen;
         this.#setState('connected');
         this.#wasUp = true;
@@ -419,7 +356,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
   #leave(sub: Subscription): void {
     if (this.#subs.get(sub.channel) !== sub) return;
     this.#subs.delete(sub.channel);
-    this.#toHub({ k: 'leave', tab: this.#tab, channel: sub.channel });
+    this.#link.send({ k: 'leave', tab: this.#tab, channel: sub.channel });
   }
 
   /** The link is gone: requests wait for the next, subscriptions hold until their resubscribe's ack. */
@@ -441,13 +378,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     this.#subs.forEach((sub) => sub._end(error));
     this.#subs.clear();
     this.#autos.clear();
-    if (this.#hub) this.#hub.stop(terminal);
-    else this.#bus?.postMessage({ k: 'bye', tab: this.#tab });
-    this.#hub = undefined;
-    this.#release?.();
-    this.#abort?.abort();
-    this.#bus?.close();
-    this.#bus = undefined;
+    this.#link.stop(terminal);
     this.#setState('closed');
   }
 
