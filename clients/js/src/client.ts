@@ -125,7 +125,7 @@ export interface HistoryPage {
  * publishes wait in a bounded queue while offline and are retried safely with idempotency keys,
  * and (in browsers) the tabs of one origin share one WebSocket.
  *
- * Inside, a tab's client never touches the socket: it speaks to a {@link Hub} (its own when it
+ * Inside, a tab's client never touches the socket: it speaks to a hub (`Hub`, hub.ts: its own when it
  * leads, another tab's over a BroadcastChannel when it follows: see {@link TabLink}), and the hub
  * owns the connection. Without tab sharing the client simply always leads.
  */
