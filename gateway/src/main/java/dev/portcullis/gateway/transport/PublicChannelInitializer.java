@@ -28,12 +28,14 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final Services services;
     private final Supplier<SslContext> ssl;
     private final ForwardedFor forwardedFor;
+    private final UpgradeHandler.DecoderConfigs decoders;
 
     /** @param ssl the current TLS context, or null for plain ws:// */
     PublicChannelInitializer(Services services, Supplier<SslContext> ssl) {
         this.services = services;
         this.ssl = ssl;
         this.forwardedFor = new ForwardedFor(services.config().server().trustedProxies());
+        this.decoders = UpgradeHandler.DecoderConfigs.of(services.config().limits().maxMessageBytes());
     }
 
     @Override
@@ -57,7 +59,7 @@ final class PublicChannelInitializer extends ChannelInitializer<SocketChannel> {
         }
         pipeline.addLast("http", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
         pipeline.addLast("http-aggregator", new OneRequestAggregator(services));
-        pipeline.addLast("upgrade", new UpgradeHandler(services, forwardedFor));
+        pipeline.addLast("upgrade", new UpgradeHandler(services, forwardedFor, decoders));
     }
 
     /**

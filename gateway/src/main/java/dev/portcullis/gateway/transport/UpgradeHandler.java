@@ -56,6 +56,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final HandshakeChecks checks;
     private final RefusalProbe probe;
     private final ForwardedFor forwardedFor;
+    private final DecoderConfigs decoders;
     /** The client's address: the TCP peer, the PROXY header's source, or the trusted X-Forwarded-For entry. */
     private InetSocketAddress client;
     private long startNanos;
@@ -68,9 +69,10 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
      */
     private ChannelFutureListener releaseSlot;
 
-    UpgradeHandler(Services services, ForwardedFor forwardedFor) {
+    UpgradeHandler(Services services, ForwardedFor forwardedFor, DecoderConfigs decoders) {
         this.services = services;
         this.forwardedFor = forwardedFor;
+        this.decoders = decoders;
         this.checks = new HandshakeChecks(services);
         this.probe = new RefusalProbe(services, checks);
     }
@@ -218,7 +220,7 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         String deflate = services.config().server().compression()
                 ? DeflateNegotiation.answer(request.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS))
                 : null;
-        WebSocketDecoderConfig decoder = decoderConfig(maxBytes, deflate != null);
+        WebSocketDecoderConfig decoder = decoders.forExtensions(deflate != null);
         withoutBearerEntries(request); // the token must not reach Netty's handshake logging, nor be echoed
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(
                 webSocketUrl(ctx, request), TokenExtractor.SUBPROTOCOL, decoder);
@@ -293,32 +295,28 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         };
     }
 
-    /** The decoder settings of the last upgrade without and with extensions: immutable, so shared. */
-    private static volatile WebSocketDecoderConfig plainDecoder;
-    private static volatile WebSocketDecoderConfig extensionsDecoder;
-
     /**
-     * The frame decoder's settings: one instance for every connection with the same limit (the
-     * decoder keeps a reference for the connection's life: 24 bytes each when built per upgrade).
-     * A race builds an equal one twice, which is harmless.
+     * The frame decoder's settings without and with extensions: built once per gateway (by its
+     * channel initializer) and shared by every connection, because the decoder keeps a reference for
+     * the connection's life (24 bytes each when built per upgrade). Immutable.
      */
-    private static WebSocketDecoderConfig decoderConfig(int maxBytes, boolean extensions) {
-        WebSocketDecoderConfig cached = extensions ? extensionsDecoder : plainDecoder;
-        if (cached != null && cached.maxFramePayloadLength() == maxBytes) {
-            return cached;
+    record DecoderConfigs(WebSocketDecoderConfig plain, WebSocketDecoderConfig extensions) {
+        static DecoderConfigs of(int maxBytes) {
+            return new DecoderConfigs(build(maxBytes, false), build(maxBytes, true));
         }
-        WebSocketDecoderConfig built = WebSocketDecoderConfig.newBuilder()
-                .maxFramePayloadLength(maxBytes)
-                .allowExtensions(extensions) // RSV1 then; InflateHandler.ReservedBits checks the bits
-                .allowMaskMismatch(false)
-                .closeOnProtocolViolation(false)
-                .build();
-        if (extensions) {
-            extensionsDecoder = built;
-        } else {
-            plainDecoder = built;
+
+        WebSocketDecoderConfig forExtensions(boolean allowed) {
+            return allowed ? extensions : plain;
         }
-        return built;
+
+        private static WebSocketDecoderConfig build(int maxBytes, boolean extensions) {
+            return WebSocketDecoderConfig.newBuilder()
+                    .maxFramePayloadLength(maxBytes)
+                    .allowExtensions(extensions) // RSV1 then; InflateHandler.ReservedBits checks the bits
+                    .allowMaskMismatch(false)
+                    .closeOnProtocolViolation(false)
+                    .build();
+        }
     }
 
     private static void withoutBearerEntries(FullHttpRequest request) {
