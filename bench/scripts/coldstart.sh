@@ -15,6 +15,9 @@
 #              of the others
 #   node-ws    the node-ws peer (NODE_WS_DIR: a copy of shared/peers/node-ws with node_modules installed)
 #
+# GATEWAY_JAR and AOT_CACHE (a jar and the cache trained on it) compare another build, e.g. a
+# worktree's, against this one's (gateway/target/portcullis.jar and .aot).
+#
 # Every server listens on free loopback ports found at run time, so the script can run beside
 # other benchmarks. Results: OUT_DIR/<variant>-<run>.json (the generator's) and OUT_DIR/<variant>-<run>.ready
 # (milliseconds from launch to ready); bench/scripts/summarize.py OUT_DIR prints the table.
@@ -32,8 +35,8 @@ fi
 RUNS=${RUNS:-3}
 HANDSHAKES=${HANDSHAKES:-10000}
 SOURCES=127.0.0.2-127.0.0.9
-JAR=gateway/target/portcullis.jar
-CACHE=gateway/target/portcullis.aot
+JAR=${GATEWAY_JAR:-gateway/target/portcullis.jar}
+CACHE=${AOT_CACHE:-gateway/target/portcullis.aot}
 BASE_OPTS=${GATEWAY_JAVA_OPTS:--Xms128m -Xmx128m}
 mkdir -p "$OUT_DIR"
 [[ -f $JAR && -f bench/target/portcullis-bench.jar ]] || { echo "coldstart.sh: run ./portcullis build first" >&2; exit 1; }

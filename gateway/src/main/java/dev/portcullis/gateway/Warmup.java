@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
  * client can reach it (it listens on 127.0.0.1 with a key nobody knows).
  *
  * <p>It runs on the real gateway's own threads (its event loops, shared, never stopped by the
- * throwaway), and its tokens follow the real token rules (issuer, audience, permissions claim) with an
- * identity provider's dozen claims. Both because the JIT compiles a branch never taken as a trap: on
+ * throwaway), with the real timers (heartbeat, re-auth, maximum age), and its tokens follow the real
+ * token rules (issuer, audience, permissions claim), most with an identity provider's dozen claims,
+ * those of {@link WarmupTraffic#BARE_SLOT} with only the required ones. All because the JIT compiles
+ * a branch never taken as a trap: on
  * fresh threads, every thread-local's first use (Netty's, Jackson's buffers, the logging context, the
  * allocator's magazines) and every configured check the warm-up had skipped deoptimised compiled
  * handshake code for the first real clients, and it was compiled again while they waited (measured:
@@ -75,6 +77,9 @@ final class Warmup {
             log.info("warm-up: {} handshakes, {} deliveries, {} backend API requests in {} ms (stopped by {}{})",
                     result.handshakes(), result.deliveries(), result.adminRequests(), (System.nanoTime() - started) / 1_000_000,
                     result.stoppedBy(), result.failures() > 0 ? ", " + result.failures() + " connections failed" : "");
+            if (untilQuiet) {
+                collectWarmupGarbage();
+            }
             return result;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -86,11 +91,27 @@ final class Warmup {
     }
 
     /**
+     * One full collection between the warm-up and readiness. The warm-up's connections live long
+     * enough (held ~1 s, re-authenticated) for much of their state to be promoted, so without it the
+     * real gateway starts with an old generation full of the throwaway's dead objects, which the
+     * collector has no reason to look at yet. The first burst of real clients then found no room to
+     * copy its survivors into: young collections failed to evacuate and fell back to a full, stop
+     * the world compaction, under load, in the first second after ready (seen with a 128 MB heap in
+     * every cold-start run; BENCHMARKS.md, "Cold start, round 4"). Here it costs tens of milliseconds
+     * while nobody is connected yet. A JVM run with {@code -XX:+DisableExplicitGC} skips it.
+     */
+    private static void collectWarmupGarbage() {
+        long started = System.nanoTime();
+        System.gc();
+        log.info("warm-up: its garbage collected in {} ms", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
      * @param real the real gateway's settings, whose token rules the throwaway's code paths should
      *     match (a branch the warm-up never took deoptimises compiled code when clients take it); null
      *     for the defaults
      */
-    private static GatewayConfig throwawayConfig(SecureRandom random, GatewayConfig real) {
+    static GatewayConfig throwawayConfig(SecureRandom random, GatewayConfig real) {
         Map<String, Object> settings = new LinkedHashMap<>();
         if (real != null) {
             AuthConfig auth = real.auth();
@@ -101,6 +122,16 @@ final class Warmup {
                 settings.put("auth.audience", auth.audience());
             }
             settings.put("channels.permissions-claim", real.channels().permissionsClaim());
+            // The timers too: the per-connection timer set-up branches on them, and a branch the
+            // warm-up never took (a 1 s re-auth here, 15 min there) deoptimised the whole compiled
+            // upgrade path at the first real connection (BENCHMARKS.md, "Cold start, round 4").
+            settings.put("heartbeat.interval", millis(real.heartbeat().interval()));
+            settings.put("heartbeat.timeout", millis(real.heartbeat().timeout()));
+            settings.put("auth.reauth-interval", millis(auth.reauthInterval()));
+            settings.put("auth.reauth-grace", millis(auth.reauthGrace()));
+            settings.put("limits.max-connection-age", millis(real.limits().maxConnectionAge()));
+        } else {
+            settings.put("auth.reauth-interval", "1s"); // the training run: its holders answer a reauth or two
         }
         settings.put("server.host", "127.0.0.1");
         settings.put("server.port", "0");
@@ -109,7 +140,6 @@ final class Warmup {
         settings.put("admin.port", "0");
         settings.put("admin.api-keys", List.of(randomKey(random)));
         settings.put("auth.hmac-secret", randomKey(random));
-        settings.put("auth.reauth-interval", "1s"); // the holders answer a reauth or two
         settings.put("limits.connections-per-ip", "0");
         settings.put("limits.connect-attempts-per-user-per-minute", "0");
         settings.put("limits.messages-per-minute", "0");
@@ -127,7 +157,7 @@ final class Warmup {
         Instant now = Instant.now();
         for (int i = 0; i < WarmupTraffic.tokensNeeded(); i++) {
             tokens.add(TokenMinter.hs256(config.auth().hmacSecret(), "warmup-" + i, now, Duration.ofHours(1),
-                    claims(config, i, now)));
+                    WarmupTraffic.bareToken(i) ? requiredClaims(config) : claims(config, i, now)));
         }
         return new WarmupTraffic.Target(new InetSocketAddress("127.0.0.1", shadow.port()), config.server().path(),
                 new InetSocketAddress("127.0.0.1", shadow.adminPort()), config.admin().apiKeys().get(0), tokens);
@@ -158,6 +188,23 @@ final class Warmup {
         return claims;
     }
 
+    /**
+     * Only what the rules require besides {@code sub}, {@code iat} and {@code exp}: the issuer and
+     * audience when they are configured. No permissions claim, no {@code nbf}: the paths of a token
+     * without its optional claims get compiled too.
+     */
+    private static Map<String, Object> requiredClaims(GatewayConfig config) {
+        AuthConfig rules = config.auth();
+        Map<String, Object> claims = new LinkedHashMap<>();
+        if (rules.issuer() != null && !rules.issuer().isBlank()) {
+            claims.put("iss", rules.issuer());
+        }
+        if (!rules.audience().isEmpty()) {
+            claims.put("aud", rules.audience());
+        }
+        return claims;
+    }
+
     /** True once the JIT compiled less than {@link #QUIET_COMPILE_MS} in the last window, after {@link #MIN_HANDSHAKES}. */
     private static LongPredicate jitQuiet() {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
@@ -176,6 +223,11 @@ final class Warmup {
             window[1] = compiled;
             return quiet;
         };
+    }
+
+    /** {@code d} as configuration text. */
+    private static String millis(Duration d) {
+        return d.isZero() ? "0" : d.toMillis() + "ms";
     }
 
     private static String randomKey(SecureRandom random) {

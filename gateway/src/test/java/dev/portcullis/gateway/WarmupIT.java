@@ -83,6 +83,18 @@ class WarmupIT {
     }
 
     @Test
+    void everyCycleCompletesUnderTheRealTokenRulesTheBareTokensToo() {
+        // An issuer and an audience make both claims required: a bare token without them would be
+        // refused, its slot failing each pass (as one with a permission it lacks would).
+        try (TestGateway real = TestGateway.start(Map.of("auth.issuer", "https://id.example/", "auth.audience", "chat"))) {
+            WarmupTraffic.Result result = Warmup.run(Duration.ofSeconds(2), false, real.gateway());
+
+            assertThat(result.handshakes()).as("traffic ran").isGreaterThan(WarmupTraffic.tokensNeeded());
+            assertThat(result.failures()).as("connections that did not complete their cycle").isZero();
+        }
+    }
+
+    @Test
     void offMeansReadyAtOnce() {
         try (TestGateway gateway = TestGateway.serve(Map.of("server.warmup", "off"))) {
             assertThat(gateway.gateway().ready()).isTrue();

@@ -27,8 +27,12 @@ import java.util.function.LongPredicate;
  * a bearer token, {@code connected}, subscribe to the slot's own {@code warmup:<slot>}, ping, publish
  * on {@code warmup}, which fans out to the holders, close handshake). The cycles keep off the
  * holders' channel so that its join/leave events do not multiply the fan-out per handshake: the
- * handshake is what a cold start pays for most. Every
- * {@link #ADMIN_EVERY}th cycle also publishes through the backend API and reads {@code /metrics}.
+ * handshake is what a cold start pays for most. Slot {@link #BARE_SLOT} only connects and leaves,
+ * with a token that carries no more than the rules require. Every
+ * {@link #ADMIN_EVERY}th cycle also publishes through the backend API; the first one also reads
+ * {@code /metrics}, once: a scrape every few seconds gains nothing from being compiled, and scraping
+ * with every API publish gave the one C2 compiler thread of a 2-core machine ~1 s of metrics code to
+ * compile while the handshake path waited in its queue (BENCHMARKS.md, "Cold start, round 4").
  * The client speaks the wire format directly on raw bytes (a fixed request, frames masked with a
  * fixed key, a {@code type} prefix match on answers): it is cheap next to the server, whose code is
  * what is being warmed.
@@ -47,6 +51,15 @@ public final class WarmupTraffic {
      * first 10,000 real handshakes cost ~12% less (BENCHMARKS.md, "Cold start, round 3").
      */
     static final int CYCLES_IN_FLIGHT = 4;
+    /**
+     * The cycle slot whose connections only upgrade, read {@code connected} and close, with a bare
+     * token (no permissions claim, no {@code nbf}, nothing optional): what a client that only takes
+     * its personal alerts does. With only full tokens in the warm-up, the first real token without an
+     * optional claim took branches (an absent claim, empty permissions) that the compiled handshake
+     * had never seen, and deoptimised it for everyone right after ready (BENCHMARKS.md, "Cold start,
+     * round 4").
+     */
+    public static final int BARE_SLOT = CYCLES_IN_FLIGHT - 1;
     static final int ADMIN_EVERY = 32;
     private static final long CLOSE_WAIT_MILLIS = 2000;
     /** A connection that makes no progress for this long is closed (and counted as failed). */
@@ -54,17 +67,6 @@ public final class WarmupTraffic {
     /** Stop after this many failed connections in a row: the target does not serve (warm-up is best effort). */
     private static final int FAILURES_IN_A_ROW = 50;
 
-    /**
-     * The masking key of every frame sent. Not zero: a real client's random key makes the server
-     * unmask every payload byte, and a zero key (which it may skip) would leave that loop cold.
-     * Declared before the frames below, which are masked with it.
-     */
-    private static final byte[] MASK = {(byte) 0x5A, (byte) 0xC3, 0x1E, (byte) 0x96};
-    private static final byte[] SUBSCRIBE = subscribe("warmup");
-    private static final byte[] PUBLISH = frame("{\"type\":\"publish\",\"id\":\"p\",\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up\"}}");
-    private static final byte[] PING = frame("{\"type\":\"ping\",\"id\":\"g\"}");
-    private static final byte[] CLOSE = masked((byte) 0x88, new byte[] {0x03, (byte) 0xE8}); // 1000
-    private static final byte[] PONG = masked((byte) 0x8A, new byte[0]);
 
     /**
      * @param target the public listener
@@ -72,7 +74,8 @@ public final class WarmupTraffic {
      * @param admin the admin listener
      * @param apiKey a key of {@code admin.api-keys}
      * @param tokens bearer tokens with {@code rw} on channel {@code warmup}, one distinct user each;
-     *     at least {@link #HOLDERS} + {@link #CYCLES_IN_FLIGHT} of them
+     *     at least {@link #HOLDERS} + {@link #CYCLES_IN_FLIGHT} of them; the one at {@link #bareToken}
+     *     should carry only the claims the rules require
      */
     public record Target(InetSocketAddress target, String path, InetSocketAddress admin, String apiKey, List<String> tokens) {
         public Target {
@@ -93,6 +96,11 @@ public final class WarmupTraffic {
      * @param stoppedBy {@code deadline}, {@code enough} or {@code failures}
      */
     public record Result(long handshakes, long failures, long deliveries, long adminRequests, String stoppedBy) {}
+
+    /** Whether token {@code index} of {@link Target#tokens} goes to the {@link #BARE_SLOT} (it needs no permissions). */
+    public static boolean bareToken(int index) {
+        return index == HOLDERS + BARE_SLOT;
+    }
 
     /** Tokens the total needs: {@link #HOLDERS} + {@link #CYCLES_IN_FLIGHT}. */
     public static int tokensNeeded() {
@@ -128,11 +136,12 @@ public final class WarmupTraffic {
 
     private Result drive(long deadlineNanos, LongPredicate enough) throws InterruptedException {
         for (int i = 0; i < HOLDERS; i++) {
-            connect(new Connection(Role.HOLDER, target.tokens().get(i), SUBSCRIBE));
+            connect(new Connection(Role.HOLDER, target.tokens().get(i), WarmupFrames.SUBSCRIBE));
         }
         holdersSubscribed.await(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         for (int slot = 0; slot < CYCLES_IN_FLIGHT; slot++) {
-            connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot), subscribe("warmup:" + slot)));
+            connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot),
+                    slot == BARE_SLOT ? null : WarmupFrames.subscribe("warmup:" + slot)));
         }
         String stoppedBy = "deadline";
         while (System.nanoTime() - deadlineNanos < 0) {
@@ -154,7 +163,7 @@ public final class WarmupTraffic {
         for (Channel channel : left) {
             channel.eventLoop().execute(() -> {
                 if (channel.isActive()) {
-                    channel.writeAndFlush(Unpooled.wrappedBuffer(CLOSE));
+                    channel.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.CLOSE));
                 }
             });
         }
@@ -200,7 +209,7 @@ public final class WarmupTraffic {
     private final class Connection extends ChannelInboundHandlerAdapter {
         private final Role role;
         private final String token;
-        private final byte[] subscribe;
+        private final byte[] subscribe; // null: the bare slot, which does not subscribe
         private ByteBuf received;
         private boolean upgraded;
         private boolean done;
@@ -236,7 +245,7 @@ public final class WarmupTraffic {
                 in.release();
             }
             if (!upgraded) {
-                int end = headerEnd(received);
+                int end = WarmupFrames.headerEnd(received);
                 if (end < 0) {
                     return;
                 }
@@ -280,7 +289,7 @@ public final class WarmupTraffic {
                         done = true;
                         ctx.close();
                     }
-                    case 9 -> ctx.writeAndFlush(Unpooled.wrappedBuffer(PONG));
+                    case 9 -> ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.PONG));
                     default -> { }
                 }
             }
@@ -288,23 +297,28 @@ public final class WarmupTraffic {
 
         private void onText(ChannelHandlerContext ctx, String text) {
             if (text.startsWith("{\"type\":\"connected\"")) {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(subscribe));
+                if (subscribe == null) { // the bare slot: connected is all it came for
+                    done = true;
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.CLOSE));
+                } else {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(subscribe));
+                }
             } else if (text.startsWith("{\"type\":\"ack\",\"id\":\"s\"")) {
                 if (role == Role.HOLDER) {
                     holdersSubscribed.countDown();
                 } else {
-                    ctx.writeAndFlush(Unpooled.wrappedBuffer(PING));
-                    ctx.writeAndFlush(Unpooled.wrappedBuffer(PUBLISH));
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.PING));
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.PUBLISH));
                 }
             } else if (text.startsWith("{\"type\":\"ack\",\"id\":\"p\"")) {
                 done = true;
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(CLOSE));
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.CLOSE));
             } else if (text.startsWith("{\"type\":\"message\"")) {
                 if (role == Role.HOLDER) {
                     deliveries.incrementAndGet();
                 }
             } else if (text.startsWith("{\"type\":\"reauth\"")) {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(frame("{\"type\":\"auth\",\"id\":\"r\",\"token\":\"" + token + "\"}")));
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.frame("{\"type\":\"auth\",\"id\":\"r\",\"token\":\"" + token + "\"}")));
             }
         }
 
@@ -341,8 +355,11 @@ public final class WarmupTraffic {
             if (stopping) {
                 return;
             }
-            if (cycles.incrementAndGet() % ADMIN_EVERY == 1) { // from the first cycle on
+            long cycle = cycles.incrementAndGet();
+            if (cycle % ADMIN_EVERY == 1) { // from the first cycle on
                 connect(new WarmupAdminRequest(publishRequest(), WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+            }
+            if (cycle == 1) {
                 connect(new WarmupAdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                         WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
             }
@@ -354,44 +371,5 @@ public final class WarmupTraffic {
         String body = "{\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up from the API\"}}";
         return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + target.apiKey()
                 + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
-    }
-
-    /** The index after the blank line ending the HTTP head, or -1. */
-    private static int headerEnd(ByteBuf buf) {
-        for (int i = buf.readerIndex(); i + 3 < buf.writerIndex(); i++) {
-            if (buf.getByte(i) == '\r' && buf.getByte(i + 1) == '\n' && buf.getByte(i + 2) == '\r' && buf.getByte(i + 3) == '\n') {
-                return i + 4;
-            }
-        }
-        return -1;
-    }
-
-    private static byte[] subscribe(String channel) {
-        return frame("{\"type\":\"subscribe\",\"id\":\"s\",\"channel\":\"" + channel + "\"}");
-    }
-
-    /** A client text frame. */
-    private static byte[] frame(String text) {
-        return masked((byte) 0x81, text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** A client frame: {@code first} (FIN and opcode), the length, {@link #MASK}, the masked payload (under 64 KiB). */
-    private static byte[] masked(byte first, byte[] payload) {
-        int lengthBytes = payload.length < 126 ? 0 : 2;
-        int header = 2 + lengthBytes + MASK.length;
-        byte[] frame = new byte[header + payload.length];
-        frame[0] = first;
-        if (lengthBytes == 0) {
-            frame[1] = (byte) (0x80 | payload.length);
-        } else {
-            frame[1] = (byte) (0x80 | 126);
-            frame[2] = (byte) (payload.length >>> 8);
-            frame[3] = (byte) payload.length;
-        }
-        System.arraycopy(MASK, 0, frame, 2 + lengthBytes, MASK.length);
-        for (int i = 0; i < payload.length; i++) {
-            frame[header + i] = (byte) (payload[i] ^ MASK[i & 3]);
-        }
-        return frame;
     }
 }
