@@ -20,8 +20,15 @@ import tools.jackson.databind.node.ObjectNode;
 public final class MessageCodec {
     private static final int MAX_ID_CHARS = 64;
 
-    private final JsonMapper reader = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-    private final ObjectMapper writer = new ObjectMapper();
+    /*
+     * Shared by every codec of the JVM (Jackson's mappers are thread-safe once built): a mapper
+     * caches the (de)serializers it built per class, and with one per gateway the real gateway's
+     * caches were empty at ready, so its first messages took the building branches that compiled
+     * code, warmed through the throwaway gateway's mapper, had never seen: the encoder was thrown
+     * away and compiled again three times in the first seconds (BENCHMARKS.md, "Cold start, round 4").
+     */
+    private static final JsonMapper READER = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private static final ObjectMapper WRITER = new ObjectMapper();
     private final EnvelopeSchemas schemas = EnvelopeSchemas.instance();
 
     /**
@@ -44,7 +51,7 @@ public final class MessageCodec {
     public java.util.Map<String, ClientMessage.Since> decodeRecover(String text) {
         JsonNode root;
         try {
-            root = reader.readTree(text);
+            root = READER.readTree(text);
         } catch (JacksonException e) {
             throw new ProtocolException(ProtocolException.BAD_JSON, null, "recover: not valid JSON");
         }
@@ -69,7 +76,7 @@ public final class MessageCodec {
     public ClientMessage decode(String text) {
         JsonNode root;
         try {
-            root = reader.readTree(text);
+            root = READER.readTree(text);
         } catch (JacksonException e) {
             throw new ProtocolException(ProtocolException.BAD_JSON, null, "message is not valid JSON");
         }
@@ -105,7 +112,7 @@ public final class MessageCodec {
     /** The JSON text of {@code message}, {@code type} first, null fields left out. */
     public String encode(ServerMessage message) {
         try {
-            return writer.writeValueAsString(message);
+            return WRITER.writeValueAsString(message);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode " + message.type(), e);
         }

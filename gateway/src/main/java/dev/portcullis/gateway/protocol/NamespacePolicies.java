@@ -41,7 +41,8 @@ public final class NamespacePolicies implements PublicationData {
     private final ChannelPatterns encrypted;
     /** False for the backend's data ({@link #unsanitised()}). */
     private final boolean sanitising;
-    private final ObjectMapper writer = new ObjectMapper();
+    /** One for the JVM, so that its per-class caches are warm for every gateway (see {@link MessageCodec}). */
+    private static final ObjectMapper WRITER = new ObjectMapper();
 
     private NamespacePolicies(Map<String, Schema> schemas, ChannelsConfig config, boolean sanitising) {
         this.schemas = Map.copyOf(schemas);
@@ -116,7 +117,7 @@ public final class NamespacePolicies implements PublicationData {
 
     private String written(JsonNode data) {
         try {
-            return writer.writeValueAsString(data);
+            return WRITER.writeValueAsString(data);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write publication data", e);
         }

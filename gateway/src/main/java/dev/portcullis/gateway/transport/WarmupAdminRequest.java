@@ -17,6 +17,9 @@ import java.util.function.Consumer;
  * event loop.
  */
 final class WarmupAdminRequest extends ChannelInboundHandlerAdapter {
+    /** A metrics scrape. */
+    static final String METRICS = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
     private final String request;
     private final Consumer<Channel> track;
     private final AtomicLong answered;
@@ -28,6 +31,13 @@ final class WarmupAdminRequest extends ChannelInboundHandlerAdapter {
         this.track = track;
         this.answered = answered;
         this.stallMillis = stallMillis;
+    }
+
+    /** A backend API publish on channel {@code warmup}, with {@code apiKey}. */
+    static String publish(String apiKey) {
+        String body = "{\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up from the API\"}}";
+        return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + apiKey
+                + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
     }
 
     @Override

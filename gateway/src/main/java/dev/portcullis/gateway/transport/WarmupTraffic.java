@@ -23,7 +23,7 @@ import java.util.function.LongPredicate;
  * compiled (or the cache holds) the handshake, message and fan-out paths before clients arrive.
  *
  * <p>{@link #HOLDERS} connections subscribe to channel {@code warmup} and stay, answering
- * {@code reauth}; {@link #CYCLES_IN_FLIGHT} slots then repeat a connection's whole life (upgrade with
+ * {@code reauth}, until {@link #SETTLE_MILLIS} before the end; {@link #CYCLES_IN_FLIGHT} slots then repeat a connection's whole life (upgrade with
  * a bearer token, {@code connected}, subscribe to the slot's own {@code warmup:<slot>}, ping, publish
  * on {@code warmup}, which fans out to the holders, close handshake). The cycles keep off the
  * holders' channel so that its join/leave events do not multiply the fan-out per handshake: the
@@ -62,6 +62,14 @@ public final class WarmupTraffic {
     public static final int BARE_SLOT = CYCLES_IN_FLIGHT - 1;
     static final int ADMIN_EVERY = 32;
     private static final long CLOSE_WAIT_MILLIS = 2000;
+    /**
+     * How long the cycles go on after the holders left (at most a quarter of the budget). The
+     * holders' leaving takes paths nothing else in the warm-up takes (the last member of a channel,
+     * presence and join/leave events for many at once), and the JIT threw away the compiled frame
+     * and close handling on them: when that was the end of the warm-up, it was compiled again only
+     * after ready, while the first clients waited (BENCHMARKS.md, "Cold start, round 4").
+     */
+    static final long SETTLE_MILLIS = 1500;
     /** A connection that makes no progress for this long is closed (and counted as failed). */
     private static final long STALL_MILLIS = 5000;
     /** Stop after this many failed connections in a row: the target does not serve (warm-up is best effort). */
@@ -117,6 +125,8 @@ public final class WarmupTraffic {
     private final AtomicLong adminRequests = new AtomicLong();
     private final AtomicLong cycles = new AtomicLong();
     private final List<Channel> open = new ArrayList<>();
+    /** The holders' channels, once connected (guarded by {@link #open}'s lock). */
+    private final List<Channel> holders = new ArrayList<>();
     private final CountDownLatch holdersSubscribed = new CountDownLatch(HOLDERS);
     private volatile boolean stopping;
 
@@ -135,6 +145,7 @@ public final class WarmupTraffic {
     }
 
     private Result drive(long deadlineNanos, LongPredicate enough) throws InterruptedException {
+        long settleNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS), Math.max(0, deadlineNanos - System.nanoTime()) / 4);
         for (int i = 0; i < HOLDERS; i++) {
             connect(new Connection(Role.HOLDER, target.tokens().get(i), WarmupFrames.SUBSCRIBE));
         }
@@ -143,24 +154,42 @@ public final class WarmupTraffic {
             connect(new Connection(Role.CYCLE, target.tokens().get(HOLDERS + slot),
                     slot == BARE_SLOT ? null : WarmupFrames.subscribe("warmup:" + slot)));
         }
-        String stoppedBy = "deadline";
-        while (System.nanoTime() - deadlineNanos < 0) {
-            if (failuresInARow.get() >= FAILURES_IN_A_ROW) {
-                stoppedBy = "failures";
-                break;
+        String stoppedBy = await(deadlineNanos - settleNanos, enough);
+        if (!stoppedBy.equals("failures")) {
+            // The holders leave while the cycles go on (see SETTLE_MILLIS).
+            List<Channel> leaving;
+            synchronized (open) {
+                leaving = new ArrayList<>(holders);
             }
-            if (enough.test(handshakes.get())) {
-                stoppedBy = "enough";
-                break;
-            }
-            Thread.sleep(50);
+            closeAll(leaving);
+            await(Math.min(deadlineNanos, System.nanoTime() + settleNanos), handshakes -> false);
         }
         stopping = true;
         List<Channel> left;
         synchronized (open) {
             left = new ArrayList<>(open);
         }
-        for (Channel channel : left) {
+        closeAll(left);
+        return new Result(handshakes.get(), failures.get(), deliveries.get(), adminRequests.get(), stoppedBy);
+    }
+
+    /** Waits until {@code untilNanos}, or {@code enough}, or a run of failures; says which. */
+    private String await(long untilNanos, LongPredicate enough) throws InterruptedException {
+        while (System.nanoTime() - untilNanos < 0) {
+            if (failuresInARow.get() >= FAILURES_IN_A_ROW) {
+                return "failures";
+            }
+            if (enough.test(handshakes.get())) {
+                return "enough";
+            }
+            Thread.sleep(50);
+        }
+        return "deadline";
+    }
+
+    /** Sends each a close frame and waits up to {@link #CLOSE_WAIT_MILLIS} in all for them to close. */
+    private static void closeAll(List<Channel> channels) throws InterruptedException {
+        for (Channel channel : channels) {
             channel.eventLoop().execute(() -> {
                 if (channel.isActive()) {
                     channel.writeAndFlush(Unpooled.wrappedBuffer(WarmupFrames.CLOSE));
@@ -168,12 +197,11 @@ public final class WarmupTraffic {
             });
         }
         long closeBy = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
-        for (Channel channel : left) {
+        for (Channel channel : channels) {
             if (!channel.closeFuture().await(Math.max(0, TimeUnit.NANOSECONDS.toMillis(closeBy - System.nanoTime())))) {
                 channel.close();
             }
         }
-        return new Result(handshakes.get(), failures.get(), deliveries.get(), adminRequests.get(), stoppedBy);
     }
 
     private void connect(ChannelInboundHandlerAdapter handler) {
@@ -224,6 +252,11 @@ public final class WarmupTraffic {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             track(ctx.channel());
+            if (role == Role.HOLDER) {
+                synchronized (open) {
+                    holders.add(ctx.channel());
+                }
+            }
             received = ctx.alloc().buffer(512);
             ctx.executor().schedule(() -> {
                 if (!done && role == Role.CYCLE) {
@@ -357,19 +390,12 @@ public final class WarmupTraffic {
             }
             long cycle = cycles.incrementAndGet();
             if (cycle % ADMIN_EVERY == 1) { // from the first cycle on
-                connect(new WarmupAdminRequest(publishRequest(), WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+                connect(new WarmupAdminRequest(WarmupAdminRequest.publish(target.apiKey()), WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
             }
             if (cycle == 1) {
-                connect(new WarmupAdminRequest("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                        WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
+                connect(new WarmupAdminRequest(WarmupAdminRequest.METRICS, WarmupTraffic.this::track, adminRequests, STALL_MILLIS));
             }
             connect(new Connection(Role.CYCLE, token, subscribe));
         }
-    }
-
-    private String publishRequest() {
-        String body = "{\"channel\":\"warmup\",\"data\":{\"text\":\"warm-up from the API\"}}";
-        return "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + target.apiKey()
-                + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
     }
 }
