@@ -190,6 +190,16 @@ class JwtAttackMatrixTest {
                 hs256Raw("{\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"sub\":\"admin\",\"exp\":" + EXP + "}"), Reason.MALFORMED));
         rows.add(new Attack("duplicate exp in the payload", "hs",
                 hs256Raw("{\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":" + EXP + ",\"exp\":1e300}"), Reason.MALFORMED));
+        rows.add(new Attack("duplicate name in a nested claim", "hs",
+                hs256Raw("{\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":" + EXP + ",\"channels\":{\"a\":\"r\",\"a\":\"rw\"}}"),
+                Reason.MALFORMED));
+
+        // Not JSON objects, which Gson (Nimbus's reader) would still read as maps of name/value pairs
+        rows.add(new Attack("header as an array of pairs", "hs",
+                hs256Raw("[[\"alg\",\"HS256\"]]", json(claims("alice"))), Reason.MALFORMED));
+        rows.add(new Attack("claims as an array of pairs", "hs",
+                hs256Raw("{\"alg\":\"HS256\"}", "[[\"sub\",\"alice\"],[\"exp\"," + EXP + "]]"), Reason.MALFORMED));
+        rows.add(new Attack("claims null", "hs", hs256Raw("{\"alg\":\"HS256\"}", "null"), Reason.MALFORMED));
 
         // ECDSA r = s = 0 ("psychic signatures", CVE-2022-21449), and r = s = n
         String esInput = b64(json(header("ES256", null))) + "." + b64(json(claims("admin")));
