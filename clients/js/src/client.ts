@@ -378,6 +378,7 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     const error = new PortcullisError('closed', reason);
     const subs = [...this.#subs.values()];
     const last = this.#lastDisconnect;
+    this.#lastDisconnect = undefined; // (of this run: never emitted again by a later one)
     this.#started = false;
     this.#ended = true;
     this.#run++;
