@@ -286,7 +286,8 @@ export class PortcullisClient extends Emitter<ClientEvents> {
       case 'ev':
         if (m.name !== 'state') {
           if (m.name === 'disconnected') this.#lastDisconnect = m.p;
-          this.emit(m.name as 'refused', m.p);
+          // (a final one is emitted by the shutdown that follows it at once, with `closed`: see #shutdown)
+          if (m.name !== 'disconnected' || m.p.willReconnect) this.emit(m.name as 'refused', m.p);
         } else if (m.p.state === 'closed') {
           const d = this.#lastDisconnect;
           this.#shutdown(d ? `connection ended for good: ${d.code} ${d.reason}` : 'connection ended for good', true);
@@ -367,19 +368,29 @@ export class PortcullisClient extends Emitter<ClientEvents> {
     this.#subs.forEach((sub) => sub._cursor.lost());
   }
 
+  /**
+   * Ends this run. Everything of it is stopped first (the tab link too) and the events come last, so
+   * that a listener may call `connect()` again: the new run starts from a clean slate and nothing of
+   * this one undoes it afterwards. `terminal`: the connection ended for good, and its final
+   * `disconnected`, held back until now, comes first.
+   */
   #shutdown(reason: string, terminal = false): void {
     const error = new PortcullisError('closed', reason);
+    const subs = [...this.#subs.values()];
+    const last = this.#lastDisconnect;
+    this.#lastDisconnect = undefined; // (of this run: never emitted again by a later one)
     this.#started = false;
     this.#ended = true;
     this.#run++;
     this.#gen = undefined;
-    this.#outbox.failAll(error);
-    this.#outbox.down(); // what a later connect() queues waits for its link
-    this.#subs.forEach((sub) => sub._end(error));
     this.#subs.clear();
     this.#autos.clear();
     this.#link.stop(terminal);
-    this.#setState('closed');
+    this.#outbox.failAll(error);
+    this.#outbox.down(); // what a later connect() queues waits for its link
+    if (terminal && last && !last.willReconnect) this.emit('disconnected', last);
+    if (!this.#started) this.#setState('closed'); // (not after a `disconnected` listener connected again)
+    subs.forEach((sub) => sub._end(error));
   }
 
   #setState(state: ConnectionState): void {

@@ -105,6 +105,19 @@ export class Encryption {
 }
 
 /**
+ * Publications one {@link InOrder} queue (a subscription's, or the automatic channels') may hold
+ * while they are decrypted; past it they are dropped, and a `gap` in their place says so. A key
+ * provider slower than the channel would otherwise let a busy channel queue for up to
+ * `requestTimeoutMs` (each message with its data and a provider call of its own). Not 100 like
+ * `maxQueue`: a resumed subscription's replay (a channel's whole kept history, 1,000 for the
+ * gateway's default `alerts`) is handed over in one go, before any decryption can finish, and must
+ * not turn into a gap however fast the keys come. So it is the cursor's bound on the messages it
+ * holds for an ack (`MAX_HELD`, cursor.ts): whatever that can release at once fits, only a provider that falls behind a
+ * live channel overflows it.
+ */
+export const MAX_DECRYPTING = 10_000;
+
+/**
  * Steps run in the order they were added, each once the value it waits for is there, so that
  * decryptions (started at once, and running in parallel) never reorder what they deliver: a slow
  * key for one publication holds back the ones after it. A step that throws is reported, and the
@@ -114,6 +127,11 @@ export class InOrder {
   #tail: Promise<unknown> = Promise.resolve();
   /** Steps added and not yet run. */
   pending = 0;
+  /**
+   * Per channel, while its last step is the gap of publications dropped over {@link MAX_DECRYPTING}:
+   * that gap, which the next dropped ones move on (one entry per channel, however they interleave).
+   */
+  readonly lost = new Map<string, { at: { offset: number; epoch?: string } }>();
 
   add<T>(value: T | Promise<T>, step: (value: T) => void): void {
     this.pending++;
@@ -128,11 +146,27 @@ export class InOrder {
 /**
  * `sink` behind decryption: each publication is decrypted (at once) and handed on in order, after
  * the steps before it; gaps keep their place between them. One that fails goes to `failed` instead.
+ * With {@link MAX_DECRYPTING} waiting, a publication is dropped undecrypted and becomes a gap at its
+ * position, in its place (the next dropped ones of the channel move that gap on, rather than queue).
  */
 export function decrypting(crypto: Encryption, channel: string, order: InOrder, sink: CursorSink, failed: (failure: DecryptFailure, p: Publication) => void): CursorSink {
+  const lost = order.lost;
+  const add: InOrder['add'] = (value, step) => (lost.delete(channel), order.add(value, step));
   return {
-    gap: (at) => order.add(0, () => sink.gap(at)),
-    deliver: (p, recovered) =>
-      order.add(crypto.open(channel, p.offset, p.data), (o) => ('failure' in o ? failed(o.failure, p) : sink.deliver({ ...p, data: o.data }, recovered))),
+    gap: (at) => add(0, () => sink.gap(at)),
+    deliver: (p, recovered) => {
+      const at = { offset: p.offset, epoch: p.epoch };
+      const dropped = lost.get(channel);
+      if (order.pending < MAX_DECRYPTING) {
+        add(crypto.open(channel, p.offset, p.data), (o) => ('failure' in o ? failed(o.failure, p) : sink.deliver({ ...p, data: o.data }, recovered)));
+      } else if (dropped) {
+        dropped.at = at;
+      } else {
+        // (once it has run, a dropped one needs a gap of its own: the queue may fill again without this channel)
+        const gap = { at };
+        order.add(0, () => (lost.get(channel) === gap && lost.delete(channel), sink.gap(gap.at)));
+        lost.set(channel, gap);
+      }
+    },
   };
 }

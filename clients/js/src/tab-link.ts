@@ -112,10 +112,12 @@ export class TabLink {
     if (!this.#started || this.#hub) return Promise.resolve(); // (a lock granted after this tab went its own way)
     const bus = this.#bus;
     const o = this.o;
+    const run = this.#run;
     this.#hub = new Hub(
       { ...o, backoff: new Backoff(o.backoffBaseMs, o.backoffCapMs) },
       (m) => {
-        queueMicrotask(() => this.receive(m));
+        // What a stopped hub still says (its goodbye `reconnecting`) is for the other tabs, not for a run started since.
+        queueMicrotask(() => run === this.#run && this.receive(m));
         if (m.to !== this.tab) bus?.postMessage(m);
       },
       this.tab,

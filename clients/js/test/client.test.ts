@@ -443,3 +443,29 @@ test('presence lists the channel\'s members; join and leave of a subscribed chan
     ['leave', { channel: 'room:1', user: 'bob', connection: 'c2' }],
   ]);
 });
+
+test('connect() from a listener of a terminal close (disconnected, state closed, a subscription error): the client connects again', async () => {
+  for (const from of ['disconnected', 'state', 'error'] as const) {
+    const { client, gateway, events } = setup();
+    await until(() => client.state === 'connected');
+    const sub = client.subscribe('room:1', () => {});
+    await sub.ready;
+    let again = 0;
+    const reconnect = () => again++ || client.connect();
+    if (from === 'disconnected') client.on('disconnected', ({ willReconnect }) => willReconnect || reconnect());
+    if (from === 'state') client.on('state', ({ state }) => state === 'closed' && reconnect());
+    if (from === 'error') sub.on('error', reconnect);
+    gateway.sockets[0].kill(4501, 'logged out');
+    await until(() => again === 1, 2000, from);
+    await until(() => client.state === 'connected', 2000, 'connected again from ' + from);
+    // (connected again from the final `disconnected`, before the state came to `closed`: it never does)
+    const closed = from === 'disconnected' ? [] : ['closed'];
+    assert.deepEqual(events, ['connecting', 'connected', ...closed, 'connecting', 'connected'], from);
+    assert.equal(gateway.open().length, 1);
+    const got: string[] = [];
+    await client.subscribe('room:1', (d) => got.push(d)).ready;
+    gateway.publish('room:1', 'again');
+    await until(() => got.length === 1, 2000, 'a publication after connecting again from ' + from);
+    client.close();
+  }
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import type { DecryptFailure, EncryptionOptions } from '../src/index.js';
+import { MAX_DECRYPTING } from '../src/encryption.js';
 import { KEY, OTHER_KEY, nodeOpen, nodeSeal, tamper } from './envelopes.js';
 import { FakeGateway, closeClients, setup, until } from './fake-gateway.js';
 
@@ -181,4 +182,45 @@ test('an encrypted automatic channel: publication events decrypted in order, fai
 
 test('a bad encryption option is refused by the constructor', () => {
   assert.throws(() => setup({ encryption: { channels: 'secret:*' } as never }), TypeError);
+});
+
+test('a key provider slower than a busy channel: at most MAX_DECRYPTING publications wait; the rest become one gap in their place, and delivery goes on', async () => {
+  // a subscription; then two automatic channels, interleaved, behind the one queue they share
+  for (const channels of [['secret:room'], ['user:alice', 'secret:auto']]) {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let asked = 0;
+    const encryption = { channels: ['secret:*', 'user:alice'], currentKid: () => 'k1', key: (_: string, kid: string) => (asked++, kid === 'gated' ? gate.then(() => KEY) : KEY) };
+    const { client, gateway } = setup({ encryption }, new FakeGateway(['user:alice', 'secret:auto']));
+    const seen: Record<string, string[]> = Object.fromEntries(channels.map((c) => [c, []]));
+    const gap = (channel: string, g: { offset: number; epoch?: string }) => seen[channel].push('gap ' + g.offset + ' ' + g.epoch);
+    if (channels.length > 1) {
+      client.on('publication', (p) => seen[p.channel].push(p.offset + ' ' + p.data));
+      client.on('gap', (g) => gap(g.channel, g));
+      await until(() => client.state === 'connected');
+      await sleep(5);
+    } else {
+      const sub = client.subscribe(channels[0], (data, { offset }) => seen[channels[0]].push(offset + ' ' + data));
+      sub.on('gap', (g) => gap(channels[0], g));
+      await sub.ready;
+    }
+    const envelopes = channels.map((c) => nodeSeal(KEY, c, 'gated', 'x'));
+    const last = (MAX_DECRYPTING + 50) / channels.length; // each channel's last offset
+    for (let i = 0; i < last; i++) channels.forEach((c, j) => gateway.publish(c, envelopes[j]));
+    await until(() => asked >= MAX_DECRYPTING, 10_000, 'a full queue');
+    await sleep(50);
+    assert.equal(asked, MAX_DECRYPTING, `${channels}: the ones over the bound never reach the key provider`);
+    const total = () => Object.values(seen).flat().length;
+    assert.equal(total(), 0);
+    release();
+    await until(() => total() === MAX_DECRYPTING + channels.length, 10_000, 'the queue drained');
+    for (const c of channels) gateway.publish(c, nodeSeal(KEY, c, 'k1', 'after'));
+    await until(() => total() === MAX_DECRYPTING + 2 * channels.length, 2000, 'the next ones');
+    for (const c of channels) {
+      const kept = MAX_DECRYPTING / channels.length;
+      assert.ok(seen[c].slice(0, kept).every((s, i) => s === `${i + 1} x`), `${c}: the first ones in order`);
+      assert.deepEqual(seen[c].slice(kept), [`gap ${last} e1`, `${last + 1} after`], c);
+    }
+    client.close();
+  }
 });

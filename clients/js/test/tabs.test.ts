@@ -362,3 +362,39 @@ test('encrypted channels across tabs: each tab decrypts with its own keys; betwe
   assert.ok(!bus.includes(VECTORS.key) && !bus.includes(Buffer.from(KEY).toString('base64')), 'no key between tabs');
   assert.equal(nodeOpen(KEY, 'secret:b-only', gateway.sent('publish')[0].data as { iv: string; ct: string }), 'marker from B');
 });
+
+test('connect() from a listener of the events close() fires: the client leads again, and a tab that opens later follows it', async (t) => {
+  const gateway = new FakeGateway();
+  const locks = new MemoryLocks();
+  const key = 'k' + Math.random();
+  const name = 'portcullis:' + key;
+  const a = tabClient(gateway, locks, key);
+  t.after(() => a.client.close());
+  await until(() => a.client.state === 'connected', 2000, 'A leads');
+  const sub = a.client.subscribe('room:1', () => {});
+  await sub.ready;
+  let again = 0;
+  sub.on('error', () => again++ || a.client.connect()); // the subscription ends with `closed` inside close()
+  a.states.length = 0;
+  a.client.close();
+  assert.equal(again, 1);
+  await until(() => a.client.state === 'connected', 2000, 'A connected again');
+  assert.ok(locks.holders.has(name), 'A holds the tab lock again');
+  const b = tabClient(gateway, locks, key);
+  t.after(() => b.client.close());
+  await until(() => b.client.state === 'connected', 2000, 'B follows');
+  assert.equal(gateway.open().length, 1, "B follows A's link: one socket");
+  const got: string[] = [];
+  await b.client.subscribe('room:1', (d) => got.push(d)).ready;
+  gateway.publish('room:1', 'through A');
+  await until(() => got.length === 1);
+
+  // the same from a `state` listener: no stale event of the stopped run reaches the new one
+  const off = a.client.on('state', ({ state }) => state === 'closed' && (off(), a.client.connect()));
+  a.states.length = 0;
+  a.client.close();
+  await until(() => a.client.state === 'connected' && b.client.state === 'connected', 2000, 'connected again');
+  await sleep(50);
+  assert.deepEqual(a.states, ['closed', 'connecting', 'connected']);
+  assert.equal(gateway.open().length, 1, 'one socket for both tabs');
+});
