@@ -93,7 +93,7 @@ public final class GatewayProcess implements AutoCloseable {
      * it to the gateway module's jar), else {@code target/portcullis.jar} (the gateway module's own
      * integration tests). It is built in the gateway module's package phase.
      */
-    static Path jar() {
+    private static Path jar() {
         String configured = System.getProperty("portcullis.jar");
         Path jar = (configured != null ? Path.of(configured) : Path.of("target", "portcullis.jar")).toAbsolutePath().normalize();
         if (!Files.isRegularFile(jar)) {
