@@ -1,5 +1,6 @@
 package dev.portcullis.client;
 
+import dev.portcullis.gateway.testing.GatewayProcess;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -172,7 +173,7 @@ final class AlertStream {
     }
 
     private CompletableFuture<Long> attempt(int seq, GatewayProcess gateway, int attempt) {
-        return gateway.publish(AlertSubscriber.CHANNEL, "{\"seq\":" + seq + "}", run + "-" + seq)
+        return gateway.admin().publishAsync(GatewayFixture.API_KEY, AlertSubscriber.CHANNEL, "{\"seq\":" + seq + "}", run + "-" + seq)
                 .handle((offset, failure) -> {
                     if (failure == null) {
                         return CompletableFuture.completedFuture(offset);

@@ -3,6 +3,7 @@ package dev.portcullis.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.portcullis.gateway.testing.GatewayProcess;
 import dev.portcullis.gateway.testing.RedisServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,8 +46,8 @@ class FailoverIT {
         AlertStream stream = null;
         RedisServer redis = RedisServer.start();
         try {
-            a = GatewayProcess.launch("a", dir, GatewayProcess.clusterConfig("a", 0, redis.url(), 30_000, Duration.ofSeconds(4)));
-            b = GatewayProcess.launch("b", dir, GatewayProcess.clusterConfig("b", 0, redis.url(), 30_000, Duration.ofSeconds(4)));
+            a = GatewayFixture.launchClusterMember("a", dir, 0, redis.url(), 30_000, Duration.ofSeconds(4));
+            b = GatewayFixture.launchClusterMember("b", dir, 0, redis.url(), 30_000, Duration.ofSeconds(4));
             a.awaitListening(START);
             b.awaitListening(START);
             toA = new FailoverRelay(a.port(), b.port());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portcullis.gateway.auth.TokenMinter;
+import dev.portcullis.gateway.testing.GatewayProcess;
 import dev.portcullis.gateway.testing.RedisServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,8 +39,8 @@ class FirstSubscriberRaceIT {
         List<String> gaps = new ArrayList<>();
         AlertStream stream = null;
         try (RedisServer redis = RedisServer.start();
-                GatewayProcess a = GatewayProcess.launch("a", dir, GatewayProcess.clusterConfig("a", 0, redis.url(), 30_000, Duration.ofSeconds(1)));
-                GatewayProcess b = GatewayProcess.launch("b", dir, GatewayProcess.clusterConfig("b", 0, redis.url(), 30_000, Duration.ofSeconds(1)))) {
+                GatewayProcess a = GatewayFixture.launchClusterMember("a", dir, 0, redis.url(), 30_000, Duration.ofSeconds(1));
+                GatewayProcess b = GatewayFixture.launchClusterMember("b", dir, 0, redis.url(), 30_000, Duration.ofSeconds(1))) {
             a.awaitListening(Duration.ofSeconds(60));
             b.awaitListening(Duration.ofSeconds(60));
             PortcullisClient keeperClient = null;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.portcullis.gateway.Gateway;
 import dev.portcullis.gateway.auth.TokenMinter;
 import dev.portcullis.gateway.config.ConfigLoader;
+import dev.portcullis.gateway.testing.GatewayProcess;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -11,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -19,7 +21,9 @@ import java.util.Map;
 
 /**
  * A real gateway in this JVM (embedded mode) on ephemeral ports, with test-friendly limits; tests
- * override what they exercise. Tokens are HS256 with {@link #SECRET}.
+ * override what they exercise. Tokens are HS256 with {@link #SECRET}, the backend API key is
+ * {@link #API_KEY}. Also launches gateway processes of a Redis cluster with the same secrets
+ * ({@link #launchClusterMember}).
  */
 final class GatewayFixture implements AutoCloseable {
     static final String SECRET = "portcullis-client-test-secret-0123456789abcdef";
@@ -59,6 +63,34 @@ final class GatewayFixture implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Launches (without waiting: {@link GatewayProcess#awaitListening}) gateway process {@code name}
+     * of a cluster on {@code redisUrl}, files in {@code dir}, WebSocket port {@code port} (0: any):
+     * the {@code alerts} channel keeps {@code historySize} publications, no admission limit gets in
+     * the way of a test that reconnects hundreds of clients at once, and SIGTERM drains over
+     * {@code drain}.
+     */
+    static GatewayProcess launchClusterMember(String name, Path dir, int port, String redisUrl, int historySize, Duration drain) {
+        String yaml = """
+                server: {host: 127.0.0.1, port: %d}
+                admin: {host: 127.0.0.1, port: 0, api-keys: ["%s"]}
+                auth: {hmac-secret: "%s"}
+                channels: {auto-subscribe-personal: false}
+                history: {channels: ["alerts=%d/1h"]}
+                broker: {type: redis, redis-url: "%s", instance-id: %s}
+                limits:
+                  connections-per-user: 0
+                  connect-attempts-per-user-per-minute: 0
+                  connections-per-ip: 0
+                  max-connections: 0
+                  messages-per-minute: 0
+                shutdown: {drain-timeout: %dms}
+                """.formatted(port, API_KEY, SECRET, historySize, redisUrl, name, drain.toMillis());
+        return GatewayProcess.launcher(dir).name(name)
+                .jvmOptions(List.of("-XX:+IgnoreUnrecognizedVMOptions", "--sun-misc-unsafe-memory-access=allow"))
+                .launch(yaml);
     }
 
     URI uri() {

@@ -3,6 +3,7 @@ package dev.portcullis.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.portcullis.gateway.testing.GatewayProcess;
 import dev.portcullis.gateway.testing.RedisServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,8 +76,7 @@ class RedeployIT {
 
             // Redeploy A while alerts go through B.
             long stopA = System.nanoTime();
-            a.terminate();
-            assertThat(a.awaitExit(WAIT)).as("A exits 0 after draining").isZero();
+            assertThat(a.terminate(WAIT)).as("A exits 0 after draining").isZero();
             GatewayProcess a2 = launch(gateways, "a2", portA, redis, dir).awaitListening(START);
             await().atMost(WAIT).until(() -> ofA.stream().allMatch(s -> s.firstConnectAfter(stopA) != null));
             List<AlertSubscriber> clientsOfA = subscribers.stream().filter(s -> s.firstDisconnectAfter(stopA) != null).toList();
@@ -86,8 +86,7 @@ class RedeployIT {
             publishVia.set(a2);
             awaitIssued(stream, stream.issued() + PER_SECOND / 2);
             long stopB = System.nanoTime();
-            b.terminate();
-            assertThat(b.awaitExit(WAIT)).as("B exits 0 after draining").isZero();
+            assertThat(b.terminate(WAIT)).as("B exits 0 after draining").isZero();
             GatewayProcess b2 = launch(gateways, "b2", portB, redis, dir).awaitListening(START);
             // B's clients: its own, and those of A's that came back while A' was not up yet.
             List<AlertSubscriber> clientsOfB = subscribers.stream().filter(s -> s.firstDisconnectAfter(stopB) != null).toList();
@@ -177,8 +176,7 @@ class RedeployIT {
     }
 
     private static GatewayProcess launch(List<GatewayProcess> gateways, String name, int port, RedisServer redis, Path dir) {
-        GatewayProcess gateway = GatewayProcess.launch(name, dir,
-                GatewayProcess.clusterConfig(name, port, redis.url(), MAX_ALERTS, DRAIN));
+        GatewayProcess gateway = GatewayFixture.launchClusterMember(name, dir, port, redis.url(), MAX_ALERTS, DRAIN);
         gateways.add(gateway);
         return gateway;
     }

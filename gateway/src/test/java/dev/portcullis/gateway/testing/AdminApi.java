@@ -6,6 +6,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The admin listener of a gateway, in process ({@link TestGateway}) or a real process
@@ -14,6 +15,15 @@ import java.time.Duration;
  */
 public final class AdminApi {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(WsClient.WAIT).build();
+    /**
+     * For {@link #publishAsync}: HTTP/1.1 on pooled keep-alive connections, as a backend publishes,
+     * with no HTTP/2 upgrade offer on each new connection; a short connect timeout, since a test
+     * that publishes this way retries elsewhere when an instance is gone.
+     */
+    private static final HttpClient BACKEND = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
     private final int port;
 
@@ -47,6 +57,28 @@ public final class AdminApi {
             throw new AssertionError("publish answered " + response.statusCode() + " " + response.body());
         }
         return response.body();
+    }
+
+    /**
+     * Publishes through the API with {@code key} and an idempotency key, without waiting: many
+     * publications can be in flight, and one whose instance died mid-request can be retried on
+     * another instance with the same idempotency key without publishing twice. Completes with the
+     * offset, or exceptionally ({@link IllegalStateException} with the answer) unless the answer is 200.
+     */
+    public CompletableFuture<Long> publishAsync(String key, String channel, String dataJson, String idempotencyKey) {
+        HttpRequest request = HttpRequest.newBuilder(uri("/api/publish"))
+                .timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"channel\":\"" + channel + "\",\"data\":" + dataJson
+                        + ",\"idempotencyKey\":\"" + idempotencyKey + "\"}"))
+                .build();
+        return BACKEND.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("admin port " + port + " answered publish with " + response.statusCode() + " " + response.body());
+            }
+            return WsClient.json(response.body()).path("offset").asLong();
+        });
     }
 
     /** The value of one Prometheus series (exact name and label text), or 0 when absent. */
