@@ -201,6 +201,10 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         if ("JWT".equalsIgnoreCase(header.getContentType())) {
             throw new TokenRejectedException(Reason.MALFORMED, "nested tokens (cty JWT) are not accepted");
         }
+        if (!header.isBase64URLEncodePayload()) {
+            // RFC 7797 wants b64 listed in crit (refused above); a JWT's claims are base64url-encoded anyway.
+            throw new TokenRejectedException(Reason.MALFORMED, "unencoded payloads (b64 false) are not accepted");
+        }
         return alg;
     }
 
@@ -208,7 +212,7 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         Base64URL[] parts = jwt.parts();
         boolean valid;
         try {
-            valid = verifier.verify(jwt.header(), signingInput(jwt.header(), parts), parts[2]);
+            valid = verifier.verify(jwt.header(), signingInput(parts), parts[2]);
         } catch (JOSEException | RuntimeException e) { // JWSObject.verify also turned any exception into "not valid"
             valid = false;
         }
@@ -232,10 +236,9 @@ public final class JwtVerifier implements TokenVerifier, AutoCloseable {
         return rules.check(claims, clock.instant());
     }
 
-    /** What the signature covers, as {@code JWSObject} composes it (RFC 7797's {@code b64: false} included). */
-    private static byte[] signingInput(JWSHeader header, Base64URL[] parts) {
-        String payload = header.isBase64URLEncodePayload() ? parts[1].toString() : parts[1].decodeToString();
-        return (parts[0] + "." + payload).getBytes(StandardCharsets.UTF_8);
+    /** What the signature covers, as {@code JWSObject} composes it ({@code b64: false} is refused before). */
+    private static byte[] signingInput(Base64URL[] parts) {
+        return (parts[0] + "." + parts[1]).getBytes(StandardCharsets.UTF_8);
     }
 
     private static TokenRejectedException rejected(RuntimeException e) {

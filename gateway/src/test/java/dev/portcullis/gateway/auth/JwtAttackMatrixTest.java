@@ -138,6 +138,12 @@ class JwtAttackMatrixTest {
         critB64.put("crit", List.of("b64"));
         critB64.put("b64", false);
         rows.add(new Attack("crit b64=false (unencoded payload)", "hs", hmac("HS256", SECRET_BYTES, critB64, claims("admin")), Reason.MALFORMED));
+        // b64=false without crit, signed as RFC 7797 would (over the payload as it is): Nimbus would check that signature
+        String unencodedHeader = b64("{\"alg\":\"HS256\",\"b64\":false}");
+        String unencodedClaims = json(claims("admin"));
+        String unencodedSigned = hmac("HS256", SECRET_BYTES, unencodedHeader + "." + unencodedClaims);
+        rows.add(new Attack("b64=false without crit", "hs", unencodedHeader + "." + b64(unencodedClaims) + "."
+                + unencodedSigned.substring(unencodedSigned.lastIndexOf('.') + 1), Reason.MALFORMED));
 
         // exp of the wrong type, and values beyond any clock
         for (String exp : List.of("\"" + EXP + "\"", "true", "[" + EXP + "]", "{\"t\":" + EXP + "}")) {
