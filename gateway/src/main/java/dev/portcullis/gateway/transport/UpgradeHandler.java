@@ -26,6 +26,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker13;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -320,9 +321,12 @@ final class UpgradeHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private static void withoutBearerEntries(FullHttpRequest request) {
-        List<String> kept = HandshakeChecks.offeredSubprotocols(request).stream()
-                .filter(p -> !p.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX))
-                .toList();
+        List<String> kept = new ArrayList<>(2);
+        for (String offered : HandshakeChecks.offeredSubprotocols(request)) {
+            if (!offered.startsWith(TokenExtractor.BEARER_SUBPROTOCOL_PREFIX)) {
+                kept.add(offered);
+            }
+        }
         request.headers().remove(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         if (!kept.isEmpty()) {
             request.headers().set(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, String.join(", ", kept));

@@ -7,6 +7,7 @@ import dev.portcullis.gateway.session.LoopSweep;
 import dev.portcullis.gateway.session.Outbound;
 import dev.portcullis.gateway.session.Session;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundInvoker;
@@ -229,7 +230,8 @@ public final class WebSocketHandler extends SimpleChannelInboundHandler<WebSocke
     @Override
     public void send(String text) {
         if (closing == null && channel.isActive() && withinOutboundLimit()) {
-            channel.writeAndFlush(new TextWebSocketFrame(text), channel.voidPromise());
+            // Straight into a pooled buffer: TextWebSocketFrame(String) copies into an unpooled heap one.
+            channel.writeAndFlush(new TextWebSocketFrame(ByteBufUtil.writeUtf8(channel.alloc(), text)), channel.voidPromise());
         }
     }
 
